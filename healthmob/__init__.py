@@ -1,0 +1,27 @@
+"""healthmob: migration-health surveillance and risk model.
+
+Scenario -> Mobility -> Model -> Ensemble -> Risk -> Map. The API mirrors the CLI::
+
+    import healthmob
+    run = healthmob.run("configs/world.toml")     # writes runs/<name>-<timestamp>/
+    ds = run.results                              # xarray.Dataset (CF)
+    ds = healthmob.simulate("configs/world.toml") # same, nothing written
+
+Submodules are imported on first use, so ``import healthmob`` stays cheap.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {
+    "Run": "pipeline", "run": "pipeline", "simulate": "pipeline",
+    "Scenario": "config", "load_scenario": "config", "load_model": "spec",
+}
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'healthmob' has no attribute {name!r}")
