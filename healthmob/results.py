@@ -1,0 +1,103 @@
+"""Label engine output as a CF-conforming xarray Dataset (``results.nc``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from .deterministic import Trajectory
+from .initial import FLAG_MEANINGS, PER_100K_YEAR, InitialState
+from .schema import (CONVENTIONS, LAT_ATTRS, LON_ATTRS, PER_100K_YEAR_UNITS, UNITS_CF,
+                     check_dataset)
+from .units import convert
+
+
+def place_coords(places: pd.DataFrame) -> dict:
+    """Coordinates of the ``place`` dimension: ids, names and lat/lon (CF)."""
+    return {
+        "place": ("place", places["id"].to_numpy(dtype=str),
+                  {"long_name": "place id (ISO 3166-1 alpha-3 for countries)"}),
+        "place_name": ("place", places["name"].astype(str).to_numpy(dtype=str),
+                       {"long_name": "place name"}),
+        "lat": ("place", places["lat"].to_numpy(dtype=float), LAT_ATTRS),
+        "lon": ("place", places["lon"].to_numpy(dtype=float), LON_ATTRS),
+    }
+
+
+def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr.Dataset:
+    """Assemble ``results.nc`` from the scenario, the trajectory and the initial state.
+
+    Variables: ``population (time, place, compartment)`` (persons), one ``(time, place)``
+    variable per model tally in cases per 100,000 population per year (instantaneous rate at
+    each output time), ``initial_state_flag (place)`` and, for an endemic start, the target
+    rate and the fitted parameter per place.
+    """
+    model = scenario.model
+    start = np.datetime64(scenario.start, "ns")
+    times = start + (trajectory.times * 86400e9).astype("timedelta64[ns]")
+    population = trajectory.state.sum(axis=2)
+    per_100k_year = trajectory.tally_rates / np.where(population > 0, population, 1.0)[..., None]
+    coords = {
+        "time": ("time", times, {"long_name": "time", "standard_name": "time"}),
+        **place_coords(scenario.places),
+        "compartment": ("compartment", np.array(model.compartment_ids, dtype=str),
+                        {"long_name": "compartment id of the disease model"}),
+        "compartment_name": ("compartment",
+                             np.array([c.long_name for c in model.compartments], dtype=str),
+                             {"long_name": "compartment description"}),
+    }
+    data = {
+        "population": (("time", "place", "compartment"), trajectory.state,
+                       {"units": "1", "long_name": "number of people by place and compartment"}),
+        "total_population": (("time", "place"), population,
+                             {"units": "1", "long_name": "number of people in the place"}),
+        "initial_state_flag": (("place",), initial.flag.astype(np.int8), {
+            "long_name": "how the initial state of the place was obtained",
+            "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
+            "flag_meanings": " ".join(FLAG_MEANINGS)}),
+    }
+    for k, tally in enumerate(model.tally_names):
+        data[tally] = (("time", "place"), per_100k_year[..., k] * PER_100K_YEAR, {
+            "units": PER_100K_YEAR_UNITS,
+            "long_name": f"{model.spec.tallies[tally]} per 100,000 population per year",
+            "comment": "instantaneous rate at the time stamp"})
+    if np.isfinite(initial.target).any():
+        method = scenario.resolved["initial"]
+        data["initial_target"] = (("place",), initial.target, {
+            "units": PER_100K_YEAR_UNITS,
+            "long_name": f"observed {method['tally']} the endemic start was fitted to",
+            "source": f"places column {method['column']!r}"})
+        name = method["parameter"]
+        declared = model.parameters[name]
+        per_declared = convert(1.0, declared.units)[0]
+        data[f"fitted_{name}"] = (("place",), initial.overrides[name] / per_declared, {
+            "units": UNITS_CF[declared.units],
+            "long_name": f"{name} fitted per place: {declared.long_name or name}"})
+    ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    ds.attrs = {
+        "title": f"healthmob scenario {scenario.name}: {model.long_name}",
+        "source": f"healthmob {__version__}",
+        "history": f"{now} healthmob run {scenario.path or '<in-memory config>'}",
+        "Conventions": CONVENTIONS,
+        "references": " | ".join(model.references),
+        "model": model.name,
+        "model_sha256": model.sha256,
+        "config_sha256": scenario.sha256,
+        "engine": scenario.resolved["engine"],
+        "seed": scenario.seed,
+    }
+    problems = check_dataset(ds)
+    assert not problems, problems  # a bug in this module, never a user error
+    return ds
+
+
+def write_netcdf(ds: xr.Dataset, path) -> None:
+    """Write ``ds`` to NetCDF-4 (h5netcdf) with compressed data variables."""
+    encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
+                if var.dtype.kind == "f"}
+    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
