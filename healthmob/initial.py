@@ -183,7 +183,7 @@ def _targets(places: pd.DataFrame, column: str, fallback: str):
     if column not in places.columns:
         raise ConfigError(f"initial.column must be a column of the places table; got "
                           f"{column!r}; columns: {list(places.columns)}")
-    target = pd.to_numeric(places[column], errors="coerce").to_numpy(dtype=float)
+    target = np.array(pd.to_numeric(places[column], errors="coerce"), dtype=float)
     flag = np.zeros(len(places), dtype=int)
     missing = ~np.isfinite(target)
     if missing.any():
