@@ -207,8 +207,8 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
 
     def tally_matrix(rows):
         out = np.zeros((len(rows), len(tallies)))
-        for i, name in enumerate(rows):
-            if name is not None:
+        for i, names in enumerate(rows):
+            for name in names:
                 out[i, tallies.index(name)] = 1.0
         return out
 

@@ -12,11 +12,12 @@ its parameters' units are combined; every unit comes from :data:`healthmob.units
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,15 @@ ALL = "*"
 """Reserved source of a transition: every compartment (e.g. background mortality)."""
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COMPLEMENT = re.compile(r"^\(\s*1\s*-\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 _TOP_KEYS = {
     "name", "long_name", "description", "authors", "references", "compartments",
-    "transitions", "infections", "births", "tallies", "parameters",
+    "transitions", "infections", "births", "tallies", "parameters", "outputs",
 }
+_OUTPUT_KEYS = {"long_name", "numerator", "denominator", "numerator_tally",
+                "denominator_tally", "scale", "comment", "population_group"}
+SCALES = {"fraction": ("1", 1.0), "percent": ("percent", 100.0), "per_100k": ("1e-5", 1e5)}
+"""Output scales: name -> (CF units, multiplier)."""
 _COMPARTMENT_KEYS = {"id", "long_name", "infectious", "symptomatic", "detectable_by"}
 _TRANSITION_KEYS = {"from", "to", "rate", "tally"}
 _INFECTION_KEYS = {"from", "to", "rate", "sources", "tally"}
@@ -81,7 +87,9 @@ class RateExpr:
     """A product of parameters and numbers, each to the power +1 or -1."""
 
     text: str
-    factors: tuple[tuple[str | None, float, int], ...]  # (parameter or None, number, power)
+    factors: tuple[tuple[str | None, float, int], ...]
+    """(parameter or None, number, power): power 1 multiplies, -1 divides, 0 multiplies by
+    ``1 - parameter``."""
 
     def names(self) -> list[str]:
         """Parameter names used by the expression."""
@@ -92,7 +100,10 @@ class RateExpr:
         result: float | np.ndarray = 1.0
         for name, number, power in self.factors:
             factor = values[name] if name is not None else number
-            result = result * factor if power == 1 else result / factor
+            if power == 0:
+                result = result * (1.0 - factor)
+            else:
+                result = result * factor if power == 1 else result / factor
         return result
 
 
@@ -103,7 +114,7 @@ class Transition:
     source: str
     target: str
     rate: RateExpr
-    tally: str | None = None
+    tally: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,7 @@ class Infection:
     target: str
     rate: RateExpr
     sources: dict[str, float]
-    tally: str | None = None
+    tally: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,40 @@ class Births:
     target: str
     rate: RateExpr | None = None
     replace_deaths: bool = False
+
+
+@dataclass(frozen=True)
+class Output:
+    """A derived result variable: a share of people or a ratio of tallied rates.
+
+    ``numerator``/``denominator`` are glob patterns over compartment ids (a leading ``!``
+    excludes); ``numerator_tally``/``denominator_tally`` name tallies instead.
+    """
+
+    name: str
+    long_name: str
+    scale: str = "fraction"
+    numerator: tuple[str, ...] = ()
+    denominator: tuple[str, ...] = ("*",)
+    numerator_tally: str | None = None
+    denominator_tally: str | None = None
+    attrs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_tally_ratio(self) -> bool:
+        """True for a ratio of tallied rates, false for a share of people."""
+        return self.numerator_tally is not None
+
+
+def select(patterns: tuple[str, ...] | list[str], ids: tuple[str, ...]) -> list[str]:
+    """Compartment ids matching the glob ``patterns`` (a leading ``!`` excludes), in order."""
+    chosen = set()
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            chosen -= set(fnmatch.filter(ids, pattern[1:]))
+        else:
+            chosen |= set(fnmatch.filter(ids, pattern))
+    return [cid for cid in ids if cid in chosen]
 
 
 @dataclass(frozen=True)
@@ -144,6 +189,7 @@ class ModelSpec:
     parameters: dict[str, Parameter]
     tallies: dict[str, str]
     references: tuple[str, ...] = ()
+    outputs: dict[str, Output] = field(default_factory=dict)
 
     @property
     def compartment_ids(self) -> tuple[str, ...]:
@@ -233,6 +279,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
         if None not in (source, target, rate) and weights:
             infections.append(Infection(source, target, rate, dict(weights), tally))
     births = _parse_births(table.get("births"), ids, parameters, problems)
+    outputs = _parse_outputs(table.get("outputs", {}), tuple(c.id for c in compartments),
+                             tallies, problems)
     if problems:
         raise ModelSpecError(join_problems(where, problems))
     return ModelSpec(
@@ -247,6 +295,7 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
         parameters=parameters,
         tallies=dict(tallies),
         references=tuple(table.get("references", ())),
+        outputs=outputs,
     )
 
 
@@ -343,6 +392,39 @@ def _parse_births(item, ids, parameters, problems) -> Births | None:
     return Births(target, rate, replace) if target else None
 
 
+def _parse_outputs(table, ids, tallies, problems) -> dict[str, Output]:
+    if not isinstance(table, dict):
+        problems.append("outputs must be a table of tables")
+        return {}
+    out = {}
+    for name, item in table.items():
+        key = f"outputs.{name}"
+        if not _check_table(item, _OUTPUT_KEYS, key, problems):
+            continue
+        scale = item.get("scale", "fraction")
+        if scale not in SCALES:
+            problems.append(f"{key}.scale must be one of {sorted(SCALES)}; got {scale!r}")
+            continue
+        tally_n, tally_d = item.get("numerator_tally"), item.get("denominator_tally")
+        if tally_n is not None or tally_d is not None:
+            if tally_n not in tallies or tally_d not in tallies:
+                problems.append(f"{key}: numerator_tally and denominator_tally must both name "
+                                f"tallies {sorted(tallies)}; got {tally_n!r}, {tally_d!r}")
+                continue
+        else:
+            numerator = item.get("numerator")
+            denominator = item.get("denominator", ["*"])
+            for part, patterns in (("numerator", numerator), ("denominator", denominator)):
+                if not isinstance(patterns, list) or not select(patterns, ids):
+                    problems.append(f"{key}.{part} must be glob patterns matching compartments "
+                                    f"{list(ids)}; got {patterns!r}")
+        attrs = tuple((k, str(item[k])) for k in ("comment", "population_group") if k in item)
+        out[name] = Output(name, item.get("long_name", name), scale,
+                           tuple(item.get("numerator", ())),
+                           tuple(item.get("denominator", ("*",))), tally_n, tally_d, attrs)
+    return out
+
+
 def _rate(text, parameters, key, power, problems) -> RateExpr | None:
     if not isinstance(text, str) or not text.strip():
         problems.append(f"{key} must be an expression such as 'beta' or '1/dur_x'; got {text!r}")
@@ -350,6 +432,14 @@ def _rate(text, parameters, key, power, problems) -> RateExpr | None:
     factors, total, ok = [], 0, True
     for raw in text.split("*"):
         term, sign = raw.strip(), 1
+        complement = _COMPLEMENT.match(term)
+        if complement:
+            name = complement.group(1)
+            if name not in parameters or parameters[name].time_power != 0:
+                problems.append(f"{key}: (1-{name}) needs a declared dimensionless parameter")
+                ok = False
+            factors.append((name, 0.0, 0))
+            continue
         if term.startswith("1/"):
             term, sign = term[2:].strip(), -1
         try:
@@ -375,14 +465,13 @@ def _rate(text, parameters, key, power, problems) -> RateExpr | None:
     return RateExpr(text, tuple(factors)) if ok else None
 
 
-def _tally(name, tallies, key, problems):
-    if name is None:
-        return None
-    if name not in tallies:
-        problems.append(f"{key} must name an entry of [tallies]; got {name!r}; "
-                        f"declared: {sorted(tallies)}")
-        return None
-    return name
+def _tally(names, tallies, key, problems) -> tuple[str, ...]:
+    names = [] if names is None else [names] if isinstance(names, str) else names
+    for name in names:
+        if name not in tallies:
+            problems.append(f"{key} must name entries of tallies {sorted(tallies)}; "
+                            f"got {name!r}")
+    return tuple(name for name in names if name in tallies)
 
 
 def _ref(value, allowed, key, problems):
