@@ -1,0 +1,130 @@
+"""The committed world dataset in ``geo/``: ids, known values, consistency between files.
+
+These tests read the derived files only; the last one rebuilds the air layer from the raw
+data when ``../shared/data`` is present, and is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from healthmob import geobuild
+from healthmob.resources import data_dir
+
+GEO = data_dir("geo")
+LAYERS = ("air", "land", "migration")
+
+
+def read(name: str) -> pd.DataFrame:
+    return pd.read_csv(GEO / f"{name}.csv", keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def places() -> pd.DataFrame:
+    return read("places")
+
+
+@pytest.fixture(scope="module")
+def layers() -> dict[str, pd.DataFrame]:
+    return {name: read(name) for name in LAYERS}
+
+
+def test_places_are_177_unique_iso3_ids(places):
+    assert len(places) == 177
+    assert places["id"].is_unique
+    assert places["id"].str.fullmatch(r"[A-Z]{3}").all()
+    assert {"FRA", "NOR", "NAM", "ZAF", "IND", "USA"} <= set(places["id"])
+    assert list(places["id"]) == sorted(places["id"])
+
+
+def test_namibia_iso2_survives_the_round_trip(places):
+    row = places.set_index("id").loc["NAM"]
+    assert row["iso2"] == "NA"
+    assert row["name"] == "Namibia"
+
+
+def test_populations_are_positive_and_zaf_matches_world_bank(places):
+    population = places.set_index("id")["population"]
+    assert population.notna().all()
+    assert (population > 0).all()
+    assert population["ZAF"] == pytest.approx(59_893_885, rel=0.01)
+
+
+def test_burden_values_match_who(places):
+    row = places.set_index("id")
+    assert row.at["ZAF", "tb_incidence_per_100k"] == 468
+    assert row.at["IND", "tb_incidence_per_100k"] == 199
+    lo, hi = row["tb_incidence_per_100k_lo"], row["tb_incidence_per_100k_hi"]
+    mid = row["tb_incidence_per_100k"]
+    known = mid.notna()
+    assert ((lo[known] <= mid[known]) & (mid[known] <= hi[known])).all()
+    assert row["hiv_prevalence_percent"].dropna().between(0, 100).all()
+
+
+def test_centres_are_coordinates(places):
+    assert places["lat"].between(-90, 90).all()
+    assert places["lon"].between(-180, 180).all()
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layer_ends_are_places_and_never_self_pairs(name, layers, places):
+    table = layers[name]
+    ids = set(places["id"])
+    assert len(table) > 0
+    assert table["origin"].isin(ids).all()
+    assert table["destination"].isin(ids).all()
+    assert (table["origin"] != table["destination"]).all()
+    assert not table.duplicated(["origin", "destination"]).any()
+
+
+def test_land_is_symmetric_and_has_southern_africa_borders(layers):
+    land = layers["land"]
+    pairs = set(zip(land["origin"], land["destination"]))
+    assert pairs == {(d, o) for o, d in pairs}
+    assert {("ZAF", "LSO"), ("ZAF", "MOZ"), ("ZAF", "NAM")} <= pairs
+    assert (land["distance_km"] > 0).all()
+
+
+def test_air_counts_are_consistent(layers):
+    air = layers["air"]
+    assert (air["n_airport_pairs"] >= 1).all()
+    assert (air["n_airport_pairs"] <= air["n_routes"]).all()
+    assert (air["distance_km"] > 0).all()
+    pairs = set(zip(air["origin"], air["destination"]))
+    assert {("USA", "MEX"), ("MEX", "USA"), ("ZAF", "MOZ"), ("GBR", "IND")} <= pairs
+
+
+def test_migration_matches_un_desa(layers):
+    stock = layers["migration"].set_index(["origin", "destination"])["migrant_stock"]
+    assert stock[("MEX", "USA")] == 11_489_684
+    assert stock[("MOZ", "ZAF")] == 716_057
+    assert (stock > 0).all()
+
+
+def test_countries_layer_matches_places(places):
+    import geopandas as gpd
+
+    countries = gpd.read_file(GEO / "countries.gpkg", layer="countries")
+    assert countries.crs.to_epsg() == 4326
+    assert sorted(countries["id"]) == sorted(places["id"])
+    assert countries.geometry.is_valid.all()
+    assert not countries.geometry.is_empty.any()
+
+
+def test_geo_folder_is_small():
+    total = sum(path.stat().st_size for path in GEO.rglob("*") if path.is_file())
+    assert total < 10 * 1024 * 1024
+
+
+@pytest.mark.skipif(not geobuild.DEFAULT_DATA.is_dir(),
+                    reason=f"raw data folder {geobuild.DEFAULT_DATA} is absent")
+def test_air_layer_rebuilds_to_the_committed_pairs(places, layers):
+    data = geobuild.DEFAULT_DATA / "openflights"
+    routes = geobuild.read_routes(data / "routes.dat")
+    airports = geobuild.read_airports(data / "airports.dat")
+    countries = geobuild.read_openflights_countries(data / "countries.dat")
+    country_iso3 = geobuild.airport_country_iso3(countries, places.set_index("id")["iso2"])
+    air = geobuild.build_air_layer(routes, airports, country_iso3)
+    assert len(air) == len(layers["air"])
+    assert air["n_routes"].sum() == layers["air"]["n_routes"].sum()
