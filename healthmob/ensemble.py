@@ -1,0 +1,374 @@
+"""Ensembles and sweeps: where members run, how they reach disk, and how a run resumes.
+
+The only module that imports dask, distributed and dask_jobqueue (DESIGN.md section 5).
+One unit of work is one member (:func:`healthmob.members.run_member`), which writes
+``members/scenario-<s>-member-<m>.nc`` atomically; when all exist they are combined into
+``results.nc`` with dims ``scenario, member, time, place, compartment`` and a ``quantile``
+summary. Executors: ``serial`` (in-process), ``local`` (a dask LocalCluster of
+single-threaded worker processes on 127.0.0.1), an existing scheduler address, and SLURM or
+PBS through dask-jobqueue. The executor never changes a number: a member's stream depends on
+``(seed, scenario, member)`` only. Config keys: docs/ensembles.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .ensemble_config import (cluster_options, plan_ensemble, sweep_scenarios,  # noqa: F401
+                              validate_ensemble_config)
+from .errors import RunError
+from .members import (MEMBER_DIR, PLAN_FILE, EnsemblePlan, done_members, member_path,
+                      remove_partial_files, run_member)
+from .summary import (initial_flag_variable, member_variables, place_blocks, quantile_variables,
+                      skeleton)
+
+log = logging.getLogger(__name__)
+
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+"""Environment of every worker process: one thread each, the process is the parallel unit."""
+MANIFEST_EVERY_SECONDS = 5.0
+
+
+def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
+                 workers: int = 2, host: str = "127.0.0.1", cluster: dict | None = None,
+                 scheduler: str | None = None, resume: bool = False, progress=None,
+                 keep_members: bool = False) -> xr.Dataset:
+    """Compute every missing member of ``plan``, then combine them into ``results.nc``.
+
+    Parameters
+    ----------
+    plan : EnsemblePlan
+        What to compute.
+    run_directory : RunDirectory
+        Needs ``path``, ``manifest`` and ``write_manifest()``; the caller sets the final
+        status (``complete``, ``failed``, or ``interrupted`` on KeyboardInterrupt, which
+        SIGTERM also raises while this function runs).
+    executor : {"serial", "local", "cluster"}
+        Ignored when ``scheduler`` is given.
+    workers : int
+        Worker processes of the local cluster.
+    host : str
+        Interface the scheduler of a local cluster binds to.
+    cluster : dict, optional
+        The validated ``[cluster]`` table (executor ``cluster``).
+    scheduler : str, optional
+        Address of a running dask scheduler (``tcp://HOST:PORT``).
+    resume : bool
+        Reuse the member files already in the directory (refused if the plan changed).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each member (done includes reused ones).
+    keep_members : bool
+        Keep ``members/`` after combining.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``results.nc`` opened lazily (close it when done).
+    """
+    folder = Path(run_directory.path) / MEMBER_DIR
+    _check_plan_file(plan, folder, resume)
+    removed = remove_partial_files(folder)
+    before = done_members(folder, plan)
+    total = len(plan.keys)
+    todo = [key for key in plan.keys if key not in before]
+    kind = "address" if scheduler else executor
+    session = {"started": _now(), "executor": kind, "reused": len(before), "computed": []}
+    record = run_directory.manifest.setdefault("ensemble", {
+        "scenarios": plan.n_scenarios, "members": plan.members, "seed": plan.seed,
+        "engine": plan.engine, "dt_days": plan.dt, "sessions": []})
+    record["sessions"].append(session)
+    run_directory.write_manifest()
+    log.info("ensemble: %d scenario(s) x %d member(s); %d already on disk, %d to compute "
+             "(executor %s)%s", plan.n_scenarios, plan.members, len(before), len(todo), kind,
+             f"; removed {removed} partial file(s)" if removed else "")
+    state = {"done": len(before), "written": time.monotonic()}
+
+    def on_done(result: dict) -> None:
+        state["done"] += 1
+        log.debug("member scenario=%d member=%d computed in %.3f s (pid %d)",
+                  result["scenario"], result["member"], result["seconds"], result["pid"])
+        if progress is not None:
+            progress(state["done"], total)
+        if time.monotonic() - state["written"] > MANIFEST_EVERY_SECONDS:
+            session["members_done"] = state["done"]
+            run_directory.write_manifest()
+            state["written"] = time.monotonic()
+
+    if progress is not None:
+        progress(state["done"], total)
+    t0 = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            if todo and kind == "serial":
+                for key in todo:
+                    on_done(run_member(plan, *key, str(folder)))
+            elif todo:
+                with _client(kind, workers=workers, host=host, cluster=cluster,
+                             scheduler=scheduler) as client:
+                    _map_members(client, plan, todo, folder, on_done,
+                                 in_flight=max(4, 2 * workers))
+    finally:
+        after = done_members(folder, plan)
+        session["computed"] = [f"{s}-{m}" for s, m in sorted(after - before)]
+        session["members_done"] = len(after)
+        session["compute_seconds"] = round(time.perf_counter() - t0, 3)
+        run_directory.write_manifest()
+    log.info("ensemble: %d member(s) computed in %.2f s; combining", len(todo),
+             time.perf_counter() - t0)
+    target = Path(run_directory.path) / "results.nc"
+    t0 = time.perf_counter()
+    write_results(plan, folder, target)
+    session["combine_seconds"] = round(time.perf_counter() - t0, 3)
+    if hasattr(run_directory, "add_output"):
+        run_directory.add_output("results.nc")
+    run_directory.write_manifest()
+    if not keep_members:
+        for key in plan.keys:
+            member_path(folder, *key).unlink(missing_ok=True)
+        (folder / PLAN_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    return xr.open_dataset(target, engine="h5netcdf")
+
+
+def _check_plan_file(plan: EnsemblePlan, folder: Path, resume: bool) -> None:
+    fingerprint = plan.fingerprint()
+    path = folder / PLAN_FILE
+    if path.is_file():
+        recorded = json.loads(path.read_text())["fingerprint"]
+        if recorded != fingerprint:
+            raise RunError(f"{folder.parent}: cannot resume: the model, config or inputs "
+                           f"changed since the run started (plan {recorded[:12]} != "
+                           f"{fingerprint[:12]})")
+        if not resume:
+            raise RunError(f"{folder.parent}: already has members; use --resume")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    from .atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps({"fingerprint": fingerprint,
+                                        "scenarios": plan.n_scenarios,
+                                        "members": plan.members, "seed": plan.seed}) + "\n")
+
+
+def _map_members(client, plan, todo, folder, on_done, in_flight: int) -> None:
+    """Submit members, at most ``in_flight`` at a time, and handle them as they finish."""
+    from distributed import as_completed
+
+    client.wait_for_workers(1)
+    [shared] = client.scatter([plan], broadcast=True)  # sent to the workers once
+    tag = uuid.uuid4().hex[:8]
+    pending = iter(todo)
+
+    def submit(key):
+        return client.submit(run_member, shared, key[0], key[1], str(folder),
+                             key=f"healthmob-member-{key[0]}-{key[1]}-{tag}")
+
+    futures = as_completed([submit(key) for key in itertools.islice(pending, in_flight)])
+    try:
+        for future in futures:
+            on_done(future.result())
+            future.release()
+            key = next(pending, None)
+            if key is not None:
+                futures.add(submit(key))
+    finally:
+        futures.clear()
+
+
+@contextlib.contextmanager
+def _client(kind: str, *, workers: int, host: str, cluster: dict | None, scheduler: str | None):
+    import distributed
+
+    if kind == "address":
+        log.info("connecting to the dask scheduler at %s", scheduler)
+        try:
+            client = distributed.Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise RunError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
+        with client:
+            yield client
+        return
+    if kind == "local":
+        if workers < 1:
+            raise RunError(f"ensemble.workers must be >= 1; got {workers}")
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                      processes=True, host=host, dashboard_address=None,
+                                      env=THREAD_ENV, silence_logs=logging.WARNING) as local:
+            log.info("local dask cluster: %d worker process(es) at %s", workers,
+                     local.scheduler_address)
+            with distributed.Client(local) as client:
+                yield client
+        return
+    if kind == "cluster":
+        if not cluster:
+            raise RunError("ensemble.executor = 'cluster' needs a [cluster] table with kind")
+        cls = _jobqueue_class(cluster["kind"])
+        with cls(**cluster_options(cluster, sys.executable, for_script=False)) as jobs:
+            jobs.scale(jobs=cluster["jobs"])
+            log.info("%s cluster: %d job(s) requested; scheduler %s", cluster["kind"],
+                     cluster["jobs"], jobs.scheduler_address)
+            with distributed.Client(jobs) as client:
+                yield client
+        return
+    raise RunError(f"ensemble.executor must be one of serial, local, cluster; got {kind!r}")
+
+
+def _jobqueue_class(kind: str, job: bool = False):
+    import dask_jobqueue
+
+    if kind == "slurm":
+        return dask_jobqueue.slurm.SLURMJob if job else dask_jobqueue.SLURMCluster
+    if kind == "pbs":
+        return dask_jobqueue.pbs.PBSJob if job else dask_jobqueue.PBSCluster
+    raise RunError(f"cluster.kind must be one of slurm, pbs; got {kind!r}")
+
+
+def render_cluster_script(cluster: dict, python: str | None = None) -> str:
+    """The batch job script one ``[cluster]`` job would run (no scheduler is started).
+
+    Works without SLURM or PBS installed: it renders dask-jobqueue's job template with the
+    scheduler address the run would use (``tcp://<host>:<port>``).
+    """
+    if not cluster or "kind" not in cluster:
+        raise RunError("cluster-script: the config has no [cluster] table with kind")
+    options = cluster_options(cluster, python or sys.executable, for_script=True)
+    address = f"tcp://{cluster['host']}:{cluster['port']}"
+    job = _jobqueue_class(cluster["kind"], job=True)(scheduler=address, name="healthmob-worker",
+                                                     **options)
+    return job.job_script()
+
+
+def write_results(plan: EnsemblePlan, folder: Path, target: Path) -> None:
+    """Combine the member files into ``target`` (NetCDF-4), streaming block by block.
+
+    Each variable is a dask array whose blocks are read from the member files when written
+    (one member, or one block of places across members for the quantiles), with dask's
+    synchronous scheduler, so peak memory stays flat as members are added.
+    """
+    import dask
+    import dask.array as da
+
+    from .atomic import atomic_path
+    from .schema import check_dataset
+
+    coords, variables, attrs = skeleton(plan)
+    sizes = {name: len(values) for name, (dims, values, _) in coords.items()
+             if dims == (name,)}
+    sizes["place"] = plan.x0.shape[0]
+    blocks = place_blocks(plan)
+    member_parts = {key: dask.delayed(member_variables, pure=True)(plan, folder, *key)
+                    for key in plan.keys}
+    quantile_parts = {(s, i): dask.delayed(quantile_variables, pure=True)(plan, folder, s, b)
+                      for s in range(plan.n_scenarios) for i, b in enumerate(blocks)}
+    data = {}
+    for name, (dims, dtype, var_attrs, kind) in variables.items():
+        shape = tuple(sizes[d] for d in dims)
+        if kind == "member":
+            inner = shape[2:]
+            rows = [[da.from_delayed(member_parts[(s, m)][name], inner, dtype=dtype)
+                     for m in range(plan.members)] for s in range(plan.n_scenarios)]
+            array = da.stack([da.stack(row) for row in rows])
+        else:
+            rows = []
+            for s in range(plan.n_scenarios):
+                parts = []
+                for i, block in enumerate(blocks):
+                    part_shape = (shape[1], shape[2], block.stop - block.start) + shape[4:]
+                    parts.append(da.from_delayed(quantile_parts[(s, i)][name], part_shape,
+                                                 dtype=dtype))
+                rows.append(da.concatenate(parts, axis=2))
+            array = da.stack(rows)
+        data[name] = (dims, array, var_attrs)
+    data.update(initial_flag_variable(plan))
+    ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()}, attrs=attrs)
+    problems = check_dataset(ds)
+    assert not problems, problems  # a bug in this module, never a user error
+    encoding = {}
+    block = blocks[0].stop - blocks[0].start
+    for name, var in ds.data_vars.items():
+        if "time" not in var.dims:
+            continue
+        chunks = [1 if d in ("scenario", "member", "quantile") else n
+                  for d, n in zip(var.dims, var.shape)]
+        if "quantile" in var.dims:
+            chunks[var.dims.index("place")] = block
+        at = var.dims.index("time")
+        while np.prod(chunks) > 2**20 and chunks[at] > 1:  # about 1M values per chunk
+            chunks[at] = (chunks[at] + 1) // 2
+        encoding[name] = {"zlib": True, "complevel": 4, "chunksizes": tuple(chunks)}
+    with dask.config.set(scheduler="synchronous"), atomic_path(target) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While active, SIGTERM raises KeyboardInterrupt (as Ctrl-C does) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def reopen_run_directory(path: str | Path):
+    """Reopen an existing run directory to resume it: manifest back to ``running``.
+
+    Returns a :class:`healthmob.runs.RunDirectory` whose log appends to ``run.log``.
+    """
+    from .runs import LOG_FORMAT, RunDirectory
+
+    path = Path(path).resolve()
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunError(f"{path}: not a run directory (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("status") == "complete" and (path / "results.nc").is_file():
+        raise RunError(f"{path}: the run is complete; nothing to resume")
+    folder = RunDirectory.__new__(RunDirectory)
+    folder.path = path
+    folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
+    folder.manifest = manifest
+    manifest.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv,
+                                               "previous_status": manifest.get("status")})
+    manifest.update(status="running", finished=None)
+    manifest.pop("error", None)
+    folder.write_manifest()
+    folder._handler = logging.FileHandler(path / "run.log", encoding="utf-8")
+    folder._handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger("healthmob")
+    root.addHandler(folder._handler)
+    root.setLevel(logging.INFO)
+    return folder
+
+
+def environment_threads() -> dict:
+    """The thread variables as this process sees them (for the manifest and tests)."""
+    return {name: os.environ.get(name) for name in THREAD_ENV}
