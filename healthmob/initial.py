@@ -1,16 +1,10 @@
-"""Initial states: an endemic equilibrium fitted to observed burden, or explicit fractions.
+"""Initial states: an endemic equilibrium calibrated to observed burden, or explicit fractions.
 
-The endemic start (``[initial] method = "endemic"``) finds, for each place, the transmission
-parameter whose endemic equilibrium reproduces an observed rate (e.g. WHO TB incidence per
-100,000 per year), and starts every place at that equilibrium. Places are fitted one at a
-time, without mobility.
-
-Method. When every infection has the same infectiousness weights ``w`` and a rate
-proportional to the fitted parameter ``beta`` (``rate_k = beta * c_k``), write the force of
-infection as ``phi * c_k`` with ``phi = beta * (w . x) / N``. For fixed ``phi`` the equilibrium
-is the stationary distribution of a linear chain (deaths re-entering as births), found by one
-linear solve; the tallied rate rises with ``phi``, so ``scipy.optimize.brentq`` finds the
-``phi`` that matches the target, and ``beta = phi * N / (w . x)``.
+The endemic start (``[initial] method = "endemic"``) fits, place by place, the parameters
+named in ``initial.targets`` so that the model's endemic state reproduces observed values
+(WHO TB incidence, UNAIDS HIV prevalence, ...) and starts every place at that state; see
+:mod:`healthmob.calibration`. Places are fitted one at a time, without mobility. A place
+without data takes the median of its region (``fallback`` column) and is flagged.
 """
 
 from __future__ import annotations
@@ -20,25 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
+from .calibration import Calibrator, Target
 from .errors import ConfigError
-from .model import CompiledModel, compile_model
+from .model import CompiledModel
 from .spec import ModelSpec
-from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)
 
-PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
-"""Factor from a per-capita rate per day to a rate per 100,000 per year."""
-
-FLAG_MEANINGS = ("fitted_to_data", "fallback_region_median", "target_unattainable",
+FLAG_MEANINGS = ("fitted_to_data", "fallback_region_median", "fit_not_within_2_percent",
                  "explicit_fractions")
 
 
 @dataclass(frozen=True)
 class InitialState:
-    """Initial persons per place and compartment, and what the fit changed.
+    """Initial persons per place and compartment, and what the calibration found.
 
     Attributes
     ----------
@@ -48,77 +38,61 @@ class InitialState:
         Fitted parameter values per place (base units), to compile the model with.
     flag : ndarray of int, shape (P,)
         Index into :data:`FLAG_MEANINGS` for each place.
-    target : ndarray, shape (P,)
-        Target rate used per place (per 100,000 per year), NaN for explicit starts.
+    targets : list of Target
+        What was fitted (empty for explicit starts).
+    goal, achieved : ndarray, shape (P, n_targets)
+        Target values used per place, and the values the model reached.
     """
 
     state: np.ndarray
     overrides: dict
     flag: np.ndarray
-    target: np.ndarray
+    targets: tuple = ()
+    goal: np.ndarray | None = None
+    achieved: np.ndarray | None = None
 
 
-def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict, *, tally: str,
-                  column: str, parameter: str, fallback: str) -> InitialState:
-    """Fit ``parameter`` per place so the endemic ``tally`` rate equals ``places[column]``.
+def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
+                  targets: list[Target], fallback: str) -> InitialState:
+    """Calibrate every place to its data and start it at its endemic state.
 
     Parameters
     ----------
     spec : ModelSpec
         The disease model; births must replace deaths (stationary population).
     places : pandas.DataFrame
-        Places with ``population`` and the target ``column`` (per 100,000 per year).
+        Places with ``population`` and one column per target (in the observable's units).
     overrides : dict
         Other parameter values (base units) from the config.
-    tally, column, parameter : str
-        Model tally to match, places column with the target, parameter to fit.
+    targets : list of Target
+        Observable, places column and fitted parameter, one per target.
     fallback : str
-        Places column used to group places for the median target when a place has no data
-        (e.g. ``"subregion"``); the global median is used when the group has none.
-
-    Returns
-    -------
-    InitialState
+        Places column grouping places for the median target of a place without data
+        (e.g. ``"subregion"``); the overall median when the group has none.
     """
     n = len(places)
-    _check_endemic_model(spec, tally, parameter)
-    target, flag = _targets(places, column, fallback)
-    unit = compile_model(spec, n, {**overrides, parameter: 1.0})
-    k_tally = unit.tally_names.index(tally)
-    weights = unit.inf_weight[0]
-    fitted = np.empty(n)
-    fractions = np.empty((n, unit.n_compartments))
+    calibrator = Calibrator(spec, overrides, targets, n)
+    goal = np.empty((n, len(targets)))
+    flag = np.zeros(n, dtype=int)
+    for j, target in enumerate(targets):
+        goal[:, j], missing = _targets(places, target.column, fallback)
+        flag[missing] = FLAG_MEANINGS.index("fallback_region_median")
+    fitted = {t.parameter: np.empty(n) for t in targets}
+    fractions = np.empty((n, len(spec.compartments)))
+    achieved = np.empty_like(goal)
+    start = calibrator.start_values()
     for p in range(n):
-        def rate_at(phi, p=p):
-            x = stationary(unit.generator(p, phi * unit.inf_rate[p], births_close=True))
-            return x, (unit.tally_rates(x[None], phi * unit.inf_rate[p][None])[0, k_tally]
-                       * PER_100K_YEAR)
-
-        goal = target[p]
-        high = 1.0
-        x_high, rate_high = rate_at(high)
-        if goal > rate_high:
-            log.warning("place %s: %s target %.4g per 100k/yr is above the model's maximum "
-                        "%.4g; clipped", places["id"].iat[p], tally, goal, rate_high)
-            flag[p], phi, x = 2, high, x_high
-        else:
-            phi = brentq(lambda f: rate_at(f)[1] - goal, 0.0, high, xtol=1e-14, rtol=1e-12)
-            x = rate_at(phi)[0]
-        infectious = float(weights @ x)
-        fitted[p] = phi / infectious if infectious > 0 else spec.base_values()[parameter]
-        fractions[p] = x
+        fit = calibrator.fit_place(p, goal[p], start)
+        fractions[p], achieved[p] = fit.fractions, fit.achieved
+        for name, value in fit.parameters.items():
+            fitted[name][p] = value
+        if not fit.converged:
+            flag[p] = FLAG_MEANINGS.index("fit_not_within_2_percent")
+            log.warning("place %s: calibration not within 2%%: targets %s, reached %s",
+                        places["id"].iat[p], np.round(goal[p], 4).tolist(),
+                        np.round(fit.achieved, 4).tolist())
     state = fractions * places["population"].to_numpy()[:, None]
-    return InitialState(state, {**overrides, parameter: fitted}, flag, target)
-
-
-def stationary(generator: np.ndarray) -> np.ndarray:
-    """Stationary distribution ``x`` (sums to 1) of a closed chain: ``x @ generator = 0``."""
-    n = generator.shape[0]
-    system = np.vstack([generator.T, np.ones(n)])
-    rhs = np.zeros(n + 1)
-    rhs[-1] = 1.0
-    solution, *_ = np.linalg.lstsq(system, rhs, rcond=None)
-    return np.clip(solution, 0.0, None) / np.clip(solution, 0.0, None).sum()
+    return InitialState(state, {**overrides, **fitted}, flag, tuple(targets), goal, achieved)
 
 
 def fraction_start(model: CompiledModel, places: pd.DataFrame, fractions: dict,
@@ -145,56 +119,23 @@ def fraction_start(model: CompiledModel, places: pd.DataFrame, fractions: dict,
         count = min(float(seed["count"]), state[p, source])
         state[p, source] -= count
         state[p, ids.index(seed["compartment"])] += count
-    n = len(places)
-    return InitialState(state, {}, np.full(n, FLAG_MEANINGS.index("explicit_fractions")),
-                        np.full(n, np.nan))
-
-
-def _check_endemic_model(spec: ModelSpec, tally: str, parameter: str) -> None:
-    problems = []
-    if tally not in spec.tallies:
-        problems.append(f"initial.tally must be a tally of model {spec.name!r} "
-                        f"{sorted(spec.tallies)}; got {tally!r}")
-    if parameter not in spec.parameters:
-        problems.append(f"initial.parameter must be a parameter of model {spec.name!r}; "
-                        f"got {parameter!r}")
-    births = spec.births
-    has_deaths = any(t.target == "death" for t in spec.transitions)
-    if has_deaths and not (births and births.replace_deaths):
-        problems.append("the endemic start needs a stationary population: the model must "
-                        "declare births = { ..., replace_deaths = true }")
-    if not spec.infections:
-        problems.append(f"model {spec.name!r} has no infections to fit")
-    else:
-        first = spec.infections[0].sources
-        for i, infection in enumerate(spec.infections):
-            powers = [pw for name, _, pw in infection.rate.factors if name == parameter]
-            if powers != [1]:
-                problems.append(f"infections[{i}].rate must be proportional to {parameter} "
-                                f"for the endemic start; got {infection.rate.text!r}")
-            if infection.sources != first:
-                problems.append(f"infections[{i}].sources must equal infections[0].sources "
-                                "for the endemic start")
-    if problems:
-        raise ConfigError("; ".join(problems))
+    return InitialState(state, {}, np.full(len(places), FLAG_MEANINGS.index("explicit_fractions")))
 
 
 def _targets(places: pd.DataFrame, column: str, fallback: str):
+    """Target values of ``column``, region medians where missing; and the missing mask."""
     if column not in places.columns:
-        raise ConfigError(f"initial.column must be a column of the places table; got "
-                          f"{column!r}; columns: {list(places.columns)}")
+        raise ConfigError(f"initial.targets: column must be a column of the places table; "
+                          f"got {column!r}; columns: {list(places.columns)}")
     target = np.array(pd.to_numeric(places[column], errors="coerce"), dtype=float)
-    flag = np.zeros(len(places), dtype=int)
     missing = ~np.isfinite(target)
     if missing.any():
         overall = np.nanmedian(target)
+        group = np.full(len(places), np.nan)
         if fallback in places.columns:
             medians = pd.Series(target).groupby(places[fallback].to_numpy()).median()
-            group = places[fallback].map(medians).to_numpy(dtype=float)
-        else:
-            group = np.full(len(places), np.nan)
+            group = np.array(places[fallback].map(medians), dtype=float)
         target[missing] = np.where(np.isfinite(group[missing]), group[missing], overall)
-        flag[missing] = FLAG_MEANINGS.index("fallback_region_median")
         log.warning("%d places have no %s; using the %s median: %s", missing.sum(), column,
                     fallback, places["id"][missing].tolist())
-    return target, flag
+    return target, missing

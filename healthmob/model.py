@@ -198,6 +198,11 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
     inf_weight = np.zeros((len(spec.infections), n_comp))
     for k, f in enumerate(spec.infections):
         for cid, weight in f.sources.items():
+            if isinstance(weight, str):
+                if np.ptp(values[weight]) > 0:
+                    raise ModelSpecError(f"model {spec.name!r}: infectiousness weight {weight} "
+                                         "must be the same in every place")
+                weight = values[weight][0]
             inf_weight[k, index[cid]] = weight
 
     births = spec.births

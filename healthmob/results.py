@@ -10,7 +10,8 @@ import xarray as xr
 
 from . import __version__
 from .deterministic import Trajectory
-from .initial import FLAG_MEANINGS, PER_100K_YEAR, InitialState
+from .initial import FLAG_MEANINGS, InitialState
+from .observables import observe, units_of
 from .schema import (CONVENTIONS, LAT_ATTRS, LON_ATTRS, PER_100K_YEAR_UNITS, UNITS_CF,
                      check_dataset)
 from .units import convert
@@ -33,14 +34,14 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
 
     Variables: ``population (time, place, compartment)`` (persons), one ``(time, place)``
     variable per model tally in cases per 100,000 population per year (instantaneous rate at
-    each output time), ``initial_state_flag (place)`` and, for an endemic start, the target
-    rate and the fitted parameter per place.
+    each output time), one variable per spec output (prevalences, coverage...),
+    ``initial_state_flag (place)`` and, for an endemic start, each target and fitted
+    parameter per place.
     """
     model = scenario.model
     start = np.datetime64(scenario.start, "ns")
     times = start + (trajectory.times * 86400e9).astype("timedelta64[ns]")
     population = trajectory.state.sum(axis=2)
-    per_100k_year = trajectory.tally_rates / np.where(population > 0, population, 1.0)[..., None]
     coords = {
         "time": ("time", times, {"long_name": "time", "standard_name": "time"}),
         **place_coords(scenario.places),
@@ -60,23 +61,29 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
             "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
             "flag_meanings": " ".join(FLAG_MEANINGS)}),
     }
-    for k, tally in enumerate(model.tally_names):
-        data[tally] = (("time", "place"), per_100k_year[..., k] * PER_100K_YEAR, {
+    spec = model.spec
+    for tally in model.tally_names:
+        data[tally] = (("time", "place"), observe(spec, tally, trajectory.state,
+                                                  trajectory.tally_rates), {
             "units": PER_100K_YEAR_UNITS,
-            "long_name": f"{model.spec.tallies[tally]} per 100,000 population per year",
+            "long_name": f"{spec.tallies[tally]} per 100,000 population per year",
             "comment": "instantaneous rate at the time stamp"})
-    if np.isfinite(initial.target).any():
-        method = scenario.resolved["initial"]
-        data["initial_target"] = (("place",), initial.target, {
-            "units": PER_100K_YEAR_UNITS,
-            "long_name": f"observed {method['tally']} the endemic start was fitted to",
-            "source": f"places column {method['column']!r}"})
-        name = method["parameter"]
-        declared = model.parameters[name]
+    for name, output in spec.outputs.items():
+        data[name] = (("time", "place"), observe(spec, name, trajectory.state,
+                                                 trajectory.tally_rates), {
+            "units": units_of(spec, name), "long_name": output.long_name, **dict(output.attrs)})
+    for j, target in enumerate(initial.targets):
+        data[f"target_{target.observable}"] = (("place",), initial.goal[:, j], {
+            "units": units_of(spec, target.observable),
+            "long_name": f"observed {target.observable} the endemic start was fitted to",
+            "source": f"places column {target.column!r} (region median where flagged)"})
+        declared = spec.parameters[target.parameter]
         per_declared = convert(1.0, declared.units)[0]
-        data[f"fitted_{name}"] = (("place",), initial.overrides[name] / per_declared, {
-            "units": UNITS_CF[declared.units],
-            "long_name": f"{name} fitted per place: {declared.long_name or name}"})
+        data[f"fitted_{target.parameter}"] = (
+            ("place",), initial.overrides[target.parameter] / per_declared, {
+                "units": UNITS_CF[declared.units],
+                "long_name": f"{target.parameter} fitted per place: "
+                             f"{declared.long_name or target.parameter}"})
     ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     ds.attrs = {

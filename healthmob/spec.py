@@ -37,6 +37,7 @@ _COMPLEMENT = re.compile(r"^\(\s*1\s*-\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 _TOP_KEYS = {
     "name", "long_name", "description", "authors", "references", "compartments",
     "transitions", "infections", "births", "tallies", "parameters", "outputs",
+    "parameter_sets",
 }
 _OUTPUT_KEYS = {"long_name", "numerator", "denominator", "numerator_tally",
                 "denominator_tally", "scale", "comment", "population_group"}
@@ -121,13 +122,14 @@ class Transition:
 class Infection:
     """Infection of ``source`` people into ``target`` by the force of infection.
 
-    The per-capita rate is ``rate * sum_c sources[c] * I_c / N`` (frequency dependent).
+    The per-capita rate is ``rate * sum_c sources[c] * I_c / N`` (frequency dependent); a
+    weight is a number or the name of a dimensionless parameter.
     """
 
     source: str
     target: str
     rate: RateExpr
-    sources: dict[str, float]
+    sources: dict[str, float | str]
     tally: tuple[str, ...] = ()
 
 
@@ -190,15 +192,20 @@ class ModelSpec:
     tallies: dict[str, str]
     references: tuple[str, ...] = ()
     outputs: dict[str, Output] = field(default_factory=dict)
+    parameter_sets: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def compartment_ids(self) -> tuple[str, ...]:
         """Compartment ids in declaration order."""
         return tuple(c.id for c in self.compartments)
 
-    def base_values(self) -> dict[str, float]:
-        """Every parameter's value in base units."""
-        return {name: p.base_value for name, p in self.parameters.items()}
+    def base_values(self, parameter_set: str | None = None) -> dict[str, float]:
+        """Every parameter's value in base units, optionally from a named parameter set."""
+        values = {name: p.base_value for name, p in self.parameters.items()}
+        for name, value in self.parameter_sets.get(parameter_set, {}).items() \
+                if parameter_set else ():
+            values[name] = _units.convert(value, self.parameters[name].units)[0]
+        return values
 
 
 def load_model(name_or_path: str | Path, base: Path | None = None) -> ModelSpec:
@@ -224,7 +231,21 @@ def load_model(name_or_path: str | Path, base: Path | None = None) -> ModelSpec:
         table = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ModelSpecError(f"{path}: not valid TOML: {exc}") from None
-    return parse_model(table, where=str(path), sha256=hashlib.sha256(raw).hexdigest(), path=path)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if isinstance(table, dict) and "components" in table:
+        from .product import component_paths, compose
+
+        try:
+            names = component_paths(table, path.parent)
+        except ModelSpecError as exc:
+            raise ModelSpecError(f"{path}: {exc}") from None
+        components = [load_model(name, path.parent) for name in names]
+        digest = hashlib.sha256(raw)
+        for spec in components:
+            digest.update(spec.sha256.encode())
+        sha256 = digest.hexdigest()
+        table = compose(table, components, str(path))
+    return parse_model(table, where=str(path), sha256=sha256, path=path)
 
 
 def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Path | None = None):
@@ -274,13 +295,29 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
             weights = {}
         for cid, weight in weights.items():
             _ref(cid, ids, f"{key}.sources", problems)
-            if not _is_number(weight) or weight < 0:
-                problems.append(f"{key}.sources.{cid} must be a number >= 0; got {weight!r}")
+            named = isinstance(weight, str) and weight in parameters
+            if named and parameters[weight].time_power != 0:
+                problems.append(f"{key}.sources.{cid}: {weight} must be dimensionless")
+            elif not named and (not _is_number(weight) or weight < 0):
+                problems.append(f"{key}.sources.{cid} must be a number >= 0 or a declared "
+                                f"dimensionless parameter; got {weight!r}")
         if None not in (source, target, rate) and weights:
             infections.append(Infection(source, target, rate, dict(weights), tally))
     births = _parse_births(table.get("births"), ids, parameters, problems)
     outputs = _parse_outputs(table.get("outputs", {}), tuple(c.id for c in compartments),
                              tallies, problems)
+    parameter_sets = table.get("parameter_sets", {})
+    if not isinstance(parameter_sets, dict):
+        problems.append("parameter_sets must be a table of tables")
+        parameter_sets = {}
+    for set_name, values in parameter_sets.items():
+        for pname, value in (values.items() if isinstance(values, dict) else ()):
+            if pname not in parameters:
+                problems.append(f"parameter_sets.{set_name}.{pname} must be a declared "
+                                "parameter")
+            elif not _is_number(value) or value < 0:
+                problems.append(f"parameter_sets.{set_name}.{pname} must be a number >= 0 "
+                                f"(in {parameters[pname].units}); got {value!r}")
     if problems:
         raise ModelSpecError(join_problems(where, problems))
     return ModelSpec(
@@ -296,6 +333,7 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
         tallies=dict(tallies),
         references=tuple(table.get("references", ())),
         outputs=outputs,
+        parameter_sets=parameter_sets,
     )
 
 

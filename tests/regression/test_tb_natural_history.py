@@ -8,7 +8,7 @@ from healthmob.model import compile_model
 from healthmob.spec import load_model
 from healthmob.units import DAYS_PER_YEAR
 
-OFF = {"beta": 0.0, "tb_death": 0.0, "self_cure": 0.0, "detection_treatment": 0.0,
+OFF = {"beta": 0.0, "tb_death": 0.0, "self_cure": 0.0, "detection": 0.0,
        "background_mortality": 0.0}
 ALL_AGES = {}
 AGE_15_PLUS = {"early_activation": 2.7e-4, "stabilisation": 5.4e-3, "late_reactivation": 3.3e-6}
@@ -18,7 +18,7 @@ AGE_0_4 = {"early_activation": 6.6e-3, "stabilisation": 1.2e-2, "late_reactivati
 def _cohort(overrides, years, **extra):
     spec = load_model("tb")
     model = compile_model(spec, 1, {**OFF, **overrides, **extra})
-    x0 = np.zeros((1, 5))
+    x0 = np.zeros((1, len(spec.compartments)))
     x0[0, spec.compartment_ids.index("LE")] = 1.0
     times = np.asarray(years, dtype=float) * DAYS_PER_YEAR
     return spec, simulate_deterministic(model, x0, times, rtol=1e-10, atol=1e-14)
@@ -52,7 +52,7 @@ def test_untreated_tb_outcomes():
     spec = load_model("tb")
     model = compile_model(spec, 1, {**OFF, "tb_death": 0.233 / DAYS_PER_YEAR,
                                     "self_cure": 0.100 / DAYS_PER_YEAR})
-    x0 = np.zeros((1, 5))
+    x0 = np.zeros((1, len(spec.compartments)))
     x0[0, spec.compartment_ids.index("A")] = 1.0
     years = np.linspace(0, 80, 80001)
     trajectory = simulate_deterministic(model, x0, years * DAYS_PER_YEAR, rtol=1e-10,

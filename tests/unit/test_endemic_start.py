@@ -1,37 +1,46 @@
-"""The endemic start: each place starts at an equilibrium with the observed TB incidence."""
+"""The endemic start: each place starts at an equilibrium with its observed burden."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from healthmob.initial import FLAG_MEANINGS, PER_100K_YEAR, endemic_start, stationary
+from healthmob.calibration import Target, stationary
+from healthmob.initial import FLAG_MEANINGS, endemic_start
 from healthmob.model import compile_model
+from healthmob.observables import observe
 from healthmob.spec import load_model
 
 PLACES = pd.DataFrame({
     "id": ["ZAF", "GBR", "IND", "XXX"],
     "population": [59.9e6, 67e6, 1.417e9, 1e6],
     "tb_incidence_per_100k": [468.0, 7.8, 199.0, np.nan],
+    "hiv_prevalence_percent": [18.3, 0.16, 0.2, 1.0],
+    "tb_hiv_percent": [54.0, 3.0, 1.6, 10.0],
     "subregion": ["a", "b", "a", "a"],
 })
+TB_TARGET = [Target("tb_incidence", "tb_incidence_per_100k", "beta")]
+TB_HIV_TARGETS = TB_TARGET + [Target("hiv_prevalence", "hiv_prevalence_percent", "beta_hiv"),
+                              Target("tb_hiv_share", "tb_hiv_percent", "art_initiation")]
 
 
 @pytest.fixture(scope="module")
 def start():
-    return endemic_start(load_model("tb"), PLACES, {}, tally="tb_incidence",
-                         column="tb_incidence_per_100k", parameter="beta",
-                         fallback="subregion")
+    return endemic_start(load_model("tb"), PLACES, {}, TB_TARGET, fallback="subregion")
+
+
+def _observed(spec, start, name):
+    model = compile_model(spec, len(PLACES), start.overrides)
+    force = model.local_force(start.state)
+    return observe(spec, name, start.state, model.tally_rates(start.state, force))
 
 
 def test_incidence_at_start_matches_target(start):
-    model = compile_model(load_model("tb"), len(PLACES), start.overrides)
-    rates = model.tally_rates(start.state, model.local_force(start.state))
-    incidence = rates[:, model.tally_names.index("tb_incidence")] / PLACES["population"]
-    np.testing.assert_allclose(incidence * PER_100K_YEAR, [468, 7.8, 199, 333.5], rtol=1e-8)
+    incidence = _observed(load_model("tb"), start, "tb_incidence")
+    np.testing.assert_allclose(incidence, [468, 7.8, 199, 333.5], rtol=1e-6)
 
 
 def test_start_is_an_equilibrium_of_the_ode(start):
-    """Check #8: at the fitted state the derivative vanishes (relative to the flows)."""
+    """Check #8: at the fitted state the derivative vanishes (relative to the population)."""
     model = compile_model(load_model("tb"), len(PLACES), start.overrides)
     x = start.state
     dx = model.derivative(x, model.local_force(x))
@@ -41,7 +50,7 @@ def test_start_is_an_equilibrium_of_the_ode(start):
 def test_missing_data_uses_the_region_median_and_is_flagged(start):
     assert [FLAG_MEANINGS[f] for f in start.flag] == [
         "fitted_to_data", "fitted_to_data", "fitted_to_data", "fallback_region_median"]
-    assert start.target[3] == pytest.approx(np.median([468, 199]))
+    assert start.goal[3, 0] == pytest.approx(np.median([468, 199]))
 
 
 def test_higher_transmission_never_lowers_incidence():
@@ -50,10 +59,23 @@ def test_higher_transmission_never_lowers_incidence():
     targets = np.geomspace(1, 2000, 25)
     places = pd.DataFrame({"id": [f"P{i}" for i in range(25)], "population": 1e6,
                            "tb_incidence_per_100k": targets})
-    start = endemic_start(load_model("tb"), places, {}, tally="tb_incidence",
-                          column="tb_incidence_per_100k", parameter="beta", fallback="x")
+    start = endemic_start(load_model("tb"), places, {}, TB_TARGET, fallback="x")
     assert np.all(np.diff(start.overrides["beta"]) > 0)
     assert not start.flag.any()
+
+
+def test_tb_hiv_start_matches_three_targets():
+    """TB incidence, HIV prevalence and the HIV-positive share of TB, all within 2%."""
+    spec = load_model("tb_hiv")
+    places = PLACES.iloc[[0, 2]].reset_index(drop=True)
+    start = endemic_start(spec, places, {}, TB_HIV_TARGETS, fallback="x")
+    for name, column in [("tb_incidence", "tb_incidence_per_100k"),
+                         ("hiv_prevalence", "hiv_prevalence_percent"),
+                         ("tb_hiv_share", "tb_hiv_percent")]:
+        model = compile_model(spec, 2, start.overrides)
+        force = model.local_force(start.state)
+        got = observe(spec, name, start.state, model.tally_rates(start.state, force))
+        np.testing.assert_allclose(got, places[column], rtol=0.02)
 
 
 def test_stationary_distribution_of_a_two_state_chain():
