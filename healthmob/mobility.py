@@ -37,6 +37,11 @@ class MobilityLayer:
         Shortest travel time origin -> destination over the corridor graph (days).
     distance : scipy.sparse.csr_array or None
         Geodesic length of that route (km).
+    mode : str
+        Travel mode of the layer's corridors (``air``, ``land``...); empty when unknown or
+        mixed.
+    description : str
+        Where the volumes come from (data, assumption, flow model), written to outputs.
     """
 
     name: str
@@ -45,6 +50,8 @@ class MobilityLayer:
     stay_days: float = 1.0
     travel_time: sp.csr_array | None = None
     distance: sp.csr_array | None = None
+    mode: str = ""
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,13 @@ class Mobility:
         Place ids in matrix order (ISO3 codes for the embedded world).
     layers : dict of str to MobilityLayer
         The layers, by name.
+    attrs : dict
+        Provenance and options (e.g. ``effective_distance``), written to outputs.
     """
 
     place_ids: tuple[str, ...]
     layers: dict[str, MobilityLayer] = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(self.place_ids)
@@ -82,6 +92,14 @@ class Mobility:
             data = layer.flow.data
             if data.size and (not np.all(np.isfinite(data)) or data.min() < 0):
                 raise DataError(f"mobility layer {name!r}: flow must be finite and >= 0")
+            if not (np.isfinite(layer.stay_days) and layer.stay_days > 0):
+                raise DataError(f"mobility layer {name!r}: stay_days must be > 0; "
+                                f"got {layer.stay_days!r}")
+            for label in ("travel_time", "distance"):
+                matrix = getattr(layer, label)
+                if matrix is not None and matrix.shape != (n, n):
+                    raise DataError(f"mobility layer {name!r}: {label} must be {n} x {n}; "
+                                    f"got {matrix.shape}")
 
     @property
     def n_places(self) -> int:
@@ -94,6 +112,14 @@ class Mobility:
             return self.place_ids.index(place_id)
         except ValueError:
             raise DataError(f"mobility: place id {place_id!r} is not among the places") from None
+
+    def combined_flow(self) -> sp.csr_array:
+        """Sum of the flows (persons/day) of every layer, whatever its coupling."""
+        n = self.n_places
+        total = sp.csr_array((n, n))
+        for layer in self.layers.values():
+            total = total + layer.flow
+        return sp.csr_array(total)
 
     def total_flow(self, coupling: str) -> sp.csr_array:
         """Sum of the flows (persons/day) of every layer with the given coupling."""
