@@ -97,7 +97,10 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
              f"; removed {removed} partial file(s)" if removed else "")
     state = {"done": len(before), "written": time.monotonic()}
 
-    def on_done(result: dict) -> None:
+    def on_done(result: dict | None) -> None:
+        if result is None:
+            run_directory.write_manifest()
+            return
         state["done"] += 1
         log.debug("member scenario=%d member=%d computed in %.3f s (pid %d)",
                   result["scenario"], result["member"], result["seconds"], result["pid"])
@@ -111,28 +114,17 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
     if progress is not None:
         progress(state["done"], total)
     t0 = time.perf_counter()
-    try:
-        with _sigterm_as_interrupt():
-            if todo and kind == "serial":
-                for key in todo:
-                    on_done(run_member(plan, *key, str(folder)))
-            elif todo:
-                with _client(kind, workers=workers, host=host, cluster=cluster,
-                             scheduler=scheduler) as client:
-                    _map_members(client, plan, todo, folder, on_done,
-                                 in_flight=max(4, 2 * workers))
-    finally:
-        after = done_members(folder, plan)
-        session["computed"] = [f"{s}-{m}" for s, m in sorted(after - before)]
-        session["members_done"] = len(after)
-        session["compute_seconds"] = round(time.perf_counter() - t0, 3)
-        run_directory.write_manifest()
-    log.info("ensemble: %d member(s) computed in %.2f s; combining", len(todo),
-             time.perf_counter() - t0)
-    target = Path(run_directory.path) / "results.nc"
-    t0 = time.perf_counter()
-    write_results(plan, folder, target)
-    session["combine_seconds"] = round(time.perf_counter() - t0, 3)
+    stop = _StopRequest()
+    with stop.installed():
+        _compute(plan, todo, folder, kind, on_done, stop, session, before,
+                 workers=workers, host=host, cluster=cluster, scheduler=scheduler)
+        log.info("ensemble: %d member(s) computed in %.2f s; combining", len(todo),
+                 time.perf_counter() - t0)
+        target = Path(run_directory.path) / "results.nc"
+        t0 = time.perf_counter()
+        write_results(plan, folder, target)
+        session["combine_seconds"] = round(time.perf_counter() - t0, 3)
+        stop.check()  # results.nc is complete, but the user asked to stop: resume re-combines
     if hasattr(run_directory, "add_output"):
         run_directory.add_output("results.nc")
     run_directory.write_manifest()
@@ -143,6 +135,27 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
         with contextlib.suppress(OSError):
             folder.rmdir()
     return xr.open_dataset(target, engine="h5netcdf")
+
+
+def _compute(plan, todo, folder, kind, on_done, stop, session, before, **executor) -> None:
+    t0 = time.perf_counter()
+    try:
+        if todo and kind == "serial":
+            for key in todo:
+                stop.check()
+                on_done(run_member(plan, *key, str(folder)))
+        elif todo:
+            with _client(kind, **executor) as client:
+                _map_members(client, plan, todo, folder, on_done, stop,
+                             in_flight=max(4, 2 * executor["workers"]))
+        stop.check()
+    finally:
+        remove_partial_files(folder)
+        after = done_members(folder, plan)
+        session["computed"] = [f"{s}-{m}" for s, m in sorted(after - before)]
+        session["members_done"] = len(after)
+        session["compute_seconds"] = round(time.perf_counter() - t0, 3)
+        on_done(None)  # writes the manifest
 
 
 def _check_plan_file(plan: EnsemblePlan, folder: Path, resume: bool) -> None:
@@ -165,9 +178,9 @@ def _check_plan_file(plan: EnsemblePlan, folder: Path, resume: bool) -> None:
                                         "members": plan.members, "seed": plan.seed}) + "\n")
 
 
-def _map_members(client, plan, todo, folder, on_done, in_flight: int) -> None:
+def _map_members(client, plan, todo, folder, on_done, stop, in_flight: int) -> None:
     """Submit members, at most ``in_flight`` at a time, and handle them as they finish."""
-    from distributed import as_completed
+    from distributed import wait
 
     client.wait_for_workers(1)
     [shared] = client.scatter([plan], broadcast=True)  # sent to the workers once
@@ -178,16 +191,23 @@ def _map_members(client, plan, todo, folder, on_done, in_flight: int) -> None:
         return client.submit(run_member, shared, key[0], key[1], str(folder),
                              key=f"healthmob-member-{key[0]}-{key[1]}-{tag}")
 
-    futures = as_completed([submit(key) for key in itertools.islice(pending, in_flight)])
+    running = {submit(key) for key in itertools.islice(pending, in_flight)}
     try:
-        for future in futures:
-            on_done(future.result())
-            future.release()
-            key = next(pending, None)
-            if key is not None:
-                futures.add(submit(key))
+        while running:
+            stop.check()
+            try:
+                done, running = wait(running, timeout=0.5, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for future in done:
+                on_done(future.result())
+                future.release()
+                key = next(pending, None)
+                if key is not None:
+                    running.add(submit(key))
     finally:
-        futures.clear()
+        for future in running:
+            future.cancel()
 
 
 @contextlib.contextmanager
@@ -315,21 +335,38 @@ def write_results(plan: EnsemblePlan, folder: Path, target: Path) -> None:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """While active, SIGTERM raises KeyboardInterrupt (as Ctrl-C does) in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _StopRequest:
+    """Ctrl-C (SIGINT) and SIGTERM, turned into KeyboardInterrupt at safe points only.
 
-    def interrupt(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    A KeyboardInterrupt raised inside HDF5 or a finaliser can be swallowed; so the handlers
+    only record the signal, and :meth:`check` raises between members. A second signal
+    raises at once.
+    """
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __init__(self):
+        self.signum = None
+
+    def handle(self, signum, _frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"signal {signum}")
+        self.signum = signum
+        log.warning("signal %d: stopping after the members in progress", signum)
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"signal {self.signum}")
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.signal(s, self.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _now() -> str:
@@ -367,6 +404,15 @@ def reopen_run_directory(path: str | Path):
     root.addHandler(folder._handler)
     root.setLevel(logging.INFO)
     return folder
+
+
+def wait_for_workers(address: str, n_workers: int, timeout: float = 60.0) -> int:
+    """Block until the scheduler at ``address`` has ``n_workers`` workers; return the count."""
+    import distributed
+
+    with distributed.Client(address, timeout=f"{timeout}s") as client:
+        client.wait_for_workers(n_workers, timeout=timeout)
+        return len(client.scheduler_info()["workers"])
 
 
 def environment_threads() -> dict:

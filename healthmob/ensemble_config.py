@@ -194,6 +194,23 @@ def _check_sweep(sweep: dict, where: str, problems: list[str], model) -> None:
                                 f"{model.parameters[name].units!r}; got {units!r}")
 
 
+def _check_cluster(out: dict, where: str, problems: list[str]) -> None:
+    if "kind" in out and out["kind"] not in CLUSTER_KINDS:
+        problems.append(f"{where}.kind must be one of {CLUSTER_KINDS}; got {out['kind']!r}")
+    for key in ("cores", "jobs"):
+        if isinstance(out.get(key), int) and not isinstance(out[key], bool) and out[key] < 1:
+            problems.append(f"{where}.{key} must be an integer >= 1; got {out[key]}")
+    port = out.get("port")
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        problems.append(f"{where}.port must be an integer in [0, 65535]; got {port}")
+    for key in ("job_extra_directives", "job_script_prologue"):
+        if isinstance(out.get(key), list) and not all(isinstance(v, str) for v in out[key]):
+            problems.append(f"{where}.{key} must be an array of strings; got {out[key]!r}")
+    for key in ("memory", "walltime", "host"):
+        if isinstance(out.get(key), str) and not out[key].strip():
+            problems.append(f"{where}.{key} must not be empty")
+
+
 def sweep_scenarios(sweep: dict, spec, seed: int) -> tuple[tuple[dict, ...], dict]:
     """Expand a validated ``[ensemble.sweep]`` into scenarios.
 

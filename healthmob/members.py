@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5netcdf
+import h5py
 import numpy as np
 
 from .atomic import atomic_path
@@ -151,7 +152,7 @@ def run_member(plan: EnsemblePlan, scenario: int, member: int, folder: str) -> d
 
 
 def write_member(path: Path, trajectory: Trajectory, dtype, **attrs) -> None:
-    """Write ``state (time, place, compartment)`` and ``tally (time, place, tally)``."""
+    """Write ``state (time, place, compartment)`` and ``tally_rate (time, place, tally)``."""
     with atomic_path(path) as tmp:
         with h5netcdf.File(tmp, "w") as f:
             n_t, n_p, n_c = trajectory.state.shape
@@ -159,15 +160,15 @@ def write_member(path: Path, trajectory: Trajectory, dtype, **attrs) -> None:
                             "tally": trajectory.tally_rates.shape[2]}
             f.create_variable("state", ("time", "place", "compartment"), dtype,
                               data=np.asarray(trajectory.state).astype(dtype, copy=False))
-            f.create_variable("tally", ("time", "place", "tally"), np.float64,
+            f.create_variable("tally_rate", ("time", "place", "tally"), np.float64,
                               data=np.asarray(trajectory.tally_rates))
             f.attrs.update({k: v for k, v in attrs.items()})
 
 
 def read_member(path: Path, variable: str, places: slice = slice(None)) -> np.ndarray:
-    """Read ``state`` or ``tally`` of a member file, optionally only some places."""
-    with h5netcdf.File(path, "r") as f:
-        return f.variables[variable][:, places, :]
+    """Read ``state`` or ``tally_rate`` of a member file, optionally only some places."""
+    with h5py.File(path, "r") as f:  # plain HDF5 read: several times faster than h5netcdf
+        return f[variable][:, places, :]
 
 
 def done_members(folder: Path, plan: EnsemblePlan) -> set[tuple[int, int]]:

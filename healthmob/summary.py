@@ -15,12 +15,15 @@ import datetime as dt
 import numpy as np
 
 from . import __version__
-from .initial import FLAG_MEANINGS, PER_100K_YEAR
+from .initial import FLAG_MEANINGS
 from .members import EnsemblePlan, member_path, read_member
 from .schema import CONVENTIONS, PER_100K_YEAR_UNITS
+from .units import DAYS_PER_YEAR
 
 PLACE_BLOCK_BYTES = 16 * 2**20
 """Target size of the member slices read at once to compute quantiles (bytes)."""
+PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
+"""From a per-capita rate per day to a rate per 100,000 population per year."""
 DEFAULT_START = dt.date(2022, 1, 1)
 MEMBER_DIMS = ("scenario", "member", "time", "place")
 QUANTILE_DIMS = ("scenario", "quantile", "time", "place")
@@ -125,7 +128,7 @@ def member_variables(plan: EnsemblePlan, folder, scenario: int, member: int) -> 
     """The ``member`` variables of one member: name -> array without the first two dims."""
     path = member_path(folder, scenario, member)
     state = read_member(path, "state")
-    tally = read_member(path, "tally")
+    tally = read_member(path, "tally_rate")
     total = state.sum(axis=2, dtype=state.dtype)
     out = {"population": state, "total_population": total}
     out.update(_tally_rates(plan, tally, total))
@@ -140,7 +143,7 @@ def quantile_variables(plan: EnsemblePlan, folder, scenario: int, places: slice)
         path = member_path(folder, scenario, member)
         state = read_member(path, "state", places)
         states.append(state)
-        for name, value in _tally_rates(plan, read_member(path, "tally", places),
+        for name, value in _tally_rates(plan, read_member(path, "tally_rate", places),
                                         state.sum(axis=2)).items():
             rates[name].append(value)
     out = {"population_quantile": np.quantile(np.stack(states).astype(float), quantiles,

@@ -1,0 +1,205 @@
+"""Ensembles under faults: same numbers whatever the executor, a killed worker, or a resume.
+
+Issue #5 point 6. Each run is a separate process (tests/cli/ensemble_driver.py), as
+``healthmob run`` is; the dask scheduler and workers are real processes on 127.0.0.1 that
+these tests start on free ports and always stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from ensemble_driver import MEMBERS, small_plan
+from healthmob.ensemble import execute_plan, wait_for_workers
+from healthmob.runs import RunDirectory
+
+DRIVER = Path(__file__).with_name("ensemble_driver.py")
+REPO = Path(__file__).resolve().parents[2]
+DASK = Path(sys.executable).with_name("dask")
+ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _start_cluster(request, tmp_path, n_workers: int = 2):
+    """A `dask scheduler` and `dask worker` processes on 127.0.0.1, stopped at teardown."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    processes = []
+    request.addfinalizer(lambda: [_stop(p) for p in reversed(processes)])
+    logs = tmp_path / "dask-logs"
+    logs.mkdir(exist_ok=True)
+    processes.append(subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], env=ENV, stdout=subprocess.DEVNULL,
+        stderr=open(logs / "scheduler.log", "w")))
+    workers = []
+    for i in range(n_workers):
+        worker = subprocess.Popen(
+            [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
+             "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}"],
+            env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL,
+            stderr=open(logs / f"worker-{i}.log", "w"))
+        processes.append(worker)
+        workers.append(worker)
+    assert wait_for_workers(address, n_workers, timeout=60) == n_workers
+    return address, workers
+
+
+def _run(out: Path, *args: str, timeout: float = 120) -> Path:
+    done = subprocess.run([sys.executable, str(DRIVER), str(out), *args], env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Path(done.stdout.splitlines()[0])
+
+
+def _manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+def _assert_same_results(run_dir: Path, reference: xr.Dataset) -> None:
+    assert _manifest(run_dir)["status"] == "complete"
+    with xr.open_dataset(run_dir / "results.nc", engine="h5netcdf") as ds:
+        assert set(ds.data_vars) == set(reference.data_vars)
+        for name in reference.data_vars:
+            # bitwise: exact equality of every number, NaN included
+            np.testing.assert_array_equal(ds[name].values, reference[name].values, name)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted serial run, in-process."""
+    folder = RunDirectory(tmp_path_factory.mktemp("reference"), "reference", "run", 0, [])
+    with execute_plan(small_plan(), folder) as ds:
+        loaded = ds.load()
+    folder.finish("complete")
+    return loaded
+
+
+def test_reference_is_a_real_ensemble(reference):
+    population = reference.population
+    assert population.sizes["member"] == MEMBERS
+    # people conserved exactly in every member and at every time
+    totals = population.sum(("place", "compartment"))
+    assert (totals == totals.isel(time=0)).all()
+    # members differ (they are random), and quantiles are ordered
+    final = population.isel(time=-1).sel(compartment="R").sum("place")
+    assert len(np.unique(final.values)) > MEMBERS // 2
+    q = reference.population_quantile.sel(compartment="R").isel(time=-1)
+    assert (q.diff("quantile") >= 0).all()
+
+
+def test_local_cluster_with_two_workers_is_bitwise_identical(tmp_path, reference):
+    _assert_same_results(_run(tmp_path, "--executor", "local", "--workers", "2"), reference)
+
+
+def test_external_scheduler_and_two_workers_are_bitwise_identical(request, tmp_path,
+                                                                  reference):
+    address, _ = _start_cluster(request, tmp_path)
+    run_dir = _run(tmp_path / "runs", "--scheduler", address)
+    _assert_same_results(run_dir, reference)
+    assert _manifest(run_dir)["ensemble"]["sessions"][0]["executor"] == "address"
+
+
+def _watch(out: Path, process: subprocess.Popen, at_least: int, timeout: float = 60) -> Path:
+    """Wait until the run started by ``process`` has ``at_least`` member files."""
+    run_dir = Path(process.stdout.readline().strip())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = list((run_dir / "members").glob("scenario-*-member-*.nc"))
+        if len(members) >= at_least:
+            return run_dir
+        assert process.poll() is None, "the run ended before the fault was injected"
+        time.sleep(0.02)
+    raise AssertionError("the run did not make progress")
+
+
+def test_killed_worker_run_completes_identically(request, tmp_path, reference):
+    address, workers = _start_cluster(request, tmp_path)
+    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path / "runs"),
+                            "--scheduler", address], env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    request.addfinalizer(lambda: _stop(run))
+    run_dir = _watch(tmp_path, run, at_least=4)
+    workers[0].send_signal(signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    assert workers[0].wait(timeout=10) == -signal.SIGKILL
+    assert run.returncode == 0, stderr[-3000:]
+    remaining = len(list((run_dir / "members").glob("*"))) if (run_dir / "members").exists() \
+        else 0
+    assert remaining == 0  # member files removed after combining; no partial file left
+    _assert_same_results(run_dir, reference)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_then_resume_is_identical_and_computes_each_member_once(tmp_path, reference,
+                                                                          signum):
+    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path)], env=ENV,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run_dir = _watch(tmp_path, run, at_least=5)
+        run.send_signal(signum)
+        run.communicate(timeout=60)
+    finally:
+        _stop(run)
+    assert run.returncode == 130
+    manifest = _manifest(run_dir)
+    assert manifest["status"] == "interrupted"
+    first = manifest["ensemble"]["sessions"][0]
+    assert 5 <= len(first["computed"]) < MEMBERS
+    on_disk = {p.name for p in (run_dir / "members").glob("scenario-*-member-*.nc")}
+    assert on_disk == {f"scenario-{k.replace('-', '-member-')}.nc" for k in first["computed"]}
+    assert not list((run_dir / "members").glob(".*partial*"))
+    assert not (run_dir / "results.nc").exists()
+
+    assert _run(tmp_path, "--resume", str(run_dir)) == run_dir
+    _assert_same_results(run_dir, reference)
+    sessions = _manifest(run_dir)["ensemble"]["sessions"]
+    assert len(sessions) == 2
+    assert sessions[1]["reused"] == len(first["computed"])
+    computed = [set(s["computed"]) for s in sessions]
+    assert not computed[0] & computed[1]  # no member computed twice
+    assert computed[0] | computed[1] == {f"0-{m}" for m in range(MEMBERS)}
+    assert _manifest(run_dir)["resumed"][0]["previous_status"] == "interrupted"
+
+
+def test_resume_refuses_a_changed_plan(tmp_path):
+    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path)], env=ENV,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run_dir = _watch(tmp_path, run, at_least=2)
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=60)
+    finally:
+        _stop(run)
+    done = subprocess.run([sys.executable, str(DRIVER), str(tmp_path), "--resume",
+                           str(run_dir), "--members", "7"], env=ENV, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "cannot resume" in done.stderr
