@@ -28,7 +28,7 @@ from .resources import data_dir
 from .traveltime import DEFAULT_MODES, build_graph, routes_at_pairs
 from .worldlayers import world_layer
 
-__all__ = ["build_mobility", "check_places", "mobility_inputs", "mobility_to_dataset",
+__all__ = ["assemble_layer", "build_mobility", "check_places", "mobility_inputs", "mobility_to_dataset",
            "read_mobility", "validate_mobility_config", "write_mobility"]
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def build_mobility(places: pd.DataFrame, table: dict, *,
         _fill_volumes(e, settings[e.layer], frame)
     layers = {}
     for name in names:
-        layers[name] = _layer(name, [e for e in edges if e.layer == name], edges,
-                              settings[name], len(frame))
+        layers[name] = assemble_layer(name, [e for e in edges if e.layer == name], edges,
+                                      settings[name], len(frame))
     return Mobility(tuple(frame["id"]), layers,
                     attrs={"effective_distance": cfg["effective_distance"]})
 
@@ -188,8 +188,23 @@ def _fill_volumes(edges: Edges, cfg: dict, frame: pd.DataFrame) -> None:
         edges.description += f"; {missing.sum()} volumes from {text}"
 
 
-def _layer(name: str, own: list[Edges], every: list[Edges], cfg: dict, n: int):
-    """One MobilityLayer: flows, and travel time / length of the fastest route per flow."""
+def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: dict,
+                   n: int) -> MobilityLayer:
+    """One MobilityLayer from its edges: flows, and the fastest route of every flow.
+
+    Parameters
+    ----------
+    name : str
+        Layer name.
+    own : list of Edges
+        The layer's corridors with volumes (persons/day) filled in.
+    every : list of Edges
+        All corridors of all layers (``travel_via`` picks the graph from them).
+    cfg : dict
+        The layer's resolved config (``scale``, ``travel_via``, ``coupling``, ``stay_days``).
+    n : int
+        Number of places.
+    """
     volume = np.concatenate([e.volume_per_day for e in own]) * cfg["scale"]
     origin = np.concatenate([e.origin for e in own])
     destination = np.concatenate([e.destination for e in own])

@@ -87,16 +87,13 @@ class CorridorGraph:
         Number of nodes.
     time : scipy.sparse.csr_array
         Edge travel time (days); the fastest corridor where several join a pair.
-    length_keys : ndarray of int64
-        Sorted ``origin * n_places + destination`` of the edges.
-    length_km : ndarray
-        Geodesic length (km) of each edge, in the order of ``length_keys``.
+    length : scipy.sparse.csr_matrix
+        Geodesic length (km) of the same edges.
     """
 
     n_places: int
     time: sp.csr_array
-    length_keys: np.ndarray
-    length_km: np.ndarray
+    length: sp.csr_matrix
 
 
 def build_graph(n_places: int, origin, destination, time_days, distance_km, *,
@@ -130,8 +127,11 @@ def build_graph(n_places: int, origin, destination, time_days, distance_km, *,
     first = np.ones(len(keys), dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     keys, t, km = keys[first], t[first], km[first]
-    time = sp.csr_array((t, (keys // n_places, keys % n_places)), shape=(n_places, n_places))
-    return CorridorGraph(n_places, time, keys, km)
+    rows, cols = keys // n_places, keys % n_places
+    time = sp.csr_array((t, (rows, cols)), shape=(n_places, n_places))
+    length = sp.csr_matrix((km, (rows, cols)), shape=(n_places, n_places))
+    length.sort_indices()
+    return CorridorGraph(n_places, time, length)
 
 
 def shortest_routes(graph: CorridorGraph, sources=None, *, chunk: int = 256):
@@ -192,14 +192,17 @@ def routes_at_pairs(graph: CorridorGraph, origin, destination, *, chunk: int = 2
 
 
 def _route_lengths(graph: CorridorGraph, pred: np.ndarray, reached: np.ndarray) -> np.ndarray:
-    """Sum edge lengths along the shortest-path tree by pointer jumping."""
+    """Sum edge lengths along the shortest-path tree by pointer jumping.
+
+    ``parent`` points each node to its predecessor (roots and unreached nodes to
+    themselves, with length 0); each step adds the parent's accumulated length and jumps
+    to the grandparent, so ``ceil(log2(depth))`` vectorised steps suffice.
+    """
     n = graph.n_places
-    rows, cols = np.nonzero(pred >= 0)
-    keys = pred[rows, cols].astype(np.int64) * n + cols
-    pos = np.searchsorted(graph.length_keys, keys)
-    length = np.zeros(pred.shape)
-    length[rows, cols] = graph.length_km[pos]
-    parent = np.where(pred >= 0, pred, np.arange(n)[None, :]).astype(np.intp)
+    cols = np.broadcast_to(np.arange(n), pred.shape)
+    parent = np.where(pred >= 0, pred, cols).astype(np.intp)
+    # C lookup of the edge parent -> node (0 where parent == node: no self edges)
+    length = np.asarray(graph.length[parent.ravel(), cols.ravel()]).reshape(pred.shape)
     while True:
         up = np.take_along_axis(parent, parent, axis=1)
         length += np.take_along_axis(length, parent, axis=1)

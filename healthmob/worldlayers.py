@@ -59,6 +59,37 @@ def read_world_table(name: str) -> pd.DataFrame:
                        dtype={"origin": str, "destination": str})
 
 
+def air_volumes(n_routes, population_origin, population_destination,
+                cfg: dict) -> tuple[np.ndarray, str]:
+    """Air passengers per day on each directed country pair (the air assumption above).
+
+    Parameters
+    ----------
+    n_routes : ndarray
+        OpenFlights airline routes on each pair.
+    population_origin, population_destination : ndarray
+        Persons at each end.
+    cfg : dict
+        ``route_exponent``, ``exponent_origin``, ``exponent_destination`` and
+        ``total_per_year`` or ``total_per_day`` (international passengers, all pairs).
+
+    Returns
+    -------
+    volumes : ndarray
+        Persons per day.
+    description : str
+    """
+    weights = (np.asarray(n_routes, dtype=float) ** cfg["route_exponent"]
+               * np.asarray(population_origin, dtype=float) ** cfg["exponent_origin"]
+               * np.asarray(population_destination, dtype=float) ** cfg["exponent_destination"])
+    key = "total_per_day" if "total_per_day" in cfg else "total_per_year"
+    total = per_day(cfg[key], key)
+    text = (f"OpenFlights routes 2014 (geo/air.csv): {total:,.0f} international passengers "
+            f"per day shared by n_routes^{cfg['route_exponent']:g} x "
+            f"N_origin^{cfg['exponent_origin']:g} x N_destination^{cfg['exponent_destination']:g}")
+    return weights * (total / weights.sum()), text
+
+
 def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edges:
     """Corridors and volumes of world layer ``name`` between ``places``.
 
@@ -86,17 +117,9 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
     d_world = position[table["destination"]].to_numpy()
     label = f"mobility.{name}"
     if name == "air":
-        weights = (table["n_routes"].to_numpy(dtype=float) ** cfg["route_exponent"]
-                   * population[o_world] ** cfg["exponent_origin"]
-                   * population[d_world] ** cfg["exponent_destination"])
-        key = "total_per_day" if "total_per_day" in cfg else "total_per_year"
-        total = per_day(cfg[key], key)
-        volumes = weights * (total / weights.sum())
+        volumes, text = air_volumes(table["n_routes"].to_numpy(dtype=float),
+                                    population[o_world], population[d_world], cfg)
         distance = table["distance_km"].to_numpy(dtype=float)
-        text = (f"OpenFlights routes 2014 (geo/air.csv): {total:,.0f} international passengers "
-                f"per day shared by n_routes^{cfg['route_exponent']:g} x "
-                f"N_origin^{cfg['exponent_origin']:g} x N_destination^"
-                f"{cfg['exponent_destination']:g}")
     elif name == "land":
         distance = table["distance_km"].to_numpy(dtype=float)
         volumes, text = model_volumes(cfg, label, population, world["lat"].to_numpy(),
