@@ -21,15 +21,21 @@ from .corridorfile import corridor_edges, read_corridor_file
 from .edges import Edges, model_volumes
 from .errors import ConfigError, DataError, join_problems
 from .mobility import Mobility, MobilityLayer
-from .mobilityconfig import (GLOBAL_DEFAULTS, layer_defaults, mobility_inputs, resolve_path,
-                             validate_mobility_config)
+from .mobilityconfig import (
+    GLOBAL_DEFAULTS,
+    layer_defaults,
+    mobility_inputs,
+    resolve_path,
+    validate_mobility_config,
+)
 from .mobilityio import mobility_to_dataset, read_mobility, write_mobility
 from .resources import data_dir
 from .traveltime import DEFAULT_MODES, build_graph, routes_at_pairs
 from .worldlayers import world_layer
 
-__all__ = ["assemble_layer", "build_mobility", "check_places", "mobility_inputs", "mobility_to_dataset",
-           "read_mobility", "validate_mobility_config", "write_mobility"]
+__all__ = ["assemble_layer", "build_mobility", "check_places", "mobility_inputs",
+           "mobility_to_dataset", "read_mobility", "validate_mobility_config",
+           "write_mobility"]
 
 log = logging.getLogger(__name__)
 

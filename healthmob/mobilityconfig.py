@@ -164,6 +164,8 @@ def mobility_inputs(table: dict, base_dir: Path) -> list[Path]:
     polygons = table.get("match", {}).get("polygons", "auto")
     if polygons not in ("auto", "none", "world"):
         files.append(resolve_path(polygons, base_dir))
+    elif polygons != "none" and table.get("corridors"):
+        files.append(geo / "countries.gpkg")
     return [f for f in files if f.is_file()]
 
 

@@ -11,8 +11,13 @@ gpd = pytest.importorskip("geopandas")
 from geopandas.testing import assert_geodataframe_equal  # noqa: E402
 
 from healthmob.corridorfile import read_corridor_file  # noqa: E402
-from healthmob.corridors import (build_mobility, mobility_to_dataset,  # noqa: E402
-                                 read_mobility, validate_mobility_config, write_mobility)
+from healthmob.corridors import (  # noqa: E402
+    build_mobility,
+    mobility_to_dataset,
+    read_mobility,
+    validate_mobility_config,
+    write_mobility,
+)
 from healthmob.errors import ConfigError, DataError  # noqa: E402
 from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
 from healthmob.schema import check_dataset  # noqa: E402

@@ -6,8 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from healthmob.flowmodels import (constrain_outflows, gravity, gravity_weights, radiation,
-                                  radiation_shares, scale_to_total)
+from healthmob.flowmodels import (
+    constrain_outflows,
+    gravity,
+    gravity_weights,
+    radiation,
+    radiation_shares,
+    scale_to_total,
+)
 
 # SCIENCE.md section 6 #15: origin 1,000; destinations 500, 200, 5,000 at increasing distance
 TOY_POPULATION = np.array([1000.0, 500.0, 200.0, 5000.0])

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from healthmob.edges import geodesic_km
-from healthmob.traveltime import (DEFAULT_MODES, build_graph, edge_time_days,
-                                  routes_at_pairs, shortest_routes)
+from healthmob.traveltime import (
+    DEFAULT_MODES,
+    build_graph,
+    edge_time_days,
+    routes_at_pairs,
+    shortest_routes,
+)
 
 LHR = (-0.4543, 51.4700)  # lon, lat
 JFK = (-73.7781, 40.6413)
