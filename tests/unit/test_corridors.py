@@ -298,3 +298,12 @@ def test_large_mobility_is_stored_sparse(tmp_path):
     write_mobility(mobility, pd.DataFrame({"id": ids, "lat": 0.0, "lon": 0.0}), tmp_path)
     again = read_mobility(tmp_path / "mobility.nc")
     assert abs(again.layers["air"].flow - flow).max() == 0
+
+
+def test_any_declared_crs_is_reprojected_and_lengths_stay_geodesic(tmp_path, places):
+    frame = read_corridor_file(_air_file(tmp_path)).to_crs(3857)  # Web Mercator metres
+    frame.to_file(tmp_path / "mercator.gpkg", engine="pyogrio")
+    mercator = build_mobility(places, {"corridors": [str(tmp_path / "mercator.gpkg")]})
+    lonlat = build_mobility(places, {"corridors": [str(_air_file(tmp_path))]})
+    a, b = mercator.layers["air"].distance, lonlat.layers["air"].distance
+    assert abs(a - b).max() < 1e-6 * abs(b).max()

@@ -98,3 +98,20 @@ def test_world_dataset_is_cf_and_effective_distance_is_at_least_one(world, mobil
     connected = np.asarray(mobility.combined_flow().sum(axis=1)).ravel() > 0
     assert connected.sum() >= 170
     assert np.isfinite(d_eff[np.ix_(connected, connected)]).all()
+
+
+def test_corridor_ends_fall_in_world_country_polygons(tmp_path, world):
+    gpd = pytest.importorskip("geopandas")
+    from shapely.geometry import LineString
+
+    if not (GEO / "countries.gpkg").is_file():
+        pytest.skip("geo/countries.gpkg is missing")
+    # Johannesburg, London Heathrow, and Maputo airport (on the coast, 1:110m polygon)
+    jnb, lhr, mpm = (28.2460, -26.1392), (-0.4543, 51.4700), (32.5727, -25.9208)
+    frame = gpd.GeoDataFrame({"mode": ["air", "land"], "persons_per_day": [100.0, 50.0]},
+                             geometry=[LineString([jnb, lhr]), LineString([jnb, mpm])],
+                             crs=4326)
+    frame.to_file(tmp_path / "c.gpkg")
+    mobility = build_mobility(world, {"corridors": ["c.gpkg"]}, base_dir=tmp_path)
+    assert _flow(mobility, "air", "ZAF", "GBR") == 100.0
+    assert _flow(mobility, "land", "ZAF", "MOZ") == 50.0
