@@ -46,7 +46,7 @@ MANIFEST_EVERY_SECONDS = 5.0
 def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
                  workers: int = 2, host: str = "127.0.0.1", cluster: dict | None = None,
                  scheduler: str | None = None, resume: bool = False, progress=None,
-                 keep_members: bool = False) -> xr.Dataset:
+                 keep_members: bool = False, combine: bool = True) -> xr.Dataset | None:
     """Compute every missing member of ``plan``, then combine them into ``results.nc``.
 
     Parameters
@@ -73,11 +73,14 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
         Called as ``progress(done, total)`` after each member (done includes reused ones).
     keep_members : bool
         Keep ``members/`` after combining.
+    combine : bool
+        Combine the members into ``results.nc`` (False: compute the members only, e.g. to
+        measure throughput; the members are kept).
 
     Returns
     -------
-    xarray.Dataset
-        ``results.nc`` opened lazily (close it when done).
+    xarray.Dataset or None
+        ``results.nc`` opened lazily (close it when done); None when not ``combine``.
     """
     folder = Path(run_directory.path) / MEMBER_DIR
     _check_plan_file(plan, folder, resume)
@@ -118,6 +121,8 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
     with stop.installed():
         _compute(plan, todo, folder, kind, on_done, stop, session, before,
                  workers=workers, host=host, cluster=cluster, scheduler=scheduler)
+        if not combine:
+            return None
         log.info("ensemble: %d member(s) computed in %.2f s; combining", len(todo),
                  time.perf_counter() - t0)
         target = Path(run_directory.path) / "results.nc"
@@ -224,15 +229,8 @@ def _client(kind: str, *, workers: int, host: str, cluster: dict | None, schedul
             yield client
         return
     if kind == "local":
-        if workers < 1:
-            raise RunError(f"ensemble.workers must be >= 1; got {workers}")
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                      processes=True, host=host, dashboard_address=None,
-                                      env=THREAD_ENV, silence_logs=logging.WARNING) as local:
-            log.info("local dask cluster: %d worker process(es) at %s", workers,
-                     local.scheduler_address)
-            with distributed.Client(local) as client:
-                yield client
+        with local_cluster(workers, host) as address, distributed.Client(address) as client:
+            yield client
         return
     if kind == "cluster":
         if not cluster:
@@ -246,6 +244,25 @@ def _client(kind: str, *, workers: int, host: str, cluster: dict | None, schedul
                 yield client
         return
     raise RunError(f"ensemble.executor must be one of serial, local, cluster; got {kind!r}")
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
+    """A dask LocalCluster of ``workers`` single-threaded processes; yields its address.
+
+    The scheduler and workers bind to ``host`` (127.0.0.1 unless configured otherwise);
+    no dashboard. Thread variables of the workers are set to 1 (:data:`THREAD_ENV`).
+    """
+    import distributed
+
+    if workers < 1:
+        raise RunError(f"ensemble.workers must be >= 1; got {workers}")
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  host=host, dashboard_address=None, env=THREAD_ENV,
+                                  silence_logs=logging.WARNING) as cluster:
+        log.info("local dask cluster: %d worker process(es) at %s", workers,
+                 cluster.scheduler_address)
+        yield cluster.scheduler_address
 
 
 def _jobqueue_class(kind: str, job: bool = False):
@@ -330,7 +347,8 @@ def write_results(plan: EnsemblePlan, folder: Path, target: Path) -> None:
         at = var.dims.index("time")
         while np.prod(chunks) > 2**20 and chunks[at] > 1:  # about 1M values per chunk
             chunks[at] = (chunks[at] + 1) // 2
-        encoding[name] = {"zlib": True, "complevel": 4, "chunksizes": tuple(chunks)}
+        encoding[name] = {"zlib": True, "complevel": 1, "shuffle": True,
+                          "chunksizes": tuple(chunks)}
     with dask.config.set(scheduler="synchronous"), atomic_path(target) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
 

@@ -104,8 +104,12 @@ class EnsemblePlan:
     def fingerprint(self) -> str:
         """sha256 of everything that changes a member's numbers (not the labels)."""
         digest = hashlib.sha256()
-        for array in (self.x0, self.times, self.coupling.relocation.toarray(),
-                      self.coupling.away.toarray()):
+        arrays = [self.x0, self.times]
+        for matrix in (self.coupling.relocation, self.coupling.away):
+            matrix = matrix.tocsr()
+            matrix.sort_indices()
+            arrays += [matrix.indptr, matrix.indices, matrix.data]
+        for array in arrays:
             digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
         digest.update(json.dumps({
             "model": self.spec.sha256, "overrides": _jsonable(self.overrides),

@@ -5,7 +5,8 @@ one member (or one block of places) at a time, so memory does not grow with the 
 members. Variables (CF): ``population (scenario, member, time, place, compartment)``,
 ``total_population (scenario, member, time, place)``, one ``(scenario, member, time, place)``
 variable per model tally in cases per 100,000 population per year, and their quantiles
-across members ``<name>_quantile (scenario, quantile, time, place[, compartment])``.
+across members ``<name>_quantile (scenario, quantile, time, place[, compartment])``
+(float32: 7 significant digits).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
                   {"long_name": "place id"})}
     for name, (dims, values, attrs) in place_coords.items():
         coords[name] = ((dims,) if isinstance(dims, str) else dims, values, attrs)
+    if plan.members < 2:
+        del coords["quantile"]
     for name, (values, units) in labels.get("sweep", {}).items():
         coords[f"sweep_{name}"] = (("scenario",), np.asarray(values, dtype=float), {
             "units": units, "long_name": f"model parameter {name} in this scenario"})
@@ -75,7 +78,7 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
         "total_population": (MEMBER_DIMS, state_dtype,
                              {"units": "1", "long_name": "number of people in the place"},
                              "member"),
-        "population_quantile": (QUANTILE_DIMS + ("compartment",), np.float64, {
+        "population_quantile": (QUANTILE_DIMS + ("compartment",), np.float32, {
             "units": "1", "long_name": "number of people by place and compartment: "
                                        "quantile across members"}, "quantile"),
     }
@@ -88,9 +91,11 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
         variables[tally] = (MEMBER_DIMS, np.float64, {
             "units": PER_100K_YEAR_UNITS, "long_name": long_name, "comment": interval},
             "member")
-        variables[f"{tally}_quantile"] = (QUANTILE_DIMS, np.float64, {
+        variables[f"{tally}_quantile"] = (QUANTILE_DIMS, np.float32, {
             "units": PER_100K_YEAR_UNITS, "long_name": f"{long_name}: quantile across members",
             "comment": interval}, "quantile")
+    if plan.members < 2:  # quantiles of one member are that member
+        variables = {k: v for k, v in variables.items() if v[3] != "quantile"}
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     attrs = {
         "title": f"healthmob ensemble: {spec.long_name}",
@@ -147,9 +152,10 @@ def quantile_variables(plan: EnsemblePlan, folder, scenario: int, places: slice)
                                         state.sum(axis=2)).items():
             rates[name].append(value)
     out = {"population_quantile": np.quantile(np.stack(states).astype(float), quantiles,
-                                              axis=0)}
+                                              axis=0).astype(np.float32)}
     for name, values in rates.items():
-        out[f"{name}_quantile"] = np.quantile(np.stack(values), quantiles, axis=0)
+        out[f"{name}_quantile"] = np.quantile(np.stack(values), quantiles,
+                                              axis=0).astype(np.float32)
     return out
 
 

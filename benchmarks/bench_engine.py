@@ -1,0 +1,276 @@
+"""Benchmark of the stochastic engine and the ensemble runner (issue #5, point 7).
+
+Run on demand, not in CI::
+
+    /work/venv/bin/python benchmarks/bench_engine.py [--bench-dir DIR] [--repeats 7] [--quick]
+
+Prints one table: (a) the reference SEIR metapopulation workload (../shared/bench/, N = 200
+and 3,000 places, 365 daily steps) per member in-process and as a whole process; (b) the
+RNG-bound limit, numpy alone drawing the same binomials with the same (n, p), and the
+engine's ratio to it; (c) ensemble throughput with 1 and 2 local worker processes; (d) peak
+RSS of a whole run with 10 and 100 members. Times are medians over repeats (the machine is
+shared: compare ratios). Targets from the issue are in the last column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from healthmob.coupling import Coupling  # noqa: E402
+from healthmob.ensemble import execute_plan, local_cluster  # noqa: E402
+from healthmob.members import EnsemblePlan, compute_member  # noqa: E402
+from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
+from healthmob.runs import RunDirectory  # noqa: E402
+from healthmob.spec import load_model  # noqa: E402
+from healthmob.stochastic import simulate_stochastic  # noqa: E402
+
+DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
+DAYS = 365
+SEEDED_EXPOSED = 100
+
+
+def load_workload(n_places: int, bench_dir: Path, cache: Path) -> dict:
+    """Arrays of the reference workload, written by the shared make_workload.py."""
+    spec = importlib.util.spec_from_file_location("make_workload", bench_dir / "make_workload.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = cache / f"N{n_places}"
+    if not (folder / "workload.npz").is_file():
+        module.make_workload(n_places, cache)
+    with np.load(folder / "workload.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def workload_plan(n_places: int, bench_dir: Path, cache: Path, members: int = 1,
+                  seed: int = 1) -> EnsemblePlan:
+    """SEIR (beta 0.5/day, 5-day latent and infectious means) with commuters as visitors.
+
+    Commuters (persons/day) form one visiting layer with a stay of one day, so residents of
+    i present in j per resident at home are ``commuters_ij / population_i``.
+    """
+    work = load_workload(n_places, bench_dir, cache)
+    flow = sp.csr_array((work["cnt"].astype(float), (work["src"], work["dst"])),
+                        shape=(n_places, n_places))
+    mobility = Mobility(tuple(str(i) for i in range(n_places)),
+                        {"commuting": MobilityLayer("commuting", flow, "visiting", 1.0)})
+    population = work["pop"].astype(np.int64)
+    x0 = np.zeros((n_places, 4), dtype=np.int64)
+    x0[:, 0] = population
+    x0[0, 0] -= SEEDED_EXPOSED
+    x0[0, 1] = SEEDED_EXPOSED
+    return EnsemblePlan(spec=load_model("seir"), x0=x0,
+                        coupling=Coupling.from_mobility(mobility, population.astype(float)),
+                        times=np.arange(0.0, DAYS + 1.0), members=members, seed=seed)
+
+
+class RecordingGenerator:
+    """A numpy Generator that keeps the arguments of every binomial/multinomial call."""
+
+    def __init__(self, generator: np.random.Generator):
+        self.generator = generator
+        self.calls = []
+
+    def binomial(self, n, p):
+        self.calls.append(("binomial", np.array(n, copy=True), np.array(p, copy=True)))
+        return self.generator.binomial(n, p)
+
+    def multinomial(self, n, pvals):
+        self.calls.append(("multinomial", np.array(n, copy=True), np.array(pvals, copy=True)))
+        return self.generator.multinomial(n, pvals)
+
+    def __getattr__(self, name):
+        return getattr(self.generator, name)
+
+
+def _median_time(function, repeats: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times)
+
+
+def bench_member(plan: EnsemblePlan, repeats: int) -> dict:
+    """(a) in-process and (b) RNG-bound, for one member of ``plan``."""
+    from healthmob.model import compile_model
+
+    model = compile_model(plan.spec, plan.x0.shape[0])
+    args = (model, plan.x0, plan.times, plan.coupling)
+    counter = iter(range(10**6))
+    engine = _median_time(lambda: simulate_stochastic(
+        *args, np.random.default_rng(next(counter))), repeats)
+    member = _median_time(lambda: compute_member(plan, 0, next(counter) % plan.members),
+                          repeats)
+    recorder = RecordingGenerator(np.random.default_rng(0))
+    trajectory = simulate_stochastic(*args, recorder)
+    draws = sum(n.size for kind, n, _ in recorder.calls if kind == "binomial")
+
+    def draw_same():
+        generator = np.random.default_rng(next(counter))
+        for kind, n, p in recorder.calls:
+            getattr(generator, kind)(n, p)
+
+    rng = _median_time(draw_same, repeats)
+    return {"engine": engine, "member": member, "rng": rng, "draws": draws,
+            "calls": len(recorder.calls),
+            "attack": float(trajectory.state[-1, :, 3].sum() / plan.x0.sum())}
+
+
+def one_run(args) -> None:
+    """Child mode: what `healthmob run` does for an ensemble of the workload; print stats."""
+    t0 = time.perf_counter()
+    plan = workload_plan(args.places, args.bench_dir, args.cache, members=args.members)
+    folder = RunDirectory(args.out, f"bench-N{args.places}", "run", plan.seed, [])
+    results = execute_plan(plan, folder, executor=args.executor, workers=args.workers)
+    results.close()
+    folder.finish("complete")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mib": peak_kib / 1024,
+                      "results_mib": (folder.path / "results.nc").stat().st_size / 2**20}))
+
+
+def run_process(places: int, members: int, bench_dir: Path, cache: Path, out: Path,
+                executor: str = "serial") -> dict:
+    """A whole process (interpreter start, imports, run, results.nc), timed from outside."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--one-run", "--places", str(places),
+                           "--members", str(members), "--bench-dir", str(bench_dir),
+                           "--cache", str(cache), "--out", str(out), "--executor", executor],
+                          capture_output=True, text=True, check=True)
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    stats["wall"] = time.perf_counter() - t0
+    return stats
+
+
+def throughput(plan: EnsemblePlan, workers: int, out: Path, repeats: int) -> tuple[float, float]:
+    """Steady-state members per second with ``workers`` local processes.
+
+    Measured between the first ``workers`` completions and the last one, so that cluster
+    start-up, connection and the first transfer of the plan are left out.
+    """
+    rates = []
+    with local_cluster(workers) as address:
+        for r in range(repeats):
+            folder = RunDirectory(out, f"throughput-{workers}-{r}", "run", plan.seed, [])
+            stamps = []
+            execute_plan(plan, folder, scheduler=address, combine=False,
+                         progress=lambda done, total: stamps.append(time.perf_counter()))
+            finished = stamps[1:]  # the first call reports the start (0 done)
+            rates.append((len(finished) - workers) / (finished[-1] - finished[workers - 1]))
+            folder.finish("complete")
+            for path in (folder.path / "members").glob("*.nc"):
+                path.unlink()
+    return statistics.median(rates), max(rates)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR,
+                        help="folder with make_workload.py (default ../shared/bench)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and members")
+    parser.add_argument("--cache", type=Path, help="where workloads are written (a temp dir)")
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--places", type=int, default=200, help=argparse.SUPPRESS)
+    parser.add_argument("--members", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--executor", default="serial", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="healthmob-bench-") as tmp:
+        args.cache = args.cache or Path(tmp) / "workloads"
+        args.out = args.out or Path(tmp) / "runs"
+        if args.one_run:
+            one_run(args)
+            return 0
+        return report(args)
+
+
+def report(args) -> int:
+    repeats = 3 if args.quick else args.repeats
+    rows = []
+
+    def row(item, value, target="", ok=None):
+        rows.append((item, value, target, "" if ok is None else ("yes" if ok else "NO")))
+
+    for n in (200, 3000):
+        plan = workload_plan(n, args.bench_dir, args.cache, members=max(repeats, 1))
+        stats = bench_member(plan, repeats)
+        ratio = stats["engine"][0] / stats["rng"][0]
+        target = "<= 0.3 s" if n == 3000 else ""
+        row(f"(a) N={n}: engine, one member in-process (median, min)",
+            f"{stats['engine'][0]:.3f} s, {stats['engine'][1]:.3f} s", target,
+            stats["engine"][0] <= 0.3 if n == 3000 else None)
+        row(f"(a) N={n}: member incl. model compile (median)", f"{stats['member'][0]:.3f} s")
+        processes = [run_process(n, 1, args.bench_dir, args.cache, args.out)
+                     for _ in range(max(1, repeats // 2))]
+        row(f"(a) N={n}: whole process, 1 member + results.nc (median wall)",
+            f"{statistics.median(p['wall'] for p in processes):.2f} s")
+        row(f"(b) N={n}: numpy alone, same {stats['draws']:,} binomials in "
+            f"{stats['calls']} calls (median)", f"{stats['rng'][0]:.3f} s")
+        row(f"(b) N={n}: engine / RNG-bound", f"{ratio:.2f}", "<= 2" if n == 3000 else "",
+            ratio <= 2.0 if n == 3000 else None)
+        row(f"(a) N={n}: attack fraction of the member (deterministic single patch 0.8926)",
+            f"{stats['attack']:.4f}")
+    members = 8 if args.quick else 16
+    plan = workload_plan(3000, args.bench_dir, args.cache, members=members)
+    load_before = os.getloadavg()[0]
+    one = throughput(plan, 1, args.out, max(1, repeats // 3))
+    two = throughput(plan, 2, args.out, max(1, repeats // 3))
+    row("(c) load average of the machine before (c) (other users' processes)",
+        f"{load_before:.2f}")
+    row(f"(c) N=3000, {members} members: throughput, 1 worker (median)",
+        f"{one[0]:.2f} members/s")
+    row(f"(c) N=3000, {members} members: throughput, 2 workers (median)",
+        f"{two[0]:.2f} members/s")
+    row("(c) 2-worker speed-up (median; best of repeats)", f"{two[0] / one[0]:.2f}; "
+        f"{two[1] / one[1]:.2f}", ">= 1.8", two[0] / one[0] >= 1.8)
+    rss_places = 200
+    small = run_process(rss_places, 10, args.bench_dir, args.cache, args.out)
+    large = run_process(rss_places, 100, args.bench_dir, args.cache, args.out)
+    growth = large["peak_rss_mib"] / small["peak_rss_mib"] - 1
+    row(f"(d) N={rss_places}: peak RSS, 10 members (whole run, serial)",
+        f"{small['peak_rss_mib']:.0f} MiB ({small['wall']:.1f} s, "
+        f"results {small['results_mib']:.0f} MiB)")
+    row(f"(d) N={rss_places}: peak RSS, 100 members (whole run, serial)",
+        f"{large['peak_rss_mib']:.0f} MiB ({large['wall']:.1f} s, "
+        f"results {large['results_mib']:.0f} MiB)")
+    row("(d) peak RSS growth 10 -> 100 members", f"{growth * 100:+.1f}%", "within 20%",
+        abs(growth) <= 0.2)
+    print_table(rows, repeats)
+    return 0
+
+
+def print_table(rows, repeats: int) -> None:
+    import platform
+
+    print(f"healthmob engine benchmark: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, numpy {np.__version__}; medians of {repeats} repeats\n")
+    header = ("measure", "value", "target", "met")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
