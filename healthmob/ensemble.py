@@ -43,6 +43,40 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 MANIFEST_EVERY_SECONDS = 5.0
 
 
+def run_ensemble(prepared, resolved: dict, run_directory, *, scheduler: str | None = None,
+                 resume: bool = False, progress=None) -> xr.Dataset:
+    """Run the ensemble (and sweep) of a prepared scenario into ``run_directory``.
+
+    Parameters
+    ----------
+    prepared : healthmob.pipeline.Prepared
+        Scenario, mobility, initial state, compiled model and coupling.
+    resolved : dict
+        The resolved config; ``[ensemble]`` (and ``[cluster]``) filled by
+        :func:`validate_ensemble_config`.
+    run_directory : RunDirectory
+        New, or reopened with :func:`reopen_run_directory` when ``resume``.
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a running dask scheduler (the CLI's ``--scheduler``).
+    resume : bool
+        Compute only the members missing from ``run_directory``.
+    progress : callable, optional
+        ``progress(done, total)`` after each member (the CLI's progress bar).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``results.nc``, opened lazily.
+    """
+    ensemble = resolved["ensemble"]
+    plan = plan_ensemble(prepared, resolved)
+    return execute_plan(plan, run_directory, executor=ensemble["executor"],
+                        workers=ensemble["workers"], host=ensemble["host"],
+                        cluster=resolved.get("cluster") or None, scheduler=scheduler,
+                        resume=resume, progress=progress,
+                        keep_members=ensemble["keep_members"])
+
+
 def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
                  workers: int = 2, host: str = "127.0.0.1", cluster: dict | None = None,
                  scheduler: str | None = None, resume: bool = False, progress=None,

@@ -100,7 +100,7 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
     attrs = {
         "title": f"healthmob ensemble: {spec.long_name}",
         "source": f"healthmob {__version__}",
-        "history": f"{now} healthmob ensemble",
+        "history": f"{now} {labels.get('attrs', {}).get('history', 'healthmob ensemble')}",
         "Conventions": CONVENTIONS,
         "references": " | ".join(spec.references),
         "model": spec.name,
@@ -114,7 +114,7 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
                    "spawn_key=(s, m)) = SeedSequence(seed).spawn(S)[s].spawn(M)[m] (PCG64)",
         "plan_sha256": plan.fingerprint(),
     }
-    attrs.update(labels.get("attrs", {}))
+    attrs.update({k: v for k, v in labels.get("attrs", {}).items() if k != "history"})
     return coords, variables, attrs
 
 
