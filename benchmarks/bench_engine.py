@@ -238,7 +238,8 @@ def report(args) -> int:
             f"{statistics.median(p['wall'] for p in processes):.2f} s")
         row(f"(b) N={n}: numpy alone, same {stats['draws']:,} binomials in "
             f"{stats['calls']} calls (median)", f"{stats['rng'][0]:.3f} s")
-        row(f"(b) N={n}: engine / RNG-bound (median of paired ratios)", f"{ratio:.2f}", "<= 2" if n == 3000 else "",
+        row(f"(b) N={n}: engine / RNG-bound (median of paired ratios)", f"{ratio:.2f}",
+            "<= 2" if n == 3000 else "",
             ratio <= 2.0 if n == 3000 else None)
         row(f"(a) N={n}: attack fraction of the member (deterministic single patch 0.8926)",
             f"{stats['attack']:.4f}")

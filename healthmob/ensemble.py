@@ -27,13 +27,29 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .ensemble_config import (cluster_options, plan_ensemble, sweep_scenarios,  # noqa: F401
-                              validate_ensemble_config)
+from .ensemble_config import (  # noqa: F401
+    cluster_options,
+    plan_ensemble,
+    sweep_scenarios,
+    validate_ensemble_config,
+)
 from .errors import RunError
-from .members import (MEMBER_DIR, PLAN_FILE, EnsemblePlan, done_members, member_path,
-                      remove_partial_files, run_member)
-from .summary import (initial_flag_variable, member_variables, place_blocks, quantile_variables,
-                      skeleton)
+from .members import (
+    MEMBER_DIR,
+    PLAN_FILE,
+    EnsemblePlan,
+    done_members,
+    member_path,
+    remove_partial_files,
+    run_member,
+)
+from .summary import (
+    initial_flag_variable,
+    member_variables,
+    place_blocks,
+    quantile_variables,
+    skeleton,
+)
 
 log = logging.getLogger(__name__)
 

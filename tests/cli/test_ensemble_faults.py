@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-
 from ensemble_driver import MEMBERS, small_plan
+
 from healthmob.ensemble import execute_plan, wait_for_workers
 from healthmob.runs import RunDirectory
 
