@@ -255,7 +255,12 @@ def _map_members(client, plan, todo, folder, on_done, stop, in_flight: int) -> N
             except TimeoutError:
                 continue
             for future in done:
-                on_done(future.result())
+                try:
+                    result = future.result()
+                except Exception:
+                    stop.check()  # workers share the terminal's Ctrl-C: report the interrupt
+                    raise
+                on_done(result)
                 future.release()
                 key = next(pending, None)
                 if key is not None:

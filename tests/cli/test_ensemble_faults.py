@@ -203,3 +203,22 @@ def test_resume_refuses_a_changed_plan(tmp_path):
                           text=True, timeout=60)
     assert done.returncode != 0
     assert "cannot resume" in done.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_with_a_local_cluster_interrupts_cleanly(tmp_path,
+                                                                            reference):
+    """Ctrl-C in a terminal reaches the worker processes too: still `interrupted`."""
+    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path), "--executor", "local"],
+                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        run_dir = _watch(tmp_path, run, at_least=4)
+        os.killpg(run.pid, signal.SIGINT)
+        run.communicate(timeout=60)
+    finally:
+        _stop(run)
+    assert run.returncode == 130
+    assert _manifest(run_dir)["status"] == "interrupted"
+    assert _run(tmp_path, "--resume", str(run_dir), "--executor", "local") == run_dir
+    _assert_same_results(run_dir, reference)
