@@ -10,7 +10,6 @@ import copy
 import itertools
 
 import numpy as np
-from scipy.stats import qmc
 
 from . import units as _units
 from .errors import ConfigError, join_problems
@@ -241,6 +240,8 @@ def sweep_scenarios(sweep: dict, spec, seed: int) -> tuple[tuple[dict, ...], dic
     if sweep["method"] == "grid":
         rows = list(itertools.product(*[c["values"] for c in columns]))
     else:
+        from scipy.stats import qmc  # slow to import; only sweeps need it
+
         rng = np.random.default_rng(np.random.SeedSequence([seed, LHS_STREAM]))
         sample = qmc.LatinHypercube(d=len(names), rng=rng).random(sweep["samples"])
         low = np.array([c["min"] for c in columns], dtype=float)
