@@ -269,3 +269,25 @@ def test_cluster_job_scripts_render_without_the_batch_system(kind, directive):
     assert "export OMP_NUM_THREADS=1" in script and "module load python" in script
     assert "/opt/venv/bin/python -m distributed.cli.dask_worker tcp://127.0.0.1:8786" in script
     assert "--nthreads 1" in script and "--nworkers 4" in script
+
+
+def test_a_deterministic_grid_sweep_gives_each_scenario_its_final_size(tmp_path):
+    """A sweep runs one member per scenario with the deterministic engine (check #1)."""
+    from healthmob.ensemble import execute_plan
+    from healthmob.runs import RunDirectory
+
+    spec = load_model("sir")
+    scenarios, labels = sweep_scenarios(
+        {"method": "grid", "parameters": {"beta": [0.375, 0.5, 0.625]}}, spec, 0)
+    plan = EnsemblePlan(spec=spec, x0=np.array([[1e7 - 10, 10, 0]]), coupling=Coupling.none(1),
+                        times=np.array([0.0, 3000.0]), engine="deterministic",
+                        scenarios=scenarios, labels={"sweep": labels},
+                        solver={"method": "RK45", "rtol": 1e-9, "atol": 1e-6})
+    folder = RunDirectory(tmp_path, "sweep", "run", 0, [])
+    with execute_plan(plan, folder) as ds:
+        final = ds.population.sel(compartment="R").isel(time=-1, member=0, place=0) / 1e7
+        np.testing.assert_allclose(final.values, [0.5828, 0.7968, 0.8926], atol=2e-4)
+        np.testing.assert_allclose(ds.sweep_beta.values, [0.375, 0.5, 0.625])
+        assert ds.sweep_beta.attrs["units"] == "day-1"
+        assert "population_quantile" not in ds  # one member: no quantiles
+    folder.finish("complete")
