@@ -312,9 +312,14 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
 
     if workers < 1:
         raise RunError(f"ensemble.workers must be >= 1; got {workers}")
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  host=host, dashboard_address=None, env=THREAD_ENV,
-                                  silence_logs=logging.WARNING) as cluster:
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))  # its INFO lines would drown the run's log
+    with contextlib.ExitStack() as stack:
+        stack.callback(quiet.setLevel, level)
+        cluster = stack.enter_context(distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host=host,
+            dashboard_address=None, env=THREAD_ENV, silence_logs=logging.WARNING))
         log.info("local dask cluster: %d worker process(es) at %s", workers,
                  cluster.scheduler_address)
         yield cluster.scheduler_address
