@@ -25,7 +25,7 @@ from healthmob.runs import RunDirectory  # noqa: E402
 from healthmob.spec import load_model  # noqa: E402
 
 N_PLACES = 30
-MEMBERS = 30
+MEMBERS = 24
 SEED = 20240611
 
 

@@ -47,8 +47,16 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def dask_cluster(request, tmp_path_factory):
+    """A `dask scheduler` and 2 `dask worker` processes on 127.0.0.1, stopped at teardown.
+
+    Shared by the tests of this module; the killed-worker test, which runs last, kills one.
+    """
+    return _start_cluster(request, tmp_path_factory.mktemp("dask"))
+
+
 def _start_cluster(request, tmp_path, n_workers: int = 2):
-    """A `dask scheduler` and `dask worker` processes on 127.0.0.1, stopped at teardown."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     processes = []
@@ -119,9 +127,10 @@ def test_local_cluster_with_two_workers_is_bitwise_identical(tmp_path, reference
     _assert_same_results(_run(tmp_path, "--executor", "local", "--workers", "2"), reference)
 
 
-def test_external_scheduler_and_two_workers_are_bitwise_identical(request, tmp_path,
+def test_external_scheduler_and_two_workers_are_bitwise_identical(dask_cluster, tmp_path,
                                                                   reference):
-    address, _ = _start_cluster(request, tmp_path)
+    address, workers = dask_cluster
+    assert all(w.poll() is None for w in workers)
     run_dir = _run(tmp_path / "runs", "--scheduler", address)
     _assert_same_results(run_dir, reference)
     assert _manifest(run_dir)["ensemble"]["sessions"][0]["executor"] == "address"
@@ -140,8 +149,8 @@ def _watch(out: Path, process: subprocess.Popen, at_least: int, timeout: float =
     raise AssertionError("the run did not make progress")
 
 
-def test_killed_worker_run_completes_identically(request, tmp_path, reference):
-    address, workers = _start_cluster(request, tmp_path)
+def test_killed_worker_run_completes_identically(request, dask_cluster, tmp_path, reference):
+    address, workers = dask_cluster
     run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path / "runs"),
                             "--scheduler", address], env=ENV, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
