@@ -319,7 +319,7 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
         stack.callback(quiet.setLevel, level)
         cluster = stack.enter_context(distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host=host,
-            dashboard_address=None, env=THREAD_ENV, silence_logs=logging.WARNING))
+            dashboard_address=f"{host}:0", env=THREAD_ENV, silence_logs=logging.WARNING))
         log.info("local dask cluster: %d worker process(es) at %s", workers,
                  cluster.scheduler_address)
         yield cluster.scheduler_address

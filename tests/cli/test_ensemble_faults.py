@@ -231,3 +231,16 @@ def test_ctrl_c_to_the_process_group_with_a_local_cluster_interrupts_cleanly(tmp
     assert _manifest(run_dir)["status"] == "interrupted"
     assert _run(tmp_path, "--resume", str(run_dir), "--executor", "local") == run_dir
     _assert_same_results(run_dir, reference)
+
+
+def test_a_local_cluster_listens_on_127_0_0_1_only():
+    import psutil
+
+    from healthmob.ensemble import local_cluster
+
+    with local_cluster(1) as address:
+        assert address.startswith("tcp://127.0.0.1:")
+        me = psutil.Process()
+        listening = [c.laddr.ip for p in [me, *me.children(recursive=True)]
+                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert listening and set(listening) == {"127.0.0.1"}
