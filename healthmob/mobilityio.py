@@ -114,9 +114,19 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
     return ds
 
 
-def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Path,
-                   ) -> list[Path]:
+def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Path, *,
+                   corridors: bool = True) -> list[Path]:
     """Write ``mobility.nc`` and ``corridors.gpkg`` into ``directory`` atomically.
+
+    Parameters
+    ----------
+    mobility : Mobility
+    places : DataFrame
+        ``id`` with ``name``, ``lat``, ``lon``; joined by id.
+    directory : Path
+        An existing folder.
+    corridors : bool
+        Also write ``corridors.gpkg`` (3 MB and ~0.15 s for the world).
 
     Returns
     -------
@@ -130,6 +140,8 @@ def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Pa
                 if v.dtype.kind == "f"}
     with atomic_path(nc) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+    if not corridors:
+        return [nc]
     gpkg = directory / "corridors.gpkg"
     frame = corridors_frame(mobility, places)
     with atomic_path(gpkg) as tmp:

@@ -143,8 +143,8 @@ def shortest_routes(graph: CorridorGraph, sources=None, *, chunk: int = 256):
     sources : sequence of int, optional
         Source indices (all places when omitted).
     chunk : int
-        Sources per Dijkstra call; bounds the temporary memory to a few
-        ``chunk x n_places`` arrays.
+        Largest number of sources per Dijkstra call (fewer when ``n_places`` is large, to
+        keep each temporary ``chunk x n_places`` array near 32 MB).
 
     Returns
     -------
@@ -155,6 +155,7 @@ def shortest_routes(graph: CorridorGraph, sources=None, *, chunk: int = 256):
     """
     n = graph.n_places
     sources = np.arange(n) if sources is None else np.asarray(sources, dtype=np.intp)
+    chunk = _chunk(chunk, n)
     time = np.empty((len(sources), n))
     distance = np.empty((len(sources), n))
     for start in range(0, len(sources), chunk):
@@ -181,6 +182,7 @@ def routes_at_pairs(graph: CorridorGraph, origin, destination, *, chunk: int = 2
     time = np.full(len(origin), np.inf)
     distance = np.full(len(origin), np.nan)
     sources = np.unique(origin)
+    chunk = _chunk(chunk, graph.n_places)
     for start in range(0, len(sources), chunk):
         block = sources[start:start + chunk]
         t, km = shortest_routes(graph, block, chunk=chunk)
@@ -189,6 +191,11 @@ def routes_at_pairs(graph: CorridorGraph, origin, destination, *, chunk: int = 2
         time[hit] = t[rows[hit], destination[hit]]
         distance[hit] = km[rows[hit], destination[hit]]
     return time, distance
+
+
+def _chunk(chunk: int, n_places: int) -> int:
+    """Sources per Dijkstra call: at most ``chunk``, and about 4 M cells (32 MB) per array."""
+    return max(1, min(int(chunk), 4_000_000 // max(n_places, 1)))
 
 
 def _route_lengths(graph: CorridorGraph, pred: np.ndarray, reached: np.ndarray) -> np.ndarray:
