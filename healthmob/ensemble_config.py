@@ -313,7 +313,7 @@ def plan_ensemble(prepared, resolved: dict) -> EnsemblePlan:
     return EnsemblePlan(
         spec=scenario.model, x0=x0, coupling=prepared.coupling,
         times=output_times(scenario.duration_days, scenario.step_days),
-        overrides={**scenario.parameters, **prepared.initial.overrides},
+        overrides={name: np.array(v) for name, v in prepared.model.values.items()},
         scenarios=scenarios, members=1 if engine == "deterministic" else ensemble["members"],
         seed=seed, engine=engine, dt=_units.parse_duration(ensemble["step"]),
         solver={k: solver[k] for k in ("method", "rtol", "atol") if k in solver},
