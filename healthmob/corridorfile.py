@@ -106,7 +106,7 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict, tolerance_km: fl
     numbers = {c: _numeric(frame, c, problems, rows) for c in NUMERIC if c in frame.columns}
     mode = frame["mode"].astype("string")
     speed = numbers.get("speed_kmh", pd.Series(np.nan, index=frame.index))
-    known = mode.isin(list(modes)).fillna(False).to_numpy()
+    known = mode.isin(list(modes)).fillna(False).to_numpy(dtype=bool)
     unknown = (~known & ~np.isfinite(speed.to_numpy())) | mode.isna().to_numpy()
     _report(problems, unknown, rows, f"mode must be one of {sorted(modes)} (or the row must "
             f"give speed_kmh)", mode)
@@ -235,7 +235,7 @@ def _match(frame, column, end, places, tolerance_km, polygons, problems, rows) -
     if column in frame.columns:
         ids = frame[column].astype("string")
         by_id = (ids.notna() & (ids != "")).to_numpy()
-        found = by_id & ids.isin(position.index).fillna(False).to_numpy()
+        found = by_id & ids.isin(position.index).fillna(False).to_numpy(dtype=bool)
         index[found] = position[ids[found].to_numpy(str)].to_numpy()
         _report(problems, by_id & ~found, rows,
                 f"{column} must be a place id (e.g. {position.index[:3].tolist()})", ids)
