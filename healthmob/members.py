@@ -156,23 +156,29 @@ def run_member(plan: EnsemblePlan, scenario: int, member: int, folder: str) -> d
 
 
 def write_member(path: Path, trajectory: Trajectory, dtype, **attrs) -> None:
-    """Write ``state (time, place, compartment)`` and ``tally_rate (time, place, tally)``."""
+    """Write ``state (place, time, compartment)`` and ``tally_rate (place, time, tally)``.
+
+    Place-major, so that a block of places (what the quantiles across members need) is
+    one contiguous read.
+    """
     with atomic_path(path) as tmp:
         with h5netcdf.File(tmp, "w") as f:
             n_t, n_p, n_c = trajectory.state.shape
-            f.dimensions = {"time": n_t, "place": n_p, "compartment": n_c,
+            f.dimensions = {"place": n_p, "time": n_t, "compartment": n_c,
                             "tally": trajectory.tally_rates.shape[2]}
-            f.create_variable("state", ("time", "place", "compartment"), dtype,
-                              data=np.asarray(trajectory.state).astype(dtype, copy=False))
-            f.create_variable("tally_rate", ("time", "place", "tally"), np.float64,
-                              data=np.asarray(trajectory.tally_rates))
+            state = np.asarray(trajectory.state).astype(dtype, copy=False)
+            f.create_variable("state", ("place", "time", "compartment"), dtype,
+                              data=np.ascontiguousarray(state.transpose(1, 0, 2)))
+            f.create_variable("tally_rate", ("place", "time", "tally"), np.float64,
+                              data=np.ascontiguousarray(
+                                  np.asarray(trajectory.tally_rates).transpose(1, 0, 2)))
             f.attrs.update({k: v for k, v in attrs.items()})
 
 
 def read_member(path: Path, variable: str, places: slice = slice(None)) -> np.ndarray:
-    """Read ``state`` or ``tally_rate`` of a member file, optionally only some places."""
+    """Read ``state`` or ``tally_rate`` of a member file as (time, place, ...)."""
     with h5py.File(path, "r") as f:  # plain HDF5 read: several times faster than h5netcdf
-        return f[variable][:, places, :]
+        return f[variable][places].transpose(1, 0, 2)
 
 
 def done_members(folder: Path, plan: EnsemblePlan) -> set[tuple[int, int]]:
