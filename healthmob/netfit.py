@@ -29,6 +29,19 @@ from scipy.optimize import brentq
 
 from .model import CompiledModel
 
+CONTACT_SCALINGS = ("mean_degree", "none")
+
+
+def per_contact_rates(model: CompiledModel, mean_degree: float,
+                      contact_scaling: str = "mean_degree") -> np.ndarray:
+    """Per-contact transmission rate (1/day) of each infection for unit infectiousness:
+    ``beta / <k>`` (``"mean_degree"``) or ``beta`` itself (``"none"``)."""
+    if contact_scaling not in CONTACT_SCALINGS:
+        raise ValueError(f"contact_scaling must be one of {CONTACT_SCALINGS}; "
+                         f"got {contact_scaling!r}")
+    scale = 1.0 / mean_degree if contact_scaling == "mean_degree" and mean_degree > 0 else 1.0
+    return model.inf_rate[0] * scale
+
 
 def infected_states(model: CompiledModel) -> np.ndarray:
     """Indices of infected compartments: reachable from an infection's target by transitions,

@@ -38,7 +38,7 @@ from epydemic import (  # noqa: TID251
 
 from .errors import ModelSpecError
 from .model import compile_model
-from .netconfig import CONTACT_SCALINGS
+from .netfit import per_contact_rates
 from .netgen import degree_statistics, degrees_of, generate_edges
 from .spec import ModelSpec
 
@@ -298,15 +298,6 @@ def build_graph(edges: np.ndarray, n_nodes: int) -> nx.Graph:
     return graph
 
 
-def per_contact_rates(model, mean_degree: float, contact_scaling: str = "mean_degree"):
-    """Per-contact transmission rate (1/day) of each infection for unit infectiousness."""
-    if contact_scaling not in CONTACT_SCALINGS:
-        raise ValueError(f"contact_scaling must be one of {CONTACT_SCALINGS}; "
-                         f"got {contact_scaling!r}")
-    scale = 1.0 / mean_degree if contact_scaling == "mean_degree" and mean_degree > 0 else 1.0
-    return model.inf_rate[0] * scale
-
-
 def run_network_member(spec: ModelSpec, network_params: dict, seed_seq) -> dict:
     """Run one member: draw a network, then the epidemic on it (Gillespie).
 
@@ -358,23 +349,4 @@ def run_network_member(spec: ModelSpec, network_params: dict, seed_seq) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
-def member_seeds(seed: int, network_index: int, members: int) -> list:
-    """Seeds of a network type's members: ``SeedSequence(seed).spawn(T)[t].spawn(M)[m]``."""
-    return [np.random.SeedSequence(seed, spawn_key=(network_index, m)) for m in range(members)]
-
-
-def initial_state(spec: ModelSpec, n_nodes: int, n_infected: int,
-                  compartment: str = "") -> np.ndarray:
-    """``n_infected`` in ``compartment`` (default: the first infection's target), the rest in
-    the first infection's source."""
-    if not spec.infections:
-        raise ModelSpecError(f"model {spec.name!r}: a network run needs an infection")
-    ids = spec.compartment_ids
-    x0 = np.zeros(len(ids), dtype=np.int64)
-    x0[ids.index(compartment or spec.infections[0].target)] += n_infected
-    x0[ids.index(spec.infections[0].source)] += n_nodes - n_infected
-    return x0
-
-
-__all__ = ["SpecModel", "build_graph", "initial_state", "member_seeds",
-           "per_contact_rates", "run_network_member"]
+__all__ = ["SpecModel", "build_graph", "run_network_member"]

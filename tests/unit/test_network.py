@@ -12,14 +12,15 @@ from healthmob import netfit, netgen, network
 from healthmob.errors import ConfigError, ModelSpecError
 from healthmob.model import compile_model
 from healthmob.netconfig import validate_network_config
-from healthmob.netrun import calibrate_transmission, run_network, transmission_parameter
-from healthmob.network import (
-    SpecModel,
+from healthmob.netfit import per_contact_rates
+from healthmob.netrun import (
+    calibrate_transmission,
     initial_state,
     member_seeds,
-    per_contact_rates,
-    run_network_member,
+    run_network,
+    transmission_parameter,
 )
+from healthmob.network import SpecModel, run_network_member
 from healthmob.schema import check_dataset
 from healthmob.spec import load_model, parse_model
 
