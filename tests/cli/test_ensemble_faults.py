@@ -65,13 +65,13 @@ def _start_cluster(request, tmp_path, n_workers: int = 2):
     logs.mkdir(exist_ok=True)
     processes.append(subprocess.Popen(
         [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"], env=ENV, stdout=subprocess.DEVNULL,
+         "--dashboard-address", "127.0.0.1:0"], env=ENV, stdout=subprocess.DEVNULL,
         stderr=open(logs / "scheduler.log", "w")))
     workers = []
     for i in range(n_workers):
         worker = subprocess.Popen(
             [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
-             "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}"],
+             "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"],
             env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL,
             stderr=open(logs / f"worker-{i}.log", "w"))
         processes.append(worker)
@@ -134,6 +134,16 @@ def test_external_scheduler_and_two_workers_are_bitwise_identical(dask_cluster, 
     run_dir = _run(tmp_path / "runs", "--scheduler", address)
     _assert_same_results(run_dir, reference)
     assert _manifest(run_dir)["ensemble"]["sessions"][0]["executor"] == "address"
+
+
+def test_the_test_cluster_listens_on_127_0_0_1_only(dask_cluster):
+    import psutil
+
+    processes = [p for p in psutil.Process().children()
+                 if "dask" in " ".join(p.cmdline()) and p.is_running()]
+    ips = {c.laddr.ip for p in processes for c in p.net_connections(kind="inet")
+           if c.status == psutil.CONN_LISTEN}
+    assert len(processes) >= 2 and ips == {"127.0.0.1"}
 
 
 def _watch(out: Path, process: subprocess.Popen, at_least: int, timeout: float = 60) -> Path:
@@ -238,9 +248,15 @@ def test_a_local_cluster_listens_on_127_0_0_1_only():
 
     from healthmob.ensemble import local_cluster
 
+    me = psutil.Process()
+
+    def sockets(processes):
+        return {(p.pid, c.laddr) for p in processes for c in p.net_connections(kind="inet")
+                if c.status == psutil.CONN_LISTEN}
+
+    before = sockets([me, *me.children(recursive=True)])
     with local_cluster(1) as address:
         assert address.startswith("tcp://127.0.0.1:")
-        me = psutil.Process()
-        listening = [c.laddr.ip for p in [me, *me.children(recursive=True)]
-                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
-    assert listening and set(listening) == {"127.0.0.1"}
+        opened = sockets([me, *me.children(recursive=True)]) - before
+    assert opened and {laddr.ip for _, laddr in opened} == {"127.0.0.1"}
+
