@@ -27,10 +27,12 @@ FIT_COLUMNS = {
                                  "day-1"),
     "transmission_rate_per_day": ("mean-field transmission rate of the first infection (spec)",
                                   "day-1"),
-    "attack_fraction": ("share ever infected by max_time, ensemble mean", "1"),
-    "attack_fraction_sd": ("share ever infected by max_time, standard deviation over members",
+    "attack_fraction": ("infections by max_time (initial ones included) per node, ensemble "
+                        "mean: the final size when nobody dies or is born", "1"),
+    "attack_fraction_sd": ("infections by max_time per node, standard deviation over members",
                            "1"),
-    "attack_fraction_mean_field": ("share ever infected by max_time, mean-field engine", "1"),
+    "attack_fraction_mean_field": ("infections by max_time per person, mean-field engine",
+                                   "1"),
     "attack_fraction_generating_function": (
         "final share infected from degree generating functions (bond percolation)", "1"),
     "peak_time_days": ("time of the peak of the ensemble-mean infectious prevalence", "day"),

@@ -136,6 +136,24 @@ def test_deaths_without_births_go_to_dead(staged):
     assert result["state"][-1, -1] > 0  # people died
 
 
+def test_shipped_hiv_model_runs_on_a_network():
+    spec = load_model("hiv")
+    process, table = _events(spec, [1e-3])
+    edges = {locus: sorted(what[2]) for kind, locus, _, _, _, what in table if kind == "edge"}
+    assert edges == {"edge:0:0.04": ["ART"], "edge:0:1": ["C1", "C2", "C3", "C4"],
+                     "edge:0:7": ["L"],
+                     "edge:0:26": ["AC", "W1", "W2", "W3", "W4", "W5", "W6"]}
+    assert "dead" not in process.compartment_ids  # deaths are replaced by births
+    n = 300
+    params = {"type": "household", "household_size": 3.0, "community_degree": 2.0,
+              "n_nodes": n, "times": np.linspace(0.0, 5 * 365.25, 61),
+              "x0": initial_state(spec, n, 15),
+              "overrides": {"beta_hiv": 2.0 / 365.25, "art_initiation": 0.5 / 365.25}}
+    result = run_network_member(spec, params, np.random.SeedSequence(3))
+    assert np.all(result["state"].sum(axis=1) == n)
+    assert result["state"][-1, spec.compartment_ids.index("ART")] > 0
+
+
 def test_self_infection_is_refused():
     spec = load_model("sir")
     table = {"name": "sis-like", "compartments": [{"id": "S"}, {"id": "I", "infectious": 1.0}],
