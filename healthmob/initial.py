@@ -23,7 +23,7 @@ from .spec import ModelSpec
 log = logging.getLogger(__name__)
 
 FLAG_MEANINGS = ("fitted_to_data", "fallback_region_median", "fit_not_within_2_percent",
-                 "explicit_fractions")
+                 "explicit_fractions", "lower_priority_target_missed")
 
 
 @dataclass(frozen=True)
@@ -75,19 +75,23 @@ def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
     goal = np.empty((n, len(targets)))
     flag = np.zeros(n, dtype=int)
     for j, target in enumerate(targets):
+        if target.column is None:
+            goal[:, j] = target.value
+            continue
         goal[:, j], missing = _targets(places, target.column, fallback)
         flag[missing] = FLAG_MEANINGS.index("fallback_region_median")
     fitted = {t.parameter: np.empty(n) for t in targets}
     fractions = np.empty((n, len(spec.compartments)))
     achieved = np.empty_like(goal)
-    start = calibrator.start_values()
     for p in range(n):
-        fit = calibrator.fit_place(p, goal[p], start)
+        fit = calibrator.fit_place(p, goal[p])
         fractions[p], achieved[p] = fit.fractions, fit.achieved
         for name, value in fit.parameters.items():
             fitted[name][p] = value
-        if not fit.converged:
-            flag[p] = FLAG_MEANINGS.index("fit_not_within_2_percent")
+        if not fit.converged.all() and flag[p] == 0:
+            solver_missed = (~fit.converged & ~fit.given_up).any()
+            flag[p] = FLAG_MEANINGS.index("fit_not_within_2_percent" if solver_missed
+                                          else "lower_priority_target_missed")
             log.warning("place %s: calibration not within 2%%: targets %s, reached %s",
                         places["id"].iat[p], np.round(goal[p], 4).tolist(),
                         np.round(fit.achieved, 4).tolist())

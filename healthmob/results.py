@@ -61,8 +61,8 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
             "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
             "flag_meanings": " ".join(FLAG_MEANINGS)}),
     }
-    spec = model.spec
-    for tally in model.tally_names:
+    spec = model
+    for tally in spec.tallies:
         data[tally] = (("time", "place"), observe(spec, tally, trajectory.state,
                                                   trajectory.tally_rates), {
             "units": PER_100K_YEAR_UNITS,
@@ -76,7 +76,8 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
         data[f"target_{target.observable}"] = (("place",), initial.goal[:, j], {
             "units": units_of(spec, target.observable),
             "long_name": f"observed {target.observable} the endemic start was fitted to",
-            "source": f"places column {target.column!r} (region median where flagged)"})
+            "source": (f"places column {target.column!r} (region median where flagged)"
+                       if target.column else f"assumed for every place: {target.value}")})
         declared = spec.parameters[target.parameter]
         per_declared = convert(1.0, declared.units)[0]
         data[f"fitted_{target.parameter}"] = (

@@ -35,7 +35,7 @@ def test_endemic_susceptible_share_is_one_over_r0():
     spec = load_model("tb")
     places = pd.DataFrame({"id": ["A", "B"], "population": [1e6, 1e6],
                            "inc": [100.0, 500.0]})
-    start = endemic_start(spec, places, SIMPLE, [Target("tb_incidence", "inc", "beta")], "x")
+    start = endemic_start(spec, places, SIMPLE, [Target("tb_incidence", "beta", column="inc")], "x")
     model = compile_model(spec, 2, start.overrides)
     susceptible = start.state[:, 0] / start.state.sum(axis=1)
     r0 = np.array([basic_reproduction_number(model, p) for p in range(2)])

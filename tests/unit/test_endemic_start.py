@@ -18,9 +18,11 @@ PLACES = pd.DataFrame({
     "tb_hiv_percent": [54.0, 3.0, 1.6, 10.0],
     "subregion": ["a", "b", "a", "a"],
 })
-TB_TARGET = [Target("tb_incidence", "tb_incidence_per_100k", "beta")]
-TB_HIV_TARGETS = TB_TARGET + [Target("hiv_prevalence", "hiv_prevalence_percent", "beta_hiv"),
-                              Target("tb_hiv_share", "tb_hiv_percent", "art_initiation")]
+TB_TARGET = [Target("tb_incidence", "beta", column="tb_incidence_per_100k")]
+TB_HIV_TARGETS = TB_TARGET + [
+    Target("hiv_prevalence", "beta_hiv", column="hiv_prevalence_percent"),
+    Target("art_coverage", "art_initiation", value=76.0),
+    Target("tb_hiv_share", "rr_tb_activation_hiv", column="tb_hiv_percent")]
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +67,18 @@ def test_higher_transmission_never_lowers_incidence():
 
 
 def test_tb_hiv_start_matches_three_targets():
-    """TB incidence, HIV prevalence and the HIV-positive share of TB, all within 2%."""
+    """TB incidence, HIV prevalence, the HIV-positive share of TB and ART coverage."""
     spec = load_model("tb_hiv")
     places = PLACES.iloc[[0, 2]].reset_index(drop=True)
     start = endemic_start(spec, places, {}, TB_HIV_TARGETS, fallback="x")
     for name, column in [("tb_incidence", "tb_incidence_per_100k"),
                          ("hiv_prevalence", "hiv_prevalence_percent"),
-                         ("tb_hiv_share", "tb_hiv_percent")]:
+                         ("tb_hiv_share", "tb_hiv_percent"), ("art_coverage", None)]:
         model = compile_model(spec, 2, start.overrides)
         force = model.local_force(start.state)
         got = observe(spec, name, start.state, model.tally_rates(start.state, force))
-        np.testing.assert_allclose(got, places[column], rtol=0.02)
+        expected = places[column] if column else 76.0
+        np.testing.assert_allclose(got, expected, rtol=0.02)
 
 
 def test_stationary_distribution_of_a_two_state_chain():
