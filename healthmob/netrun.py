@@ -192,7 +192,7 @@ def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
     table : dict
         The ``[network]`` section (validated here; defaults filled).
     output_dir : Path
-        Existing folder the two files are written to (atomically).
+        Folder the two files are written to (atomically); created if missing.
     base_dir : Path, optional
         Folder a model path is resolved against (the config's folder).
     name : str
@@ -206,6 +206,7 @@ def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
         ``[network.nc, network_fit.csv]``.
     """
     output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     runs = run_network_ensembles(table, base_dir=base_dir, progress=progress)
     rows, reference = summarise(runs)
     ds = network_dataset(runs, rows, reference, name)

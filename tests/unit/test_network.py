@@ -18,6 +18,7 @@ from healthmob.netrun import (
     initial_state,
     member_seeds,
     run_network,
+    run_network_ensembles,
     transmission_parameter,
 )
 from healthmob.network import SpecModel, run_network_member
@@ -412,3 +413,13 @@ def test_calibrate_transmission_returns_the_parameter_override():
     assert 0.25 < fitted["beta"] < 0.5  # a sparse network spreads less than the mean field
     with pytest.raises(ConfigError, match="network must be one of"):
         calibrate_transmission(table, network="nope")
+
+
+@pytest.mark.slow
+def test_local_dask_executor_gives_the_serial_result():
+    table = {"model": "sir", "n_nodes": 300, "members": 3, "seed": 4, "max_time": "60 days",
+             "networks": {"er": {"type": "erdos_renyi", "mean_degree": 6.0}}}
+    serial = run_network_ensembles(table)
+    local = run_network_ensembles({**table, "executor": "local", "workers": 2})
+    for a, b in zip(serial.members["er"], local.members["er"]):
+        assert np.array_equal(a["state"], b["state"])
