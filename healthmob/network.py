@@ -181,10 +181,12 @@ class SpecModel(CompartmentedModel):
         return list(self._ids)
 
     def event_table(self) -> list[tuple]:
-        """The events the model declares: ``(kind, locus, rate, source, target)``.
+        """The events the model declares: ``(kind, locus, rate, source, target, what)``.
 
-        Node events use locus ``"node:<c>"``; edge events ``"edge:<k>:<w>"`` for infection
-        ``k`` and infectiousness weight ``w`` (compartments of equal weight share a locus).
+        ``kind`` is ``"node"`` or ``"edge"``; node events use locus ``"node:<c>"``, edge
+        events ``"edge:<k>:<w>"`` for infection ``k`` and infectiousness weight ``w``
+        (compartments of equal weight share a locus); ``rate`` is per element per day;
+        ``what`` is ``("transition", t)`` or ``("infection", k, infectious compartments)``.
         """
         m = self._model
         table = []

@@ -11,7 +11,7 @@ import xarray as xr
 from healthmob import netfit, netgen, network
 from healthmob.errors import ConfigError, ModelSpecError
 from healthmob.model import compile_model
-from healthmob.netconfig import validate_network_config
+from healthmob.netconfig import load_network_config, validate_network_config
 from healthmob.netfit import per_contact_rates
 from healthmob.netrun import (
     calibrate_transmission,
@@ -365,6 +365,22 @@ def test_validate_fills_defaults_and_names_every_problem():
         assert expected in text, expected
     _, problems = validate_network_config({})
     assert problems == ["network.model is required (a model name or path, e.g. 'sir')"]
+
+
+def test_load_network_config_reads_the_shipped_example_and_refuses_bad_files(tmp_path):
+    table, base = load_network_config("network-sir")
+    assert table["name"] == "network-sir" and base.name == "configs"
+    assert list(table["network"]["networks"]) == ["dense_er", "sparse_er", "heavy_tailed",
+                                                  "households"]
+    assert table["network"]["networks"]["households"]["community_degree"] == 4.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ncolour = 1\n[network]\nmodel = "nope"\n')
+    with pytest.raises(ConfigError) as info:
+        load_network_config(bad)
+    message = str(info.value)
+    assert message.startswith(str(bad)) and "2 problems" in message
+    assert "colour is not a known key; valid keys: ['description', 'name', 'network']" in message
+    assert "network.model:" in message
 
 
 def test_models_with_per_capita_births_are_refused(tmp_path):
