@@ -92,7 +92,7 @@ class Coupling:
         if not self.has_visiting:
             return model.local_force(x)
         home = 1.0 / (1.0 + self.away_total)
-        infectious = (x @ model.inf_weight.T) * home[:, None]
+        infectious = model.infectious(x) * home[:, None]
         present_infectious = infectious + self.away.T @ infectious
         total = x.sum(axis=1) * home
         present_total = total + self.away.T @ total

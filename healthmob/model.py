@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import ModelSpecError
 from .spec import ALL, DEATH, ModelSpec
@@ -47,6 +48,11 @@ class CompiledModel:
         Births equal deaths at every instant (stationary population).
     tally_tr, tally_inf : ndarray, shape (T, n_tally) and (K, n_tally)
         Which flows count towards each tally.
+    weight_groups : ndarray, shape (G, C)
+        The distinct rows of ``inf_weight``; ``inf_group[k]`` is the row of infection k.
+        Engines weigh infectious people once per group, not once per infection.
+    sparse_change_tr, sparse_change_inf : scipy.sparse.csr_array
+        ``change_tr`` and ``change_inf`` in sparse form (two entries per row).
     """
 
     spec: ModelSpec
@@ -67,6 +73,10 @@ class CompiledModel:
     tally_names: tuple[str, ...]
     tally_tr: np.ndarray
     tally_inf: np.ndarray
+    weight_groups: np.ndarray
+    inf_group: np.ndarray
+    sparse_change_tr: sp.csr_array
+    sparse_change_inf: sp.csr_array
 
     @property
     def compartments(self) -> tuple[str, ...]:
@@ -87,11 +97,14 @@ class CompiledModel:
         """Spontaneous flows (persons/day), shape ``(P, T)``, for state ``x`` of shape (P, C)."""
         return x[:, self.tr_source] * self.tr_rate
 
+    def infectious(self, x: np.ndarray) -> np.ndarray:
+        """Weighted infectious people of each infection, shape (P, K)."""
+        return (x @ self.weight_groups.T)[:, self.inf_group]
+
     def local_force(self, x: np.ndarray) -> np.ndarray:
         """Per-capita force of infection (1/day) of each infection, shape (P, K), no mobility."""
-        infectious = x @ self.inf_weight.T
         total = x.sum(axis=1, keepdims=True)
-        return self.inf_rate * infectious / np.where(total > 0, total, 1.0)
+        return self.inf_rate * self.infectious(x) / np.where(total > 0, total, 1.0)
 
     def birth_flow(self, x: np.ndarray, tr_flows: np.ndarray) -> np.ndarray:
         """Births (persons/day) per place, shape (P,)."""
@@ -104,7 +117,8 @@ class CompiledModel:
     def derivative(self, x: np.ndarray, force: np.ndarray) -> np.ndarray:
         """dx/dt (persons/day) of the disease dynamics given the force of infection."""
         tr_flows = self.transition_flows(x)
-        dx = tr_flows @ self.change_tr + (x[:, self.inf_source] * force) @ self.change_inf
+        dx = (self.sparse_change_tr.T @ tr_flows.T).T
+        dx += (self.sparse_change_inf.T @ (x[:, self.inf_source] * force).T).T
         if self.birth_target >= 0:
             dx[:, self.birth_target] += self.birth_flow(x, tr_flows)
         return dx
@@ -217,6 +231,8 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
                 out[i, tallies.index(name)] = 1.0
         return out
 
+    weight_groups, inf_group = np.unique(inf_weight, axis=0, return_inverse=True)
+    change_inf = _change_matrix(inf_source, inf_target, n_comp)
     return CompiledModel(
         spec=spec,
         n_places=n_places,
@@ -229,13 +245,17 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
         inf_rate=inf_rate,
         inf_weight=inf_weight,
         change_tr=change_tr,
-        change_inf=_change_matrix(inf_source, inf_target, n_comp),
+        change_inf=change_inf,
         birth_target=index[births.target] if births is not None else -1,
         birth_rate=birth_rate,
         replace_deaths=bool(births is not None and births.replace_deaths),
         tally_names=tallies,
         tally_tr=tally_matrix(tally_rows),
         tally_inf=tally_matrix([f.tally for f in spec.infections]),
+        weight_groups=weight_groups.reshape(-1, n_comp),
+        inf_group=inf_group.ravel(),
+        sparse_change_tr=sp.csr_array(change_tr),
+        sparse_change_inf=sp.csr_array(change_inf),
     )
 
 

@@ -1,0 +1,122 @@
+"""Command-line interface: ``healthmob run|validate|mobility|build-geo``.
+
+The CLI only composes library functions. Errors caused by input (any
+:class:`~healthmob.errors.HealthmobError`) print one line on stderr and exit with code 2;
+anything else is a bug and keeps its traceback. The last line of ``run`` and ``mobility``
+on stdout is the run directory's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import HealthmobError
+
+EXIT_INPUT_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``healthmob`` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.handler(args)
+    except HealthmobError as exc:
+        print(f"healthmob: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print("healthmob: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="healthmob",
+        description="Migration-health risk model: TB and HIV importation through corridors.")
+    parser.add_argument("--version", action="version", version=f"healthmob {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario and write runs/<name>-<timestamp>/")
+    run.add_argument("config", help="config file, or the name of a shipped config (world)")
+    run.add_argument("--output-dir", type=Path, help="parent folder of the run (default runs/)")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", help="check a config and its inputs; run nothing")
+    validate.add_argument("config")
+    validate.set_defaults(handler=_validate)
+
+    mobility = commands.add_parser("mobility",
+                                   help="build the mobility layers: mobility.nc, corridors.gpkg")
+    mobility.add_argument("config")
+    mobility.add_argument("--output-dir", type=Path)
+    mobility.set_defaults(handler=_mobility)
+
+    build = commands.add_parser("build-geo", help="rebuild geo/ from the raw public data")
+    build.add_argument("--data", type=Path, help="folder of raw data (default ../shared/data)")
+    build.add_argument("--out", type=Path, help="output folder (default the shipped geo/)")
+    build.set_defaults(handler=_build_geo)
+    return parser
+
+
+def _run(args) -> int:
+    from .pipeline import run
+
+    result = run(args.config, args.output_dir)
+    print(result.directory)
+    return 0
+
+
+def _validate(args) -> int:
+    from .corridors import build_mobility
+    from .config import load_scenario
+
+    scenario = load_scenario(args.config)
+    build_mobility(scenario.places, scenario.resolved["mobility"], base_dir=scenario.base_dir)
+    print(f"{scenario.path}: valid ({scenario.model.name} model, {len(scenario.places)} places)")
+    return 0
+
+
+def _mobility(args) -> int:
+    from .config import load_scenario
+    from .corridors import build_mobility, mobility_inputs, write_mobility
+    from .runs import RunDirectory
+
+    scenario = load_scenario(args.config)
+    mobility = build_mobility(scenario.places, scenario.resolved["mobility"],
+                              base_dir=scenario.base_dir)
+    base = Path(args.output_dir or scenario.resolved["output"]["directory"])
+    inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
+                                                    scenario.base_dir)
+    folder = RunDirectory(base, scenario.name, "mobility", scenario.seed, inputs)
+    try:
+        folder.write_config(scenario.resolved)
+        for path in write_mobility(mobility, scenario.places, folder.path):
+            folder.add_output(Path(path).name)
+    except BaseException as exc:
+        folder.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    folder.finish("complete")
+    print(folder.path)
+    return 0
+
+
+def _build_geo(args) -> int:
+    from . import geobuild
+
+    argv = []
+    if args.data:
+        argv += ["--data", str(args.data)]
+    if args.out:
+        argv += ["--out", str(args.out)]
+    return geobuild.main(argv) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The one data flow, composed: Scenario -> Mobility -> Model -> (engine) -> results.
+
+:func:`prepare` does everything that can fail on bad input, before any output exists;
+:func:`simulate` returns the results in memory; :func:`run` also writes a run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from .atomic import atomic_path
+from .config import Scenario, load_scenario
+from .corridors import build_mobility, mobility_inputs, write_mobility
+from .coupling import Coupling
+from .deterministic import simulate_deterministic
+from .calibration import Target
+from .calibration_cache import cache_key, cache_path, load_calibration
+from .initial import InitialState, endemic_start, fraction_start
+from .mobility import Mobility
+from .model import CompiledModel, compile_model
+from .results import build_results, write_netcdf
+from .runs import RunDirectory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a run needs, built and validated."""
+
+    scenario: Scenario
+    mobility: Mobility
+    initial: InitialState
+    model: CompiledModel
+    coupling: Coupling
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run: its directory and its results."""
+
+    directory: Path
+    results: xr.Dataset
+    manifest: dict
+
+
+def prepare(scenario: Scenario | str | Path) -> Prepared:
+    """Build mobility, the initial state and the compiled model (raises on bad input)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    places = scenario.places
+    t0 = time.perf_counter()
+    mobility = build_mobility(places, scenario.resolved["mobility"], base_dir=scenario.base_dir)
+    log.info("mobility: %d places, layers %s (%.2f s)", mobility.n_places,
+             sorted(mobility.layers), time.perf_counter() - t0)
+    initial_cfg = scenario.resolved["initial"]
+    n = len(places)
+    if initial_cfg["method"] == "endemic":
+        t0 = time.perf_counter()
+        targets = [Target(**t) for t in initial_cfg["targets"]]
+        initial = None
+        if initial_cfg["cache"]:
+            key = cache_key(scenario.model, places, scenario.parameters, targets,
+                            initial_cfg["fallback"])
+            initial = load_calibration(cache_path(scenario.model.name), key, scenario.model,
+                                       places, scenario.parameters, targets)
+        if initial is None:
+            initial = endemic_start(scenario.model, places, scenario.parameters, targets,
+                                    fallback=initial_cfg["fallback"])
+        log.info("endemic start: %s fitted for %d places (%.2f s)",
+                 [t.parameter for t in targets], n, time.perf_counter() - t0)
+    else:
+        plain = compile_model(scenario.model, n, scenario.parameters)
+        initial = fraction_start(plain, places, initial_cfg["fractions"], initial_cfg["seeds"])
+    overrides = {**scenario.parameters, **initial.overrides}
+    model = compile_model(scenario.model, n, overrides)
+    coupling = Coupling.from_mobility(mobility, places["population"].to_numpy())
+    return Prepared(scenario, mobility, initial, model, coupling)
+
+
+def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) -> xr.Dataset:
+    """Run the scenario's engine and return ``results`` (CF xarray Dataset); write nothing."""
+    prepared = prepared or prepare(scenario)
+    scenario = prepared.scenario
+    times = _output_times(scenario.duration_days, scenario.step_days)
+    solver = scenario.resolved["solver"]
+    t0 = time.perf_counter()
+    trajectory = simulate_deterministic(prepared.model, prepared.initial.state, times,
+                                        prepared.coupling, method=solver["method"],
+                                        rtol=solver["rtol"], atol=solver["atol"])
+    log.info("deterministic engine: %d output times in %.2f s", len(times),
+             time.perf_counter() - t0)
+    return build_results(scenario, trajectory, prepared.initial)
+
+
+def run(config: Scenario | str | Path, output_dir: str | Path | None = None) -> Run:
+    """Validate, then simulate and write ``<output_dir>/<name>-<timestamp>/``.
+
+    Bad input raises before the directory exists. A failure after that leaves the directory
+    with ``status: failed`` in ``manifest.json`` and the error in ``run.log``.
+    """
+    scenario = config if isinstance(config, Scenario) else load_scenario(config)
+    prepared = prepare(scenario)
+    base = Path(output_dir or scenario.resolved["output"]["directory"])
+    inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
+                                                    scenario.base_dir)
+    folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs)
+    try:
+        folder.write_config(scenario.resolved)
+        written = write_mobility(prepared.mobility, scenario.places, folder.path)
+        for path in written:
+            folder.add_output(Path(path).name)
+        results = simulate(scenario, prepared)
+        with atomic_path(folder.path / "results.nc") as tmp:
+            write_netcdf(results, tmp)
+        folder.add_output("results.nc")
+    except BaseException as exc:
+        log.exception("run failed")
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        folder.finish(status, f"{type(exc).__name__}: {exc}")
+        raise
+    folder.finish("complete")
+    log.info("run complete: %s", folder.path)
+    return Run(folder.path, results, folder.manifest)
+
+
+def _output_times(duration: float, step: float):
+    import numpy as np
+
+    n = int(np.floor(duration / step + 1e-9))
+    times = np.arange(n + 1) * step
+    if times[-1] < duration - 1e-9:
+        times = np.append(times, duration)
+    return times
