@@ -44,9 +44,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a scenario and write runs/<name>-<timestamp>/")
-    run.add_argument("config", help="config file, or the name of a shipped config (world)")
+    run.add_argument("config", nargs="?",
+                     help="config file, or the name of a shipped config (world)")
     run.add_argument("--output-dir", type=Path, help="parent folder of the run (default runs/)")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="run ensemble members on this running dask scheduler")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="complete an interrupted ensemble run (only missing members)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
+
+    script = commands.add_parser("cluster-script",
+                                 help="print the SLURM/PBS job script of the config's [cluster]")
+    script.add_argument("config")
+    script.set_defaults(handler=_cluster_script)
 
     validate = commands.add_parser("validate", help="check a config and its inputs; run nothing")
     validate.add_argument("config")
@@ -66,10 +77,49 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    from .pipeline import run
+    from .pipeline import resume, run
 
-    result = run(args.config, args.output_dir)
+    if bool(args.config) == bool(args.resume):
+        raise HealthmobError("run: give a CONFIG, or --resume RUN_DIR (not both)")
+    progress = None if args.no_progress or args.quiet else _ProgressBar()
+    try:
+        if args.resume:
+            result = resume(args.resume, scheduler=args.scheduler, progress=progress)
+        else:
+            result = run(args.config, args.output_dir, scheduler=args.scheduler,
+                         progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     print(result.directory)
+    return 0
+
+
+class _ProgressBar:
+    """Ensemble members done, rate and ETA on stderr (tqdm), on a terminal only."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="member", desc="members",
+                            file=sys.stderr, disable=None, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cluster_script(args) -> int:
+    from .config import load_scenario
+    from .ensemble import render_cluster_script
+
+    scenario = load_scenario(args.config)
+    print(render_cluster_script(scenario.resolved.get("cluster") or {}), end="")
     return 0
 
 

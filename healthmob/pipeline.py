@@ -98,11 +98,16 @@ def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) 
     return build_results(scenario, trajectory, prepared.initial)
 
 
-def run(config: Scenario | str | Path, output_dir: str | Path | None = None) -> Run:
+def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
+        scheduler: str | None = None, progress=None) -> Run:
     """Validate, then simulate and write ``<output_dir>/<name>-<timestamp>/``.
 
     Bad input raises before the directory exists. A failure after that leaves the directory
-    with ``status: failed`` in ``manifest.json`` and the error in ``run.log``.
+    with ``status: failed`` in ``manifest.json`` and the error in ``run.log``. A stochastic
+    engine or a parameter sweep runs through :func:`healthmob.ensemble.run_ensemble`
+    (members streamed to ``members/``, ``scheduler`` a dask address, ``progress(done,
+    total)`` called per member); Ctrl-C or SIGTERM then leave ``status: interrupted``, which
+    :func:`resume` completes.
     """
     scenario = config if isinstance(config, Scenario) else load_scenario(config)
     prepared = prepare(scenario)
@@ -115,12 +120,57 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None) -> 
         written = write_mobility(prepared.mobility, scenario.places, folder.path)
         for path in written:
             folder.add_output(Path(path).name)
-        results = simulate(scenario, prepared)
-        with atomic_path(folder.path / "results.nc") as tmp:
-            write_netcdf(results, tmp)
-        folder.add_output("results.nc")
+        if is_ensemble(scenario):
+            from .ensemble import run_ensemble
+
+            folder.manifest.update(config=str(scenario.path) if scenario.path else None,
+                                   config_sha256=scenario.sha256)
+            results = run_ensemble(prepared, scenario.resolved, folder, scheduler=scheduler,
+                                   progress=progress)
+        else:
+            results = simulate(scenario, prepared)
+            with atomic_path(folder.path / "results.nc") as tmp:
+                write_netcdf(results, tmp)
+            folder.add_output("results.nc")
     except BaseException as exc:
         log.exception("run failed")
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        folder.finish(status, f"{type(exc).__name__}: {exc}")
+        raise
+    folder.finish("complete")
+    log.info("run complete: %s", folder.path)
+    return Run(folder.path, results, folder.manifest)
+
+
+def is_ensemble(scenario: Scenario) -> bool:
+    """True for the stochastic engine or a parameter sweep (run by healthmob.ensemble)."""
+    ensemble = scenario.resolved.get("ensemble") or {}
+    return scenario.resolved.get("engine") == "stochastic" or bool(ensemble.get("sweep"))
+
+
+def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) -> Run:
+    """Complete an interrupted ensemble run, computing only its missing members.
+
+    The config is read again from the path the run recorded and must be unchanged (same
+    sha256); the members on disk are also checked against the plan (docs/ensembles.md).
+    """
+    from .ensemble import reopen_run_directory, run_ensemble
+    from .errors import RunError
+
+    folder = reopen_run_directory(run_dir)
+    try:
+        path = folder.manifest.get("config")
+        if not path:
+            raise RunError(f"{folder.path}: the manifest does not record the config of an "
+                           "ensemble run; nothing to resume")
+        scenario = load_scenario(path)
+        if scenario.sha256 != folder.manifest.get("config_sha256"):
+            raise RunError(f"{folder.path}: cannot resume: {path} changed since the run "
+                           "started")
+        results = run_ensemble(prepare(scenario), scenario.resolved, folder, resume=True,
+                               scheduler=scheduler, progress=progress)
+    except BaseException as exc:
+        log.exception("resume failed")
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         folder.finish(status, f"{type(exc).__name__}: {exc}")
         raise
