@@ -68,15 +68,15 @@ def load_calibration(path: Path, key: str, spec, places: pd.DataFrame, overrides
 def save_calibration(path: Path, key: str, spec, places: pd.DataFrame,
                      initial: InitialState) -> None:
     """Write ``initial`` (fractions, fitted values per day, goals, flags) to the cache."""
-    table = pd.DataFrame({"id": places["id"].to_numpy(),
-                          "flag": [FLAG_MEANINGS[f] for f in initial.flag]})
+    columns = {"id": places["id"].to_numpy(), "flag": [FLAG_MEANINGS[f] for f in initial.flag]}
     for j, target in enumerate(initial.targets):
-        table[f"goal_{target.observable}"] = initial.goal[:, j]
-        table[f"achieved_{target.observable}"] = initial.achieved[:, j]
-        table[f"fitted_{target.parameter}"] = initial.overrides[target.parameter]
+        columns[f"goal_{target.observable}"] = initial.goal[:, j]
+        columns[f"achieved_{target.observable}"] = initial.achieved[:, j]
+        columns[f"fitted_{target.parameter}"] = initial.overrides[target.parameter]
     fractions = initial.state / initial.state.sum(axis=1, keepdims=True)
     for c, cid in enumerate(spec.compartment_ids):
-        table[f"x_{cid}"] = fractions[:, c]
+        columns[f"x_{cid}"] = fractions[:, c]
+    table = pd.DataFrame(columns)
     buffer = io.StringIO()
     buffer.write(f"# key={key}\n# healthmob endemic calibration of model {spec.name}; "
                  "fitted values in base units (per day); x_* are state fractions\n")

@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     mobility.add_argument("--output-dir", type=Path)
     mobility.set_defaults(handler=_mobility)
 
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the endemic start to the burden data and cache it in geo/")
+    calibrate.add_argument("config")
+    calibrate.set_defaults(handler=_calibrate)
+
     build = commands.add_parser("build-geo", help="rebuild geo/ from the raw public data")
     build.add_argument("--data", type=Path, help="folder of raw data (default ../shared/data)")
     build.add_argument("--out", type=Path, help="output folder (default the shipped geo/)")
@@ -154,6 +159,43 @@ def _mobility(args) -> int:
         raise
     folder.finish("complete")
     print(folder.path)
+    return 0
+
+
+def _calibrate(args) -> int:
+    import numpy as np
+
+    from .calibration_cache import cache_key, cache_path, save_calibration
+    from .config import load_scenario
+    from .errors import ConfigError
+    from .initial import FLAG_MEANINGS, endemic_start
+    from .pipeline import endemic_targets
+
+    scenario = load_scenario(args.config)
+    initial_cfg = scenario.resolved["initial"]
+    if initial_cfg["method"] != "endemic":
+        raise ConfigError(f"{scenario.path}: initial.method must be 'endemic' to calibrate; "
+                          f"got {initial_cfg['method']!r}")
+    targets = endemic_targets(scenario)
+    places = scenario.places
+    initial = endemic_start(scenario.model, places, scenario.parameters, targets,
+                            fallback=initial_cfg["fallback"])
+    path = cache_path(scenario.model.name)
+    save_calibration(path, cache_key(scenario.model, places, scenario.parameters, targets,
+                                     initial_cfg["fallback"]), scenario.model, places, initial)
+    print(f"calibration of {scenario.model.name} for {len(places)} places "
+          f"({scenario.path.name}); within 2% of the target:")
+    for j, target in enumerate(targets):
+        has_data = (places[target.column].notna().to_numpy() if target.column
+                    else np.ones(len(places), dtype=bool))
+        goal, got = initial.goal[has_data, j], initial.achieved[has_data, j]
+        within = abs(got - goal) <= 0.02 * abs(goal).clip(min=1e-3)
+        print(f"  {target.observable:<16} {within.sum():>4} of {has_data.sum():>3} places with "
+              f"data ({100 * within.mean():.1f}%), fitting {target.parameter}")
+    for k, meaning in enumerate(FLAG_MEANINGS):
+        if (initial.flag == k).any():
+            print(f"  flag {meaning:<30} {(initial.flag == k).sum():>4} places")
+    print(path)
     return 0
 
 

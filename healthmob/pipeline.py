@@ -24,7 +24,7 @@ from .initial import InitialState, endemic_start, fraction_start
 from .mobility import Mobility
 from .model import CompiledModel, compile_model
 from .results import build_results, write_netcdf
-from .runs import RunDirectory
+from .runs import RunDirectory, collect_logs
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
     n = len(places)
     if initial_cfg["method"] == "endemic":
         t0 = time.perf_counter()
-        targets = [Target(**t) for t in initial_cfg["targets"]]
+        targets = endemic_targets(scenario)
         initial = None
         if initial_cfg["cache"]:
             key = cache_key(scenario.model, places, scenario.parameters, targets,
@@ -81,6 +81,11 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
     model = compile_model(scenario.model, n, overrides)
     coupling = Coupling.from_mobility(mobility, places["population"].to_numpy())
     return Prepared(scenario, mobility, initial, model, coupling)
+
+
+def endemic_targets(scenario: Scenario) -> list[Target]:
+    """The calibration targets of a scenario's ``[initial]`` table."""
+    return [Target(**t) for t in scenario.resolved["initial"]["targets"]]
 
 
 def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) -> xr.Dataset:
@@ -109,12 +114,13 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     total)`` called per member); Ctrl-C or SIGTERM then leave ``status: interrupted``, which
     :func:`resume` completes.
     """
-    scenario = config if isinstance(config, Scenario) else load_scenario(config)
-    prepared = prepare(scenario)
+    with collect_logs() as records:
+        scenario = config if isinstance(config, Scenario) else load_scenario(config)
+        prepared = prepare(scenario)
     base = Path(output_dir or scenario.resolved["output"]["directory"])
     inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
                                                     scenario.base_dir)
-    folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs)
+    folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs, records)
     try:
         folder.write_config(scenario.resolved)
         written = write_mobility(prepared.mobility, scenario.places, folder.path)

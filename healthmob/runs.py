@@ -6,11 +6,13 @@ run works, then ``complete`` or ``failed`` (with the error); every file is writt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
 import json
 import logging
+import logging.handlers
 import platform
 import sys
 import time
@@ -47,6 +49,21 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@contextlib.contextmanager
+def collect_logs():
+    """Collect the ``healthmob`` log records of a block (to replay them into ``run.log``)."""
+    handler = logging.handlers.BufferingHandler(capacity=1_000_000)
+    logger = logging.getLogger("healthmob")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.buffer
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 class RunDirectory:
     """A run folder and its manifest.
 
@@ -59,9 +76,17 @@ class RunDirectory:
         exists already).
     command : str
         What created it (``"run"``, ``"mobility"``...), recorded in the manifest.
+    seed : int
+        Root seed of the run.
+    inputs : list of Path
+        Files whose sha256 the manifest records.
+    earlier_logs : list of logging.LogRecord
+        Log records of the validation that ran before the folder existed; they open
+        ``run.log``.
     """
 
-    def __init__(self, base: Path, name: str, command: str, seed: int, inputs: list[Path]):
+    def __init__(self, base: Path, name: str, command: str, seed: int, inputs: list[Path],
+                 earlier_logs: list[logging.LogRecord] = ()):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         try:
             base.mkdir(parents=True, exist_ok=True)
@@ -95,6 +120,8 @@ class RunDirectory:
         self.write_manifest()
         self._handler = logging.FileHandler(self.path / "run.log", encoding="utf-8")
         self._handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        for record in earlier_logs:
+            self._handler.handle(record)
         root = logging.getLogger("healthmob")
         root.addHandler(self._handler)
         root.setLevel(logging.INFO)

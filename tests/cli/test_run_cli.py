@@ -1,0 +1,169 @@
+"""The CLI as a user runs it (subprocess): a small run end to end, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import xarray as xr
+
+from healthmob.schema import check_dataset
+
+SMALL = """
+name = "small"
+model = "seir"
+[places]
+source = "{places}"
+[time]
+duration = "60 days"
+step = "1 day"
+[initial]
+method = "fractions"
+fractions = {{ S = 1.0 }}
+seeds = [ {{ place = "AAA", compartment = "I", count = 100 }} ]
+"""
+
+
+def healthmob(*args, cwd=None):
+    """Run the CLI in a subprocess; return (exit code, stdout, stderr)."""
+    done = subprocess.run([sys.executable, "-m", "healthmob.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def small_config(write_config, places_csv):
+    return write_config(SMALL.format(places=places_csv))
+
+
+def test_run_writes_the_run_directory(small_config, tmp_path):
+    code, out, err = healthmob("run", small_config, "--output-dir", tmp_path / "runs")
+    assert code == 0, err
+    run_dir = tmp_path / "runs" / out.strip().splitlines()[-1].split("/")[-1]
+    assert out.strip().splitlines()[-1] == str(run_dir)
+    assert run_dir.name.startswith("small-")
+    for name in ("config.toml", "manifest.json", "results.nc", "run.log", "mobility.nc"):
+        assert (run_dir / name).is_file(), name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    for key in ("healthmob_version", "python", "packages", "inputs", "seed", "started",
+                "finished", "wall_seconds"):
+        assert manifest[key] not in (None, ""), key
+    assert str(small_config) in manifest["inputs"]
+    assert all(len(digest) == 64 for digest in manifest["inputs"].values())
+    resolved = (run_dir / "config.toml").read_text()
+    assert 'engine = "deterministic"' in resolved and "[solver]" in resolved
+    with xr.open_dataset(run_dir / "results.nc") as ds:
+        assert check_dataset(ds) == []
+        assert ds.population.dims == ("time", "place", "compartment")
+        assert ds.lat.attrs["standard_name"] == "latitude"
+        for attr in ("title", "source", "history", "Conventions", "config_sha256",
+                     "model_sha256"):
+            assert ds.attrs[attr]
+        total = ds.population.sum(("place", "compartment"))
+        assert float(abs(total - total[0]).max()) < 1e-3 * float(total[0])
+        assert float(ds.population.sel(place="AAA", compartment="R")[-1]) > 1000
+    assert "deterministic engine" in (run_dir / "run.log").read_text()
+
+
+def test_validate_checks_without_running(small_config, tmp_path):
+    code, out, err = healthmob("validate", small_config, cwd=tmp_path)
+    assert code == 0, err
+    assert "valid" in out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_shipped_config_found_by_name_from_any_directory(tmp_path):
+    code, out, err = healthmob("validate", "world", cwd=tmp_path)
+    assert code == 0, err
+    assert "tb_hiv model, 177 places" in out
+
+
+BAD = {
+    "unknown key": ("colour = 'red'\n", "colour is not a known key"),
+    "wrong type": ("", "time.duration must be of type str; got 60"),
+    "negative rate": ("[parameters]\nbeta = -1.0\n", "parameters.beta must be a number >= 0"),
+    "unknown unit": ("[parameters]\nbeta = { value = 1.0, units = '1/fortnight' }\n",
+                     "parameters.beta.units must be one of"),
+    "missing file": ("", "places file not found"),
+    "undeclared compartment": ("", "initial.fractions.X is not a compartment"),
+    "place not in geography": ("", "places.ids ['XXX'] are not in the geography"),
+}
+
+
+def _bad_config(case, places_csv):
+    text = SMALL.format(places=places_csv)
+    extra, _ = BAD[case]
+    if case == "wrong type":
+        text = text.replace('duration = "60 days"', "duration = 60")
+    if case == "missing file":
+        text = text.replace(str(places_csv), "nope.csv")
+    if case == "undeclared compartment":
+        text = text.replace("fractions = { S = 1.0 }", "fractions = { S = 0.5, X = 0.5 }")
+    if case == "place not in geography":
+        text = text.replace("[time]", 'ids = ["XXX"]\n[time]')
+    if extra.startswith("["):
+        return text + extra
+    return extra + text
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_is_one_line_exit_2_and_writes_nothing(case, write_config, places_csv,
+                                                          tmp_path):
+    config = write_config(_bad_config(case, places_csv))
+    code, out, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
+    assert len(lines) == 1, err
+    assert str(config) in lines[0]
+    assert BAD[case][1] in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "the config is empty"),
+    ("name = 'x\nmodel = 'sir'", "not valid TOML"),
+])
+def test_empty_and_malformed_toml(text, expected, write_config, tmp_path):
+    config = write_config(text)
+    code, _, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_config_file(tmp_path):
+    code, _, err = healthmob("run", tmp_path / "absent.toml")
+    assert code == 2 and "config file not found" in err
+
+
+def test_model_with_undeclared_compartment(write_config, places_csv, tmp_path):
+    model = tmp_path / "bad_model.toml"
+    model.write_text('name = "bad"\ncompartments = [ { id = "S" } ]\n'
+                     'transitions = [ { from = "S", to = "Q", rate = "r" } ]\n'
+                     '[parameters]\nr = { value = 1.0, units = "1/day", source = "test" }\n')
+    config = write_config(SMALL.format(places=places_csv).replace('"seir"', f'"{model}"'))
+    code, _, err = healthmob("validate", config)
+    assert code == 2
+    assert "transitions[0].to must be a declared compartment" in err and "'Q'" in err
+
+
+def test_failure_after_start_keeps_directory_with_status_failed(small_config, tmp_path,
+                                                                monkeypatch):
+    import healthmob.pipeline as pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(pipeline, "simulate_deterministic", broken)
+    with pytest.raises(RuntimeError):
+        pipeline.run(small_config, tmp_path / "runs")
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert "solver exploded" in manifest["error"]
+    assert "solver exploded" in (run_dir / "run.log").read_text()
+    assert not (run_dir / "results.nc").exists()
+    assert not list(run_dir.glob(".*partial*"))
