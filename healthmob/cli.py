@@ -129,8 +129,8 @@ def _cluster_script(args) -> int:
 
 
 def _validate(args) -> int:
-    from .corridors import build_mobility
     from .config import load_scenario
+    from .corridors import build_mobility
 
     scenario = load_scenario(args.config)
     build_mobility(scenario.places, scenario.resolved["mobility"], base_dir=scenario.base_dir)

@@ -25,10 +25,10 @@ from __future__ import annotations
 import random
 import time
 
-import epydemic  # noqa: TID251 (the one module allowed to)
+import epydemic
 import networkx as nx
 import numpy as np
-from epydemic import (  # noqa: TID251
+from epydemic import (
     CompartmentedLocus,
     CompartmentedModel,
     CompartmentedNodeLocus,

@@ -14,12 +14,12 @@ from pathlib import Path
 import xarray as xr
 
 from .atomic import atomic_path
+from .calibration import Target
+from .calibration_cache import cache_key, cache_path, load_calibration
 from .config import Scenario, load_scenario
 from .corridors import build_mobility, mobility_inputs, write_mobility
 from .coupling import Coupling
 from .deterministic import simulate_deterministic
-from .calibration import Target
-from .calibration_cache import cache_key, cache_path, load_calibration
 from .initial import InitialState, endemic_start, fraction_start
 from .mobility import Mobility
 from .model import CompiledModel, compile_model

@@ -12,8 +12,7 @@ from . import __version__
 from .deterministic import Trajectory
 from .initial import FLAG_MEANINGS, InitialState
 from .observables import observe, units_of
-from .schema import (CONVENTIONS, LAT_ATTRS, LON_ATTRS, PER_100K_YEAR_UNITS, UNITS_CF,
-                     check_dataset)
+from .schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, PER_100K_YEAR_UNITS, UNITS_CF, check_dataset
 from .units import convert
 
 

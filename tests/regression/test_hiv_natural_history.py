@@ -25,7 +25,8 @@ def test_untreated_median_survival_is_about_eleven_years():
     years = np.linspace(0, 30, 3001)
     spec, trajectory = _cohort(years * DAYS_PER_YEAR)
     # deaths are replaced by HIV-negative births (N): the cohort is everyone else
-    alive = trajectory.state[:, 0, :].sum(axis=1) - trajectory.state[:, 0, spec.compartment_ids.index("N")]
+    negative = spec.compartment_ids.index("N")
+    alive = trajectory.state[:, 0, :].sum(axis=1) - trajectory.state[:, 0, negative]
     median = np.interp(0.5, alive[::-1], years[::-1])
     assert median == pytest.approx(11.1, abs=0.1)
     assert 8.7 <= median <= 14.2
