@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     mobility.add_argument("--output-dir", type=Path)
     mobility.set_defaults(handler=_mobility)
 
+    network = commands.add_parser(
+        "network", help="contact-network ensembles (epydemic): network.nc, network_fit.csv")
+    network.add_argument("config")
+    network.add_argument("--output-dir", type=Path)
+    network.set_defaults(handler=_network)
+
     calibrate = commands.add_parser(
         "calibrate", help="fit the endemic start to the burden data and cache it in geo/")
     calibrate.add_argument("config")
@@ -150,14 +156,32 @@ def _mobility(args) -> int:
     inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
                                                     scenario.base_dir)
     folder = RunDirectory(base, scenario.name, "mobility", scenario.seed, inputs)
-    try:
+    with folder.recording():
         folder.write_config(scenario.resolved)
         for path in write_mobility(mobility, scenario.places, folder.path):
             folder.add_output(Path(path).name)
-    except BaseException as exc:
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    folder.finish("complete")
+    print(folder.path)
+    return 0
+
+
+def _network(args) -> int:
+    from .netconfig import load_network_config
+    from .netrun import run_network
+    from .runs import RunDirectory
+    from .spec import load_model
+
+    table, base_dir = load_network_config(args.config)
+    resolved = table["network"]
+    model = load_model(resolved["model"], base_dir)
+    config_path = Path(args.config) if Path(args.config).is_file() else None
+    inputs = [p for p in (config_path, model.path) if p is not None]
+    name = table.get("name") or "network"
+    folder = RunDirectory(Path(args.output_dir or "runs"), name, "network", resolved["seed"],
+                          inputs)
+    with folder.recording():
+        folder.write_config(table)
+        for path in run_network(resolved, folder.path, base_dir=base_dir, name=name):
+            folder.add_output(Path(path).name)
     print(folder.path)
     return 0
 

@@ -121,7 +121,7 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
                                                     scenario.base_dir)
     folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs, records)
-    try:
+    with folder.recording():
         folder.write_config(scenario.resolved)
         written = write_mobility(prepared.mobility, scenario.places, folder.path)
         for path in written:
@@ -138,13 +138,6 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
             with atomic_path(folder.path / "results.nc") as tmp:
                 write_netcdf(results, tmp)
             folder.add_output("results.nc")
-    except BaseException as exc:
-        log.exception("run failed")
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        folder.finish(status, f"{type(exc).__name__}: {exc}")
-        raise
-    folder.finish("complete")
-    log.info("run complete: %s", folder.path)
     return Run(folder.path, results, folder.manifest)
 
 
@@ -164,7 +157,7 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     from .errors import RunError
 
     folder = reopen_run_directory(run_dir)
-    try:
+    with folder.recording():
         path = folder.manifest.get("config")
         if not path:
             raise RunError(f"{folder.path}: the manifest does not record the config of an "
@@ -175,13 +168,6 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
                            "started")
         results = run_ensemble(prepare(scenario), scenario.resolved, folder, resume=True,
                                scheduler=scheduler, progress=progress)
-    except BaseException as exc:
-        log.exception("resume failed")
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        folder.finish(status, f"{type(exc).__name__}: {exc}")
-        raise
-    folder.finish("complete")
-    log.info("run complete: %s", folder.path)
     return Run(folder.path, results, folder.manifest)
 
 

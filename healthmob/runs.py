@@ -141,6 +141,21 @@ class RunDirectory:
         write_text_atomic(self.path / "manifest.json",
                           json.dumps(self.manifest, indent=2, default=str) + "\n")
 
+    @contextlib.contextmanager
+    def recording(self):
+        """Finish as ``complete`` when the block succeeds; otherwise record ``failed`` (or
+        ``interrupted`` on Ctrl-C/SIGTERM) with the error in the manifest and ``run.log``,
+        and re-raise."""
+        try:
+            yield self
+        except BaseException as exc:
+            logging.getLogger(__name__).exception("%s failed", self.manifest["command"])
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.finish(status, f"{type(exc).__name__}: {exc}")
+            raise
+        self.finish("complete")
+        logging.getLogger(__name__).info("%s complete: %s", self.manifest["command"], self.path)
+
     def finish(self, status: str, error: str | None = None) -> None:
         """Record the end of the run and detach the log file."""
         self.manifest.update(status=status, finished=_now(),
