@@ -18,12 +18,13 @@ import pandas as pd
 
 from . import units as _units
 from .corridors import validate_mobility_config
+from .ensemble_config import validate_ensemble_config
 from .errors import ConfigError, HealthmobError, join_problems
 from .places import WORLD, load_places
 from .resources import resolve_named_file
 from .spec import ModelSpec, load_model
 
-ENGINES = ("deterministic",)
+ENGINES = ("deterministic", "stochastic")
 INITIAL_METHODS = ("endemic", "fractions")
 
 # section -> key -> default (None: required). Types are checked against the default's type.
@@ -43,7 +44,7 @@ INITIAL_DEFAULTS = {
     "fractions": {"fractions": {}, "seeds": []},
 }
 SOLVER_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
-SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility"}
+SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility", "ensemble", "cluster"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,12 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
                                                            "mobility", base_dir=base)
     resolved["mobility"] = mobility
     problems += mobility_problems
+    for section in ("ensemble", "cluster"):
+        table_, found = validate_ensemble_config(
+            resolved.get(section, {}), section, section=section,
+            seed=resolved["seed"] if isinstance(resolved.get("seed"), int) else 0, model=model)
+        resolved[section] = table_
+        problems += found
     parameters = _parameters(resolved.get("parameters", {}), model, problems)
     chosen = resolved.get("parameter_set")
     if model is not None and chosen:
