@@ -282,10 +282,10 @@ def machine_parallelism(repeats: int = 3) -> float:
 
 
 def part_c(args, repeats: int, row) -> None:
-    members = 8 if args.quick else 16
+    members = 8 if args.quick else 24
     plan = workload_plan(3000, args.bench_dir, args.cache, members=members)
     load_before = os.getloadavg()[0]
-    result = throughput(plan, args.out, max(1, repeats // 2))
+    result = throughput(plan, args.out, max(1, repeats - 2))
     row("(c) load average of the machine before (c) (other users' processes)",
         f"{load_before:.2f}")
     row(f"(c) N=3000, {members} members: throughput, 1 worker (median)",

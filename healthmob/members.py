@@ -32,6 +32,8 @@ from .stochastic import simulate_stochastic
 ENGINES = ("stochastic", "deterministic")
 MEMBER_DIR = "members"
 PLAN_FILE = "plan.json"
+TALLY_DTYPE = np.float32
+"""Tallied rates in member files: event counts per day are exact below 2**24 per step."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ def compute_member(plan: EnsemblePlan, scenario: int, member: int) -> Trajectory
         return simulate_deterministic(model, plan.x0, plan.times, plan.coupling,
                                       **plan.solver)
     rng = np.random.Generator(np.random.PCG64(member_seed(plan.seed, scenario, member)))
-    return simulate_stochastic(model, plan.x0, plan.times, plan.coupling, rng, plan.dt)
+    return simulate_stochastic(model, plan.x0, plan.times, plan.coupling, rng, plan.dt,
+                               state_dtype=plan.state_dtype)
 
 
 def member_path(folder: Path, scenario: int, member: int) -> Path:
@@ -158,6 +161,9 @@ def run_member(plan: EnsemblePlan, scenario: int, member: int, folder: str) -> d
 def write_member(path: Path, trajectory: Trajectory, dtype, **attrs) -> None:
     """Write ``state (place, time, compartment)`` and ``tally_rate (place, time, tally)``.
 
+    ``tally_rate`` is float32 (:data:`TALLY_DTYPE`): half the bytes to write, which is what
+    limits throughput when several workers share a disk.
+
     Place-major, so that a block of places (what the quantiles across members need) is
     one contiguous read.
     """
@@ -166,12 +172,14 @@ def write_member(path: Path, trajectory: Trajectory, dtype, **attrs) -> None:
             n_t, n_p, n_c = trajectory.state.shape
             f.dimensions = {"place": n_p, "time": n_t, "compartment": n_c,
                             "tally": trajectory.tally_rates.shape[2]}
-            state = np.asarray(trajectory.state).astype(dtype, copy=False)
+            # one copy each: transpose and convert together
             f.create_variable("state", ("place", "time", "compartment"), dtype,
-                              data=np.ascontiguousarray(state.transpose(1, 0, 2)))
-            f.create_variable("tally_rate", ("place", "time", "tally"), np.float64,
                               data=np.ascontiguousarray(
-                                  np.asarray(trajectory.tally_rates).transpose(1, 0, 2)))
+                                  np.asarray(trajectory.state).transpose(1, 0, 2), dtype=dtype))
+            f.create_variable("tally_rate", ("place", "time", "tally"), TALLY_DTYPE,
+                              data=np.ascontiguousarray(
+                                  np.asarray(trajectory.tally_rates).transpose(1, 0, 2),
+                                  dtype=TALLY_DTYPE))
             f.attrs.update({k: v for k, v in attrs.items()})
 
 

@@ -197,7 +197,8 @@ def _destinations(coupling: Coupling) -> _Destinations | None:
 def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
                         coupling: Coupling | None = None,
                         rng: np.random.Generator | None = None,
-                        dt: float = 1.0, mean_presence: bool = True) -> Trajectory:
+                        dt: float = 1.0, mean_presence: bool = True,
+                        state_dtype=np.int64) -> Trajectory:
     """Simulate one realisation of the metapopulation chain and report it at ``times``.
 
     Parameters
@@ -221,11 +222,14 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
         step they are expected to stay, ``(1 - exp(-h dt)) / (h dt)`` with ``h`` their
         hazard of leaving by transition or relocation (see Notes). False gives the plain
         chain binomial, which counts them for the whole step.
+    state_dtype : numpy dtype
+        Integer type of the returned state (int32 halves the memory when every count fits;
+        the engine itself always counts in int64).
 
     Returns
     -------
     Trajectory
-        ``state`` holds int64 persons, shape (n_t, P, C); ``tally_rates[i]`` is the number
+        ``state`` holds persons (``state_dtype``), shape (n_t, P, C); ``tally_rates[i]`` is the number
         of tallied events in the interval ending at ``times[i]`` divided by its length
         (persons/day), comparable with the deterministic engine's rates; ``tally_rates[0]``
         is the expected rate at the start. ``n_evaluations`` counts steps.
@@ -271,7 +275,7 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
                      and (model.replace_deaths or len(plan.death_channels) == 0))
     force_of = _Force(model, coupling, static_totals)
 
-    out_state = np.empty((len(times), n_comp, n_places), dtype=np.int64)
+    out_state = np.empty((len(times), n_comp, n_places), dtype=state_dtype)
     out_tally = np.empty((len(times), plan.n_tally, n_places))
     out_state[0] = state
     out_tally[0] = model.tally_rates(x0.astype(float), coupling.force(model, x0)).T
