@@ -22,6 +22,7 @@ from .ensemble_config import validate_ensemble_config
 from .errors import ConfigError, HealthmobError, join_problems
 from .places import WORLD, load_places
 from .resources import resolve_named_file
+from .risk import validate_risk_config
 from .spec import ModelSpec, load_model
 
 ENGINES = ("deterministic", "stochastic")
@@ -44,7 +45,7 @@ INITIAL_DEFAULTS = {
     "fractions": {"fractions": {}, "seeds": []},
 }
 SOLVER_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
-SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility", "ensemble", "cluster"}
+SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility", "ensemble", "cluster", "risk"}
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
             seed=resolved["seed"] if isinstance(resolved.get("seed"), int) else 0, model=model)
         resolved[section] = table_
         problems += found
+    resolved["risk"], found = validate_risk_config(resolved.get("risk", {}), model)
+    problems += found
     parameters = _parameters(resolved.get("parameters", {}), model, problems)
     chosen = resolved.get("parameter_set")
     if model is not None and chosen:

@@ -92,9 +92,13 @@ def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
             solver_missed = (~fit.converged & ~fit.given_up).any()
             flag[p] = FLAG_MEANINGS.index("fit_not_within_2_percent" if solver_missed
                                           else "lower_priority_target_missed")
-            log.warning("place %s: calibration not within 2%%: targets %s, reached %s",
-                        places["id"].iat[p], np.round(goal[p], 4).tolist(),
-                        np.round(fit.achieved, 4).tolist())
+    for j, target in enumerate(targets):
+        off = np.abs(achieved[:, j] - goal[:, j]) > 0.02 * np.maximum(np.abs(goal[:, j]), 1e-3)
+        if off.any():
+            named = " ".join(places["id"][off].head(12)) + (" ..." if off.sum() > 12 else "")
+            log.warning("calibration: %s not within 2%% of its target in %d places (%s); see "
+                        "initial_state_flag and the target_/fitted_ variables",
+                        target.observable, off.sum(), named)
     state = fractions * places["population"].to_numpy()[:, None]
     return InitialState(state, {**overrides, **fitted}, flag, tuple(targets), goal, achieved)
 

@@ -24,6 +24,7 @@ from .initial import InitialState, endemic_start, fraction_start
 from .mobility import Mobility
 from .model import CompiledModel, compile_model
 from .results import build_results, write_netcdf
+from .risk import RiskInputs, assess_risk
 from .runs import RunDirectory, collect_logs
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,30 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
             with atomic_path(folder.path / "results.nc") as tmp:
                 write_netcdf(results, tmp)
             folder.add_output("results.nc")
+        if scenario.resolved["risk"]["enabled"] and prepared.mobility.layers:
+            risk = assess(prepared, results)
+            with atomic_path(folder.path / "risk.nc") as tmp:
+                write_netcdf(risk, tmp)
+            folder.add_output("risk.nc")
     return Run(folder.path, results, folder.manifest)
+
+
+def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
+    """The risk stage for a finished simulation (see :mod:`healthmob.risk`)."""
+    scenario = prepared.scenario
+    cfg = scenario.resolved["risk"]
+    population = results["population"]
+    for dim in ("scenario", "member"):
+        if dim in population.dims:
+            population = population.isel(scenario=0) if dim == "scenario" else \
+                population.mean(dim)
+    state = population.isel(time=0 if cfg["time"] == "start" else -1).to_numpy()
+    t0 = time.perf_counter()
+    risk = assess_risk(RiskInputs(scenario.model, prepared.model, state, scenario.places,
+                                  prepared.mobility, scenario.name), cfg)
+    log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
+             risk.sizes["policy"], time.perf_counter() - t0)
+    return risk
 
 
 def is_ensemble(scenario: Scenario) -> bool:

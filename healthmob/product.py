@@ -22,7 +22,7 @@ from .errors import ModelSpecError, join_problems
 
 PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "components",
                 "transitions", "births", "tallies", "parameters", "outputs", "modifiers",
-                "tally_splits", "parameter_sets"}
+                "tally_splits", "parameter_sets", "infected"}
 SEPARATOR = "_"
 
 
@@ -121,6 +121,10 @@ def compose(table: dict, components: list, where: str) -> dict:
                 tallies=tallies, outputs=outputs, parameters=parameters)
     if "births" in table:
         flat["births"] = table["births"]
+    flat["infected"] = table.get("infected") or [
+        _lift(p, k, len(components)) for k, spec in enumerate(components)
+        for p in (spec.infected if not any(x.startswith("!") for x in spec.infected)
+                  else _negations_lifted(spec, k, len(components)))]
     flat["parameter_sets"] = {}
     for spec in components:
         for set_name, values in spec.parameter_sets.items():
@@ -141,6 +145,14 @@ def _lift(pattern: str, k: int, n: int) -> str:
     parts = ["*"] * n
     parts[k] = pattern.lstrip("!")
     return ("!" if negate else "") + SEPARATOR.join(parts)
+
+
+def _negations_lifted(spec, k: int, n: int) -> list:
+    """Patterns with exclusions cannot be lifted one by one (their union would undo the
+    exclusion); lift the compartments they select instead."""
+    from .spec import select
+
+    return select(spec.infected, spec.compartment_ids)
 
 
 def _matches(where: dict, context_of: dict) -> bool:

@@ -37,7 +37,7 @@ _COMPLEMENT = re.compile(r"^\(\s*1\s*-\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 _TOP_KEYS = {
     "name", "long_name", "description", "authors", "references", "compartments",
     "transitions", "infections", "births", "tallies", "parameters", "outputs",
-    "parameter_sets",
+    "parameter_sets", "infected",
 }
 _OUTPUT_KEYS = {"long_name", "numerator", "denominator", "numerator_tally",
                 "denominator_tally", "scale", "comment", "population_group"}
@@ -193,6 +193,9 @@ class ModelSpec:
     references: tuple[str, ...] = ()
     outputs: dict[str, Output] = field(default_factory=dict)
     parameter_sets: dict[str, dict[str, float]] = field(default_factory=dict)
+    infected: tuple[str, ...] = ()
+    """Glob patterns of the compartments of infected people (risk stage); by default the
+    targets of infections and every infectious compartment."""
 
     @property
     def compartment_ids(self) -> tuple[str, ...]:
@@ -334,6 +337,7 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
         references=tuple(table.get("references", ())),
         outputs=outputs,
         parameter_sets=parameter_sets,
+        infected=_infected(table.get("infected"), compartments, infections, problems),
     )
 
 
@@ -428,6 +432,18 @@ def _parse_births(item, ids, parameters, problems) -> Births | None:
         problems.append("births must have exactly one of rate or replace_deaths = true")
         return None
     return Births(target, rate, replace) if target else None
+
+
+def _infected(patterns, compartments, infections, problems) -> tuple[str, ...]:
+    ids = tuple(c.id for c in compartments)
+    if patterns is None:
+        weighted = {cid for inf in infections for cid, w in inf.sources.items() if w != 0}
+        return tuple(c for c in ids if c in weighted or c in {i.target for i in infections})
+    if not isinstance(patterns, list) or not select(patterns, ids):
+        problems.append(f"infected must be glob patterns matching compartments {list(ids)}; "
+                        f"got {patterns!r}")
+        return ()
+    return tuple(patterns)
 
 
 def _parse_outputs(table, ids, tallies, problems) -> dict[str, Output]:
