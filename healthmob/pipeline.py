@@ -13,6 +13,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .arrival import arrival_times
 from .atomic import atomic_path
 from .calibration import Target
 from .calibration_cache import cache_key, cache_path, load_calibration
@@ -162,6 +163,23 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
                                   prepared.mobility, scenario.name), cfg)
     log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
              risk.sizes["policy"], time.perf_counter() - t0)
+    arrival = cfg["arrival"]
+    if arrival["seed_place"]:
+        found = arrival_times(prepared.mobility, scenario.places["population"].to_numpy(),
+                              arrival, scenario.seed)
+        risk["effective_distance_from_seed"] = ("place", found["effective_distance"], {
+            "units": "1", "long_name": f"effective distance from {arrival['seed_place']} "
+                                       "(Brockmann and Helbing 2013)"})
+        risk["arrival_time_simulated"] = ("place", found["arrival_time"], {
+            "units": "day", "long_name": f"median days until {arrival['threshold']} infected "
+                                         f"people of a new strain seeded in "
+                                         f"{arrival['seed_place']} ({arrival['model']} model, "
+                                         f"{arrival['members']} stochastic members)"})
+        risk["arrival_share_of_members"] = ("place", found["reached"], {
+            "units": "1", "long_name": "share of members in which the strain arrived"})
+        risk.attrs.update(arrival_seed_place=arrival["seed_place"],
+                          arrival_spearman_rho=found["rho"],
+                          arrival_spearman_p_value=found["p_value"])
     return risk
 
 

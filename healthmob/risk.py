@@ -301,6 +301,7 @@ def validate_risk_config(table, spec: ModelSpec | None, where: str = "risk"):
     for extra in sorted(set(table) - set(RISK_DEFAULTS) - {"arrival"}):
         problems.append(f"{where}.{extra} is not a known key; valid keys: "
                         f"{sorted(set(RISK_DEFAULTS) | {'arrival'})}")
+    out["arrival"] = _check_arrival(table.get("arrival", {}), f"{where}.arrival", problems)
     custom = out["policies"] if isinstance(out["policies"], dict) else {}
     for name, entry in custom.items():
         _check_policy(entry, f"{where}.policies.{name}", problems)
@@ -342,6 +343,26 @@ def _auto_future(out, spec, where, problems):
     if out["future_from"] and out["future_from"] not in spec.outputs:
         problems.append(f"{where}.future_from must be an output {sorted(spec.outputs)}; "
                         f"got {out['future_from']!r}")
+
+
+def _check_arrival(table, where, problems) -> dict:
+    from .arrival import ARRIVAL_DEFAULTS
+
+    if not isinstance(table, dict):
+        problems.append(f"{where} must be a table; got {table!r}")
+        return dict(ARRIVAL_DEFAULTS)
+    out = {**ARRIVAL_DEFAULTS, **table}
+    for extra in sorted(set(table) - set(ARRIVAL_DEFAULTS)):
+        problems.append(f"{where}.{extra} is not a known key; valid keys: "
+                        f"{sorted(ARRIVAL_DEFAULTS)}")
+    for key in ("members", "seed_count", "threshold"):
+        value = out[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(f"{where}.{key} must be an integer >= 1; got {value!r}")
+    for key in ("seed_place", "model", "duration"):
+        if not isinstance(out[key], str):
+            problems.append(f"{where}.{key} must be a string; got {out[key]!r}")
+    return out
 
 
 def _check_policy(entry, key, problems):
