@@ -54,8 +54,14 @@ class RiskInputs:
 
 
 def masks(spec: ModelSpec, model: CompiledModel, reference_tests: list[str]) -> dict:
-    """Compartment masks the risk stage needs (all boolean arrays of length C)."""
+    """Compartment masks the risk stage needs (all boolean arrays of length C).
+
+    ``undetectable`` marks infected compartments that none of ``reference_tests`` (every
+    test the model declares when empty) can detect.
+    """
     ids = spec.compartment_ids
+    reference_tests = reference_tests or sorted({t for c in spec.compartments
+                                                 for t in c.detectable_by})
     infected = np.zeros(len(ids), dtype=bool)
     infected[[ids.index(c) for c in select(spec.infected, ids)]] = True
     detectable = {}
@@ -84,9 +90,7 @@ def assess_risk(inputs: RiskInputs, cfg: dict) -> xr.Dataset:
         The resolved ``[risk]`` table (docs/config.md).
     """
     spec, model, mobility = inputs.spec, inputs.model, inputs.mobility
-    tests = cfg["reference_tests"] or sorted({t for c in spec.compartments
-                                              for t in c.detectable_by})
-    m = masks(spec, model, tests)
+    m = masks(spec, model, cfg["reference_tests"])
     policies = [policy_from_config(name, cfg["policies"]) for name in cfg["compare"]]
     layers = list(mobility.layers)
     n, n_comp, n_pol = mobility.n_places, len(spec.compartments), len(policies)
