@@ -1,4 +1,4 @@
-"""Cache of endemic calibrations in ``geo/calibration-<model>.csv``.
+"""Cache of endemic calibrations in ``geo/calibration-<scenario>.csv``.
 
 A calibration depends only on the model spec, the fixed parameter values, the targets and
 the places' data; its key is the sha256 of all of these. A run whose key matches the cached
@@ -24,9 +24,9 @@ from .resources import data_dir
 log = logging.getLogger(__name__)
 
 
-def cache_path(model_name: str) -> Path:
-    """Where the calibration of ``model_name`` is cached."""
-    return data_dir("geo") / f"calibration-{model_name}.csv"
+def cache_path(scenario_name: str) -> Path:
+    """Where the calibration of the scenario ``scenario_name`` is cached."""
+    return data_dir("geo") / f"calibration-{scenario_name}.csv"
 
 
 def cache_key(spec, places: pd.DataFrame, overrides: dict, targets, fallback: str) -> str:

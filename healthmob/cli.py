@@ -204,7 +204,7 @@ def _calibrate(args) -> int:
     places = scenario.places
     initial = endemic_start(scenario.model, places, scenario.parameters, targets,
                             fallback=initial_cfg["fallback"])
-    path = cache_path(scenario.model.name)
+    path = cache_path(scenario.name)
     save_calibration(path, cache_key(scenario.model, places, scenario.parameters, targets,
                                      initial_cfg["fallback"]), scenario.model, places, initial)
     print(f"calibration of {scenario.model.name} for {len(places)} places "

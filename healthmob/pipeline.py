@@ -69,7 +69,7 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
         if initial_cfg["cache"]:
             key = cache_key(scenario.model, places, scenario.parameters, targets,
                             initial_cfg["fallback"])
-            initial = load_calibration(cache_path(scenario.model.name), key, scenario.model,
+            initial = load_calibration(cache_path(scenario.name), key, scenario.model,
                                        places, scenario.parameters, targets)
         if initial is None:
             initial = endemic_start(scenario.model, places, scenario.parameters, targets,
