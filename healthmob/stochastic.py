@@ -130,7 +130,15 @@ class _Force:
     """
 
     def __init__(self, model: CompiledModel, coupling: Coupling, static_totals: bool = False):
-        self.weight = model.inf_weight                          # (K, C)
+        # infections that share infectiousness weights are weighed once (model groups)
+        groups = getattr(model, "weight_groups", None)
+        if groups is None:
+            groups, inverse = np.unique(model.inf_weight, axis=0, return_inverse=True)
+            groups, inverse = groups.reshape(-1, model.n_compartments), inverse.ravel()
+        else:
+            inverse = model.inf_group
+        self.groups = np.asarray(groups)                        # (G, C)
+        self.group_of = np.asarray(inverse)                     # (K,)
         self.inf_rate = np.ascontiguousarray(model.inf_rate.T)  # (K, P)
         self.visiting = coupling.has_visiting
         self.static_totals = static_totals
@@ -151,7 +159,7 @@ class _Force:
         ``presence`` (C, P), when given, scales each compartment's infectiousness by the
         share of the step its current members are expected to stay.
         """
-        infectious = self.weight @ (state if presence is None else state * presence)
+        weighted = self.groups @ (state if presence is None else state * presence)  # (G, P)
         divisor = self._divisor
         if divisor is None:
             total = self._present(state.sum(axis=0)) if self.visiting else state.sum(axis=0)
@@ -159,13 +167,14 @@ class _Force:
             if self.static_totals:
                 self._divisor = divisor
         if not self.visiting:
-            return self.inf_rate * infectious / divisor
-        local = np.empty_like(infectious)
-        for k, row in enumerate(infectious):
-            local[k] = self.inf_rate[k] * self._present(row) / divisor
-        for k, row in enumerate(local):
-            local[k] = (row + self.away @ row) * self.home
-        return local
+            return self.inf_rate * (weighted / divisor)[self.group_of]
+        present = np.empty_like(weighted)
+        for g, row in enumerate(weighted):
+            present[g] = self._present(row) / divisor
+        local = self.inf_rate * present[self.group_of]                             # (K, P)
+        if len(local) == 1:
+            return ((local[0] + self.away @ local[0]) * self.home)[None, :]
+        return ((local.T + self.away @ local.T) * self.home[:, None]).T
 
 
 @dataclass(frozen=True)
