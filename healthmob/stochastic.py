@@ -58,12 +58,15 @@ class _Plan:
     channel_rates: np.ndarray      # (E, P) per-capita rates; infection rows refreshed per step
     infection_rows: slice          # rows of the infection channels
     channel_col: np.ndarray        # (E,) row of exit_cols of each channel's source
-    split_steps: tuple             # ((channels, cols, suffix (n, E)), ...) per rank
+    split_steps: tuple             # ((channels, cols), ...) per rank, but the last
+    channel_rank: np.ndarray       # (E,) rank of each channel among its row's exits
     last_channel: np.ndarray       # (Ce,) channel taking the remainder of each exit row
     targets: tuple                 # ((compartment, channel), ...) for every live target
     death_channels: np.ndarray
     reloc_channels: np.ndarray     # (C,) relocation channel of each compartment, or empty
     tally_pairs: tuple             # ((tally index, channel), ...)
+    into: sp.csr_array | None      # (C, E) arrivals per channel, when there are many
+    into_tally: sp.csr_array | None  # (n_tally, E) likewise for the tallies
     n_tally: int
     birth_target: int
     replace_deaths: bool
@@ -93,14 +96,14 @@ def _plan(model: CompiledModel, coupling: Coupling) -> _Plan:
         if not n_tr <= e < n_tr + n_inf:
             base_hazard[col] += channel_rates[e]
     by_col = [np.flatnonzero(channel_col == i) for i in range(n_exit)]
+    channel_rank = np.zeros(len(sources), dtype=int)
+    for chans in by_col:
+        channel_rank[chans] = np.arange(len(chans))
     split_steps = []
     for rank in range(max((len(c) for c in by_col), default=1) - 1):
         cols = [i for i, c in enumerate(by_col) if len(c) > rank + 1]
         chans = [by_col[i][rank] for i in cols]
-        suffix = np.zeros((len(chans), len(sources)))
-        for j, col in enumerate(cols):
-            suffix[j, by_col[col][rank:]] = 1.0
-        split_steps.append((np.array(chans), np.array(cols), suffix))
+        split_steps.append((np.array(chans), np.array(cols)))
     tally_matrix = np.vstack([model.tally_tr, model.tally_inf]) if n_tr + n_inf else np.zeros(
         (0, len(model.tally_names)))
     exit_cols = exit_list
@@ -110,14 +113,30 @@ def _plan(model: CompiledModel, coupling: Coupling) -> _Plan:
         exit_cols=exit_cols, base_hazard=base_hazard,
         inf_exit=channel_col[infection_rows], channel_rates=channel_rates,
         infection_rows=infection_rows, channel_col=channel_col,
-        split_steps=tuple(split_steps),
+        split_steps=tuple(split_steps), channel_rank=channel_rank,
         last_channel=np.array([c[-1] for c in by_col], dtype=int),
         targets=tuple((int(t), e) for e, t in enumerate(targets) if t >= 0),
         death_channels=np.flatnonzero(targets == -1),
         reloc_channels=np.arange(reloc_first, len(sources)) if relocating else np.zeros(0, int),
         tally_pairs=tuple((int(t), int(e)) for e, t in zip(*np.nonzero(tally_matrix))),
+        into=_incidence([(int(t), e) for e, t in enumerate(targets) if t >= 0],
+                        (n_comp, len(sources))),
+        into_tally=_incidence([(int(t), int(e)) for e, t in zip(*np.nonzero(tally_matrix))],
+                              (tally_matrix.shape[1], len(sources))),
         n_tally=tally_matrix.shape[1], birth_target=model.birth_target,
         replace_deaths=model.replace_deaths)
+
+
+def _incidence(pairs: list, shape: tuple) -> sp.csr_array | None:
+    """0/1 matrix (row, channel) when there are enough pairs to beat a Python loop."""
+    if len(pairs) <= _LOOP_LIMIT:
+        return None
+    rows, cols = zip(*pairs)
+    return sp.csr_array((np.ones(len(pairs)), (rows, cols)), shape=shape)
+
+
+_LOOP_LIMIT = 12
+"""Up to this many updates, a loop of row additions; beyond, one sparse product."""
 
 
 class _Force:
@@ -183,7 +202,7 @@ class _Destinations:
 
     pvals: np.ndarray    # (P_out, 1, L) destination shares per origin
     rows: np.ndarray     # (P_out,) origins that send anyone
-    columns: np.ndarray  # (P_out * L,) destination of each slot (0 for padding)
+    columns: np.ndarray  # (P_out, L) destination of each slot (0 for padding)
 
 
 def _destinations(coupling: Coupling) -> _Destinations | None:
@@ -200,7 +219,7 @@ def _destinations(coupling: Coupling) -> _Destinations | None:
         lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
         pvals[slot, width - (hi - lo):] = matrix.data[lo:hi] / matrix.data[lo:hi].sum()
         columns[slot, width - (hi - lo):] = matrix.indices[lo:hi]
-    return _Destinations(pvals[:, None, :], rows, columns.ravel())
+    return _Destinations(pvals[:, None, :], rows, columns)
 
 
 def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
@@ -333,11 +352,16 @@ def _step(plan: _Plan, destinations, state, force, rates, h, rng, birth_rate, ta
     leaving = rng.binomial(state[plan.exit_cols], -np.expm1(-hazard * h))
     if plan.split_steps:
         rates[plan.infection_rows] = force
+        # rates by (rank, exit row); rest[r] = rate of all exits of rank >= r of the row
+        rest = np.zeros((len(plan.split_steps) + 1, len(plan.last_channel), rates.shape[1]))
+        rest[plan.channel_rank, plan.channel_col] = rates
+        for rank in range(len(rest) - 2, -1, -1):
+            rest[rank] += rest[rank + 1]
         counts = np.empty(rates.shape, dtype=np.int64)
         remaining = leaving.copy()
-        for chans, cols, suffix in plan.split_steps:
-            rest = suffix @ rates
-            share = np.divide(rates[chans], rest, out=np.zeros_like(rest), where=rest > 0)
+        for rank, (chans, cols) in enumerate(plan.split_steps):
+            total = rest[rank, cols]
+            share = np.divide(rates[chans], total, out=np.zeros_like(total), where=total > 0)
             drawn = rng.binomial(remaining[cols], np.minimum(share, 1.0))
             counts[chans] = drawn
             remaining[cols] -= drawn
@@ -347,17 +371,27 @@ def _step(plan: _Plan, destinations, state, force, rates, h, rng, birth_rate, ta
     if birth_rate is not None:
         births = rng.poisson(birth_rate * state.sum(axis=0) * h)  # N at the step's start
     state[plan.exit_cols] -= leaving
-    for target, channel in plan.targets:
-        state[target] += counts[channel]
-    for k, channel in plan.tally_pairs:
-        tally[k] += counts[channel]
+    if plan.into is None:
+        for target, channel in plan.targets:
+            state[target] += counts[channel]
+    else:  # exact: counts are whole numbers far below 2**53
+        state += (plan.into @ counts).astype(np.int64)
+    if plan.into_tally is None:
+        for k, channel in plan.tally_pairs:
+            tally[k] += counts[channel]
+    else:
+        tally += (plan.into_tally @ counts).astype(np.int64)
     if plan.replace_deaths and plan.birth_target >= 0 and len(plan.death_channels):
         state[plan.birth_target] += counts[plan.death_channels].sum(axis=0)
     if birth_rate is not None:
         state[plan.birth_target] += births
     if destinations is not None:
         movers = counts[plan.reloc_channels][:, destinations.rows]  # (C, P_out)
-        split = rng.multinomial(movers.T, destinations.pvals)         # (P_out, C, L)
-        for col in range(state.shape[0]):
-            state[col] += np.bincount(destinations.columns, weights=split[:, col].ravel(),
-                                      minlength=state.shape[1]).astype(np.int64)
+        comp, slot = np.nonzero(movers)  # most compartments send nobody in a step
+        if comp.size:
+            split = rng.multinomial(movers[comp, slot], destinations.pvals[slot, 0])  # (n, L)
+            n_comp, n_places = state.shape
+            cell = destinations.columns[slot] * n_comp + comp[:, None]  # (place, comp) index
+            arrivals = np.bincount(cell.ravel(), weights=split.ravel(),
+                                   minlength=n_places * n_comp)
+            state += arrivals.reshape(n_places, n_comp).T.astype(np.int64)
