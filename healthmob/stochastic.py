@@ -257,8 +257,8 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
     Returns
     -------
     Trajectory
-        ``state`` holds persons (``state_dtype``), shape (n_t, P, C); ``tally_rates[i]`` is the number
-        of tallied events in the interval ending at ``times[i]`` divided by its length
+        ``state`` holds persons (``state_dtype``), shape (n_t, P, C); ``tally_rates[i]`` is
+        the number of tallied events in the interval ending at ``times[i]`` divided by its length
         (persons/day), comparable with the deterministic engine's rates; ``tally_rates[0]``
         is the expected rate at the start. ``n_evaluations`` counts steps.
 
