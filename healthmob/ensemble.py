@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -501,8 +500,3 @@ def wait_for_workers(address: str, n_workers: int, timeout: float = 60.0) -> int
     with distributed.Client(address, timeout=f"{timeout}s") as client:
         client.wait_for_workers(n_workers, timeout=timeout)
         return len(client.scheduler_info()["workers"])
-
-
-def environment_threads() -> dict:
-    """The thread variables as this process sees them (for the manifest and tests)."""
-    return {name: os.environ.get(name) for name in THREAD_ENV}
