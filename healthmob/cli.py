@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,8 +20,16 @@ from .errors import HealthmobError
 EXIT_INPUT_ERROR = 2
 
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``healthmob`` command."""
+    # The kernels multiply small matrices: one BLAS thread is several times faster than two
+    # (4.4x for the world run's engine on 2 busy cores, docs/performance.md). Set before
+    # numpy is imported; an explicit setting in the environment wins.
+    for variable in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
