@@ -1,0 +1,364 @@
+"""``report.html``: one self-contained page with the map, the top tables and the provenance.
+
+All CSS and JavaScript are inline and nothing is loaded from the network, so the file can be
+mailed, archived and opened offline. The map is inline SVG (:mod:`healthmob.reportmap`):
+hover a country for its value, a corridor for its flows; a button zooms on the top
+corridors. Tables sort by a click on a column header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_text_atomic
+from .risktables import (CHOROPLETH_UNITS, RunFiles, corridor_table, format_number, load_run,
+                         rank_corridors)
+
+HTML_FILE = "report.html"
+N_TOP_TABLE, N_TOP_PLACES, N_TOP_MAP = 20, 20, 20
+LABELS = {
+    "undetectable_arrivals_per_100k": "Undetectable infected arrivals per 100,000 per year",
+    "undetectable_arrivals_total": "Undetectable infected arrivals per year",
+    "p_undetectable_infectious_arrival": "Probability of at least one undetectable "
+                                         "infectious arrival in a year",
+    "hiv_in_window_arrivals": "Arrivals with HIV in the test window per year",
+    "hiv_undiagnosed_arrivals": "Arrivals with undiagnosed HIV per year",
+    "missed_arrivals_total": "Infected arrivals missed by the screening policy per year",
+    "missed_arrivals": "Infected arrivals missed by the screening policy per year",
+    "detected_arrivals": "Infected arrivals detected per year",
+}
+FUTURE = re.compile(r"^future_(.+)_(\d+(?:_\d+)?)y$")
+
+
+def write_report(run: RunFiles | str | Path) -> Path:
+    """Write ``report.html`` into the run directory (atomically) and return its path."""
+    run = run if isinstance(run, RunFiles) else load_run(run)
+    path = run.directory / HTML_FILE
+    write_text_atomic(path, render_report(run))
+    return path
+
+
+def render_report(run: RunFiles) -> str:
+    """The report as one HTML string (see the module docstring)."""
+    from .maps import places_geoframe
+    from .reportmap import svg_map
+
+    places = places_geoframe(run)
+    corridors = corridor_table(run)
+    top = rank_corridors(corridors, max(N_TOP_TABLE, N_TOP_MAP))
+    svg, legend = svg_map(places, top.head(N_TOP_MAP))
+    title = f"Undetectable infected arrivals — scenario “{run.scenario}”"
+    status = str(run.manifest.get("status", "unknown"))
+    banner = "" if status == "complete" else (
+        f'<p class="warn">This run’s manifest says <b>status: {_esc(status)}</b>: the results '
+        "may be incomplete.</p>")
+    policy = f" Screening policy: <b>{_esc(run.policy)}</b>." if run.policy else ""
+    zoom = ('<button type="button" id="zoom">Zoom on the top corridors</button>'
+            if "data-zoom" in svg else "")
+    body = f"""<header><h1>{_esc(title)}</h1>
+<p>Infected travellers and migrants who arrive in a year and whom no test could detect during
+the journey or on arrival: they were infected too recently for any test to show it.{policy}
+Rebuilt from <code>risk.nc</code> of run folder <code>{_esc(run.directory.name)}</code> on
+{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.</p></header>{banner}
+<section><h2>Map</h2>
+<p>Colour: {_esc(CHOROPLETH_UNITS)} (destination countries). Lines: the {N_TOP_MAP} corridors
+with the most undetectable infected arrivals, arrows pointing to the destination. Hover a
+country or a line for its values; scroll to zoom, drag to move.</p>
+<div class="buttons"><button type="button" id="world">Whole world</button>{zoom}</div>
+<div class="mapwrap">{svg}<div id="tip" hidden></div></div>{legend}</section>
+{_summary(run, corridors, places)}
+<section><h2>Top corridors</h2>
+<p>Ranked by undetectable infected arrivals per year; the first {N_TOP_TABLE} of the
+{len(corridors):,} corridors with travellers (<code>top_corridors.csv</code> holds 50,
+<code>risk.gpkg</code> all of them).</p>{_corridor_html(top.head(N_TOP_TABLE))}</section>
+<section><h2>Destinations</h2>
+<p>The {N_TOP_PLACES} destinations with the most undetectable infected arrivals per year.
+Click a column header to sort.</p>{_places_html(run, places)}</section>
+{_policies_html(run)}{_notes_html(run)}
+<section><h2>Provenance</h2>{_provenance_html(run)}</section>
+<footer><p><b>Data sources:</b> {_esc(run.data_sources)}.
+Country shapes: Natural Earth 1:110m (public domain), Equal Earth projection; small states
+absent from it are not shown.</p></footer>"""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_esc(title)}</title><style>{STYLE}</style></head>\n<body>{body}\n"
+            f"<script>{SCRIPT}</script></body></html>\n")
+
+
+def _summary(run: RunFiles, corridors: pd.DataFrame, places) -> str:
+    cards = []
+    if "undetectable_arrivals" in corridors:
+        cards.append((format_number(corridors["undetectable_arrivals"].sum()),
+                      "undetectable infected arrivals per year, all destinations"))
+    if "infected_arrivals" in corridors:
+        cards.append((format_number(corridors["infected_arrivals"].sum()),
+                      "infected arrivals per year in any infected state (for TB, latent "
+                      "infection too), before screening"))
+    if "p_undetectable_infectious_arrival" in places:
+        n = int((places["p_undetectable_infectious_arrival"] >= 0.5).sum())
+        cards.append((str(n), "destinations more likely than not to receive an undetectable "
+                              "infectious arrival in a year"))
+    for name, horizon in _future_columns(places):
+        cards.append((format_number(places[name].sum()),
+                      f"expected {_future_label(run, name)} within {horizon} years, "
+                      "all destinations (one year of arrivals)"))
+    if not cards:
+        return ""
+    items = "".join(f'<div class="card"><b>{v}</b><span>{_esc(t)}</span></div>'
+                    for v, t in cards)
+    return f'<section><h2>In numbers</h2><div class="cards">{items}</div></section>'
+
+
+def _corridor_html(top: pd.DataFrame) -> str:
+    columns = [("rank", "Rank", None), ("origin_name", "From", None),
+               ("destination_name", "To", None), ("layer", "Layer", None),
+               ("flow", "Travellers per year", "flow"),
+               ("infected_arrivals", "Infected arrivals per year", None),
+               ("undetectable_arrivals", "Undetectable infected arrivals per year", None),
+               ("missed_arrivals", "Missed by the screening policy per year", None),
+               ("travel_time", "Travel time (days)", None)]
+    return _table(top, [(c, label) for c, label, _ in columns if c in top])
+
+
+def _places_html(run: RunFiles, places) -> str:
+    table = pd.DataFrame(places.drop(columns="geometry"))
+    key = next((k for k in ("undetectable_arrivals_total", "undetectable_arrivals_per_100k")
+                if k in table), None)
+    if key is None:
+        return "<p>risk.nc has no per-destination undetectable arrivals.</p>"
+    table = table.sort_values(key, ascending=False, kind="mergesort").head(N_TOP_PLACES)
+    columns = [("name", "Destination")]
+    for name in ("undetectable_arrivals_per_100k", "undetectable_arrivals_total",
+                 "p_undetectable_infectious_arrival"):
+        if name in table:
+            columns.append((name, LABELS[name]))
+    for name, horizon in _future_columns(table):
+        columns.append((name, f"Expected {_future_label(run, name)} within {horizon} years"))
+    for name in ("hiv_in_window_arrivals", "hiv_undiagnosed_arrivals", "detected_arrivals",
+                 "missed_arrivals", "missed_arrivals_total"):
+        if name in table:
+            columns.append((name, LABELS[name]))
+    titles = {name: f"{var.attrs.get('long_name', name)} ({var.attrs.get('units', '')})"
+              for name, var in run.risk.data_vars.items()}
+    return _table(table, columns, titles)
+
+
+def _policies_html(run: RunFiles) -> str:
+    ds = run.risk
+    if "policy" not in ds.dims or "missed_arrivals_total" not in ds:
+        return ""
+    infected = float(ds["infected_arrivals"].sum()) if "infected_arrivals" in ds else np.nan
+    rows = []
+    for policy in ds["policy"].values:
+        sel = ds.sel(policy=policy)
+        missed = float(sel["missed_arrivals_total"].sum())
+        row = {"policy": str(policy), "missed": missed,
+               "share": 100 * missed / infected if infected > 0 else np.nan}
+        if "policy_description" in ds.coords:
+            row["description"] = str(sel["policy_description"].values)
+        for name in ("detected_departure", "detected_arrival", "false_positives"):
+            if name in ds:
+                row[name] = float(sel[name].sum())
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    columns = [("policy", "Policy"), ("description", "What it screens"),
+               ("missed", "Infected arrivals missed per year"),
+               ("share", "Missed, % of infected arrivals"),
+               ("detected_departure", "Stopped at departure per year"),
+               ("detected_arrival", "Detected on arrival per year"),
+               ("false_positives", "Uninfected travellers flagged per year")]
+    return (f"<section><h2>Screening policies compared</h2><p>All destinations together. The "
+            f"run’s policy is <b>{_esc(run.policy)}</b>; every policy is applied to the same "
+            "arrivals.</p>" + _table(frame, [c for c in columns if c[0] in frame]) + "</section>")
+
+
+def _notes_html(run: RunFiles) -> str:
+    if not run.notes:
+        return ""
+    items = "".join(f"<li>{_esc(note)}</li>" for note in run.notes)
+    return f"<section><h2>Left out</h2><ul>{items}</ul></section>"
+
+
+def _provenance_html(run: RunFiles) -> str:
+    m = run.manifest
+    keys = ("healthmob_version", "command", "status", "seed", "started", "finished",
+            "wall_seconds", "python", "platform")
+    rows = [(k, m[k]) for k in keys if k in m]
+    rows += [(f"risk.nc {k}", run.risk.attrs[k]) for k in
+             ("title", "history", "policy", "reference_tests", "traveller_risk_ratio",
+              "references") if k in run.risk.attrs]
+    out = _kv_table(rows) if rows else "<p>No manifest.json in the run directory.</p>"
+    if m.get("inputs"):
+        out += "<h3>Inputs (sha256)</h3>" + _kv_table(list(m["inputs"].items()), code=True)
+    if m.get("packages"):
+        out += "<h3>Package versions</h3>" + _kv_table(list(m["packages"].items()))
+    if run.config_text:
+        out += (f"<details><summary>Configuration as run (config.toml)</summary>"
+                f"<pre>{_esc(run.config_text)}</pre></details>")
+    return out
+
+
+def _table(frame: pd.DataFrame, columns, titles: dict | None = None) -> str:
+    """A sortable table; numbers right-aligned with their raw value in ``data-v``;
+    probabilities (columns named ``p_*``) as percentages."""
+    titles = titles or {}
+    head = "".join(f'<th title="{_esc(titles.get(c, label))}">{_esc(label)}</th>'
+                   for c, label in columns)
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c, _label in columns:
+            value = row[c]
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                text = _percent(value) if c.startswith("p_") else format_number(value)
+                cells.append(f'<td class="n" data-v="{float(value):.6g}">{text}</td>')
+            else:
+                cells.append(f"<td>{_esc(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _percent(p) -> str:
+    if not np.isfinite(p):
+        return "–"
+    if p >= 0.999:
+        return "> 99.9%"
+    if 0 < p < 0.001:
+        return "< 0.1%"
+    return f"{100 * p:.1f}%"
+
+
+def _kv_table(rows, code: bool = False) -> str:
+    wrap = (lambda v: f"<code>{_esc(v)}</code>") if code else _esc
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{wrap(v)}</td></tr>" for k, v in rows)
+    return f'<div class="scroll"><table class="kv">{body}</table></div>'
+
+
+def _future_columns(table) -> list[tuple[str, str]]:
+    found = [(c, FUTURE.match(c)) for c in table.columns if FUTURE.match(c)]
+    return [(c, m.group(2).replace("_", ".")) for c, m in found if "__" not in c]
+
+
+def _future_label(run: RunFiles, name: str) -> str:
+    tally = FUTURE.match(name).group(1)
+    return {"tb_incidence": "active TB cases", "active_tb": "active TB cases"}.get(
+        tally, tally.replace("_", " "))
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0 auto;
+max-width:1200px;padding:0 16px 32px;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin:.8em 0 .2em}h2{font-size:1.25em;margin-top:1.6em;
+border-bottom:1px solid #ddd}h3{font-size:1.05em}
+code{font-size:.9em}.warn{background:#fff3cd;border:1px solid #e0b100;padding:8px}
+.mapwrap{position:relative}#map{width:100%;height:auto;display:block;border:1px solid #bbb;
+cursor:grab;user-select:none}
+#map .sea{fill:#dbe9f4}#map .c{stroke:#636363;stroke-width:.5px;vector-effect:non-scaling-stroke}
+#map .c:hover{stroke:#000;stroke-width:2px}
+#map .r{fill:none;stroke:#08306b;stroke-opacity:.85;stroke-linecap:round}
+#map .r:hover{stroke:#6a00a8;stroke-opacity:1}
+#ranks text{fill:#08306b;font-weight:bold;text-anchor:middle;dominant-baseline:middle;
+paint-order:stroke;stroke:#fff;stroke-width:3px;display:none}#map.zoomed #ranks text{display:inline}
+#tip{position:absolute;pointer-events:none;background:rgba(255,255,255,.96);border:1px solid #888;
+padding:4px 8px;font-size:.9em;box-shadow:0 1px 4px rgba(0,0,0,.2);white-space:nowrap}
+.buttons{margin:.4em 0}button{font:inherit;padding:2px 10px;margin-right:6px;cursor:pointer}
+.legend{margin:.5em 0;font-size:.92em}.legend div{display:flex;flex-wrap:wrap;gap:4px 14px;
+margin-top:4px}.legend i{display:inline-block;width:22px;height:13px;border:1px solid #777;
+margin-right:5px;vertical-align:-2px}.legend i.line{height:0;border:0;border-top:3px solid #08306b}
+.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #ddd;border-radius:6px;
+padding:8px 12px;flex:1 1 200px}.card b{display:block;font-size:1.5em}.card span{font-size:.9em}
+.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.9em;margin:.4em 0}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer;background:#f4f4f4}table.sortable th:hover{background:#e8e8e8}
+table.kv th{background:#f7f7f7;font-weight:600;white-space:nowrap}
+pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:.85em}
+footer{margin-top:2em;font-size:.88em;color:#444;border-top:1px solid #ddd}
+"""
+
+SCRIPT = """
+(function () {
+  var svg = document.getElementById('map'), tip = document.getElementById('tip');
+  function scaleLines() {
+    var vb = svg.viewBox.baseVal, k = vb.width / svg.getAttribute('data-world').split(' ')[2];
+    svg.querySelectorAll('.r').forEach(function (p) {
+      p.style.strokeWidth = (p.getAttribute('data-w') * k) + 'px'; });
+    svg.querySelectorAll('#ranks text').forEach(function (t) {
+      t.style.fontSize = (14 * k) + 'px'; t.style.strokeWidth = (3 * k) + 'px'; });
+  }
+  function view(box, zoomed) {
+    svg.setAttribute('viewBox', box); svg.classList.toggle('zoomed', zoomed); scaleLines();
+  }
+  if (svg) {
+    scaleLines();
+    document.getElementById('world').onclick = function () {
+      view(svg.getAttribute('data-world'), false); };
+    var zoom = document.getElementById('zoom');
+    if (zoom) zoom.onclick = function () { view(svg.getAttribute('data-zoom'), true); };
+    svg.addEventListener('mousemove', function (e) {
+      var el = e.target.closest('[data-n]');
+      if (!el) { tip.hidden = true; return; }
+      tip.innerHTML = '';
+      [['b', 'data-n'], ['div', 'data-v'], ['div', 'data-t']].forEach(function (a) {
+        var node = document.createElement(a[0]); node.textContent = el.getAttribute(a[1]);
+        tip.appendChild(node); });
+      var area = svg.parentNode.getBoundingClientRect();
+      var x = e.clientX - area.left + 14, y = e.clientY - area.top + 14;
+      tip.hidden = false;
+      if (x + tip.offsetWidth > area.width) x = x - tip.offsetWidth - 28;
+      tip.style.left = x + 'px'; tip.style.top = y + 'px';
+    });
+    svg.addEventListener('mouseleave', function () { tip.hidden = true; drag = null; });
+    var world = svg.getAttribute('data-world').split(' ').map(Number), drag = null;
+    function box() { var b = svg.viewBox.baseVal; return [b.x, b.y, b.width, b.height]; }
+    svg.addEventListener('wheel', function (e) {
+      e.preventDefault();
+      var b = box(), r = svg.getBoundingClientRect(), f = e.deltaY < 0 ? 0.8 : 1.25;
+      var w = Math.min(b[2] * f, world[2]), h = w * b[3] / b[2];
+      var x = b[0] + (e.clientX - r.left) / r.width * (b[2] - w);
+      var y = b[1] + (e.clientY - r.top) / r.height * (b[3] - h);
+      view([x, y, w, h].join(' '), w < world[2] * 0.9);
+    }, {passive: false});
+    svg.addEventListener('mousedown', function (e) { drag = [e.clientX, e.clientY, box()]; });
+    window.addEventListener('mouseup', function () { drag = null; });
+    svg.addEventListener('mousemove', function (e) {
+      if (!drag || !(e.buttons & 1)) return;
+      var r = svg.getBoundingClientRect(), b = drag[2], k = b[2] / r.width;
+      view([b[0] - (e.clientX - drag[0]) * k, b[1] - (e.clientY - drag[1]) * k, b[2], b[3]]
+           .join(' '), svg.classList.contains('zoomed'));
+    });
+  }
+  document.querySelectorAll('table.sortable').forEach(function (table) {
+    table.querySelectorAll('th').forEach(function (th, col) {
+      th.addEventListener('click', function () {
+        var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+        var down = th.getAttribute('data-dir') !== 'down';
+        th.setAttribute('data-dir', down ? 'down' : 'up');
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col];
+          var u = x.getAttribute('data-v'), v = y.getAttribute('data-v');
+          var c;
+          if (u !== null && v !== null) {
+            u = parseFloat(u); v = parseFloat(v);
+            if (isNaN(u)) u = -Infinity; if (isNaN(v)) v = -Infinity;
+            c = u < v ? -1 : (u > v ? 1 : 0);
+          } else { c = x.textContent.localeCompare(y.textContent); }
+          return down ? -c : c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+})();
+"""
