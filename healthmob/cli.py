@@ -1,4 +1,4 @@
-"""Command-line interface: ``healthmob run|validate|mobility|build-geo``.
+"""Command-line interface: ``healthmob run|validate|mobility|build-geo|map|report``.
 
 The CLI only composes library functions. Errors caused by input (any
 :class:`~healthmob.errors.HealthmobError`) print one line on stderr and exit with code 2;
@@ -93,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--data", type=Path, help="folder of raw data (default ../shared/data)")
     build.add_argument("--out", type=Path, help="output folder (default the shipped geo/)")
     build.set_defaults(handler=_build_geo)
+
+    maps = commands.add_parser(
+        "map", help="rebuild risk.gpkg, top_corridors.csv and risk_map.png from risk.nc")
+    maps.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    maps.set_defaults(handler=_map)
+
+    report = commands.add_parser(
+        "report", help="rebuild report.html (self-contained, offline) from a run directory")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.set_defaults(handler=_report)
     return parser
 
 
@@ -229,6 +239,21 @@ def _calibrate(args) -> int:
         if (initial.flag == k).any():
             print(f"  flag {meaning:<30} {(initial.flag == k).sum():>4} places")
     print(path)
+    return 0
+
+
+def _map(args) -> int:
+    from .maps import write_map_outputs
+
+    for path in write_map_outputs(args.run_dir):
+        print(path)
+    return 0
+
+
+def _report(args) -> int:
+    from .report import write_report
+
+    print(write_report(args.run_dir))
     return 0
 
 
