@@ -15,8 +15,18 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path
-from .risktables import (CHOROPLETH, CHOROPLETH_UNITS, NODATA_COLOUR, ZERO_COLOUR, RunFiles,
-                         class_breaks, class_colours, class_labels, classify, format_number)
+from .risktables import (
+    CHOROPLETH,
+    CHOROPLETH_UNITS,
+    NODATA_COLOUR,
+    ZERO_COLOUR,
+    RunFiles,
+    class_breaks,
+    class_colours,
+    class_labels,
+    classify,
+    format_number,
+)
 
 WIDTH_IN, HEIGHT_IN, DPI = 16.0, 10.0, 100
 LINE_COLOUR = "#08306b"

@@ -20,8 +20,14 @@ from .atomic import atomic_path
 from .mobility import Mobility, MobilityLayer
 from .mobilityio import corridors_frame
 from .resources import data_dir
-from .risktables import (RunFiles, corridor_table, load_run, place_table, rank_corridors,
-                         top_corridors_csv_frame)
+from .risktables import (
+    RunFiles,
+    corridor_table,
+    load_run,
+    place_table,
+    rank_corridors,
+    top_corridors_csv_frame,
+)
 from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)

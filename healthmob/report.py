@@ -17,8 +17,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_text_atomic
-from .risktables import (CHOROPLETH_UNITS, RunFiles, corridor_table, format_number, load_run,
-                         rank_corridors)
+from .risktables import (
+    CHOROPLETH_UNITS,
+    RunFiles,
+    corridor_table,
+    format_number,
+    load_run,
+    rank_corridors,
+)
 
 HTML_FILE = "report.html"
 N_TOP_TABLE, N_TOP_PLACES, N_TOP_MAP = 20, 20, 20
@@ -360,5 +366,6 @@ SCRIPT = """
       });
     });
   });
+  document.documentElement.setAttribute('data-ready', '1');   // the script ran to its end
 })();
 """

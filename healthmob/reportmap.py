@@ -13,8 +13,17 @@ import numpy as np
 import pandas as pd
 
 from .mapfigure import LAT_RANGE, LINE_COLOUR
-from .risktables import (CHOROPLETH, CHOROPLETH_UNITS, NODATA_COLOUR, ZERO_COLOUR, class_breaks,
-                         class_colours, class_labels, classify, format_number)
+from .risktables import (
+    CHOROPLETH,
+    CHOROPLETH_UNITS,
+    NODATA_COLOUR,
+    ZERO_COLOUR,
+    class_breaks,
+    class_colours,
+    class_labels,
+    classify,
+    format_number,
+)
 
 WIDTH = 1000.0
 CURVE = 0.12

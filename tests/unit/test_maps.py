@@ -1,0 +1,211 @@
+"""Maps, tables and report from a run directory's risk.nc (synthetic fixture, no simulation)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from synthetic_risk import PLACES, TOP, risk_dataset, write_risk_run  # noqa: E402
+
+from healthmob.errors import DataError, RunError  # noqa: E402
+from healthmob.maps import great_circle, write_risk_outputs  # noqa: E402
+from healthmob.resources import data_dir  # noqa: E402
+from healthmob.risktables import class_breaks, classify, load_run  # noqa: E402
+
+SHUFFLED = ["USA", "ZZZ", "KEN", "FJI", "ZAF", "FRA", "MOZ"]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """The synthetic run, places shuffled, with every output written once."""
+    run = write_risk_run(tmp_path_factory.mktemp("maps") / "synthetic-run", order=SHUFFLED)
+    return run, write_risk_outputs(run)
+
+
+def test_every_output_is_written(outputs):
+    run, paths = outputs
+    assert [p.name for p in paths] == ["risk.gpkg", "top_corridors.csv", "risk_map.png",
+                                       "report.html"]
+    for path in paths:
+        assert path.parent == run and path.stat().st_size > 1000, path
+    assert not list(run.glob(".*partial*")), "temporary files left behind"
+
+
+def test_gpkg_layers_and_columns(outputs):
+    run, _ = outputs
+    assert sorted(pyogrio.list_layers(run / "risk.gpkg")[:, 0]) == ["corridors", "places"]
+    places = gpd.read_file(run / "risk.gpkg", layer="places")
+    assert places.crs.to_epsg() == 4326 and len(places) == len(PLACES)
+    for column in ("id", "name", "undetectable_arrivals_total", "undetectable_arrivals_per_100k",
+                   "p_undetectable_infectious_arrival", "future_tb_incidence_2y",
+                   "future_tb_incidence_5y", "hiv_in_window_arrivals",
+                   "hiv_undiagnosed_arrivals", "missed_arrivals_total",
+                   "missed_arrivals_total__none", "missed_arrivals_total__symptoms_arrival",
+                   "detected_arrival__symptoms_arrival"):
+        assert column in places.columns, column
+    corridors = gpd.read_file(run / "risk.gpkg", layer="corridors")
+    ds = risk_dataset(SHUFFLED)
+    assert len(corridors) == int((ds.flow > 0).sum())
+    for column in ("origin", "destination", "layer", "flow", "travel_time",
+                   "undetectable_arrivals", "infected_arrivals", "missed_arrivals"):
+        assert column in corridors.columns, column
+    assert set(corridors.geometry.geom_type) == {"LineString"}
+    # every row's values are the dataset's at its own (origin, destination, layer)
+    for row in corridors.sample(20, random_state=1).itertuples():
+        at = ds.sel(origin=row.origin, destination=row.destination, layer=row.layer)
+        assert row.flow == pytest.approx(float(at.flow), rel=1e-9)
+        assert row.undetectable_arrivals == pytest.approx(float(at.undetectable_arrivals),
+                                                          rel=1e-9)
+        start = row.geometry.coords[0]
+        assert start == pytest.approx((PLACES[row.origin][3], PLACES[row.origin][2]))
+
+
+def test_places_are_joined_by_id_not_position(outputs):
+    run, _ = outputs
+    places = gpd.read_file(run / "risk.gpkg", layer="places").set_index("id")
+    countries = gpd.read_file(data_dir("geo") / "countries.gpkg",
+                              layer="countries").set_index("id")
+    ds = risk_dataset()          # the unshuffled dataset, read by id
+    for pid in PLACES:
+        if pid in countries.index:
+            assert places.geometry[pid].equals_exact(countries.geometry[pid], 1e-9), pid
+        else:                    # no polygon: a point at the population centre
+            assert places.geometry[pid].geom_type == "Point"
+            assert (places.geometry[pid].x, places.geometry[pid].y) == (PLACES[pid][3],
+                                                                        PLACES[pid][2])
+        assert places.loc[pid, "name"] == PLACES[pid][0]
+        assert places.loc[pid, "undetectable_arrivals_per_100k"] == pytest.approx(
+            float(ds.undetectable_arrivals_per_100k.sel(place=pid)), rel=1e-9)
+
+
+def test_top_corridors_are_ranked(outputs):
+    run, _ = outputs
+    top = pd.read_csv(run / "top_corridors.csv", keep_default_na=False, na_values=[""])
+    n = int((risk_dataset().flow > 0).sum())
+    assert len(top) == min(50, n)
+    assert top["rank"].tolist() == list(range(1, len(top) + 1))
+    values = top["undetectable_arrivals_per_year"].to_numpy()
+    assert np.all(np.diff(values) <= 0)
+    first = top.iloc[0]
+    assert (first.origin, first.destination, first.layer) == TOP
+    assert (first.origin_name, first.destination_name) == ("Kenya", "South Africa")
+    assert first.undetectable_arrivals_per_year == pytest.approx(1000.0)
+    for column in ("flow_per_year", "infected_arrivals_per_year", "travel_time_days"):
+        assert column in top.columns
+
+
+def test_png_is_a_readable_non_blank_map(outputs):
+    import matplotlib.image
+
+    run, _ = outputs
+    image = matplotlib.image.imread(run / "risk_map.png")
+    assert image.shape[:2] == (1000, 1600)
+    rgb = image[..., :3].reshape(-1, 3)
+    assert rgb.std() > 0.1
+    assert len(np.unique((rgb * 255).astype(int), axis=0)) > 50   # colours, not just text
+
+
+class _Resources(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "link", "img", "iframe", "source", "object", "embed"):
+            self.urls += [value or "" for name, value in attrs if name in ("src", "href",
+                                                                             "data")]
+
+
+def test_html_is_self_contained(outputs):
+    run, _ = outputs
+    text = (run / "report.html").read_text(encoding="utf-8")
+    parser = _Resources()
+    parser.feed(text)
+    assert not [u for u in parser.urls if u.startswith(("http://", "https://", "//"))]
+    assert parser.urls == []     # nothing external at all: every script and style is inline
+    assert "http://" not in text and "https://" not in text
+    assert "<script>" in text and "<style>" in text and "<svg" in text
+    assert text.count('class="c"') == len(PLACES)          # one hover shape per place
+    assert 'data-n="Testland"' in text and "synthetic" in text
+    assert "Kenya" in text and "ab" * 32 in text            # top table and provenance
+
+
+def test_absent_variables_are_left_out_with_a_note(tmp_path):
+    run = write_risk_run(tmp_path / "run", drop=("p_undetectable_infectious_arrival",
+                                                  "hiv_in_window_arrivals",
+                                                  "undetectable_arrivals"))
+    paths = write_risk_outputs(run)
+    assert all(p.is_file() for p in paths)
+    report = (run / "report.html").read_text(encoding="utf-8")
+    assert "Left out" in report and "p_undetectable_infectious_arrival" in report
+    top = pd.read_csv(run / "top_corridors.csv")
+    assert "undetectable_arrivals_per_year" not in top
+    assert np.all(np.diff(top["flow_per_year"]) <= 0)       # ranked by flow instead
+
+
+def test_bad_run_directories_raise_one_clear_error(tmp_path):
+    with pytest.raises(RunError, match="risk.nc: risk results not found"):
+        load_run(tmp_path)
+    with pytest.raises(RunError, match="must be an existing folder"):
+        load_run(tmp_path / "nope")
+    (tmp_path / "risk.nc").write_text("not netcdf")
+    with pytest.raises(DataError, match="risk.nc: cannot read"):
+        load_run(tmp_path)
+    xr.Dataset({"x": ("time", [1.0])}).to_netcdf(tmp_path / "risk.nc", engine="h5netcdf")
+    with pytest.raises(DataError, match="dimensions must include 'place'"):
+        load_run(tmp_path)
+
+
+def healthmob(*args):
+    done = subprocess.run([sys.executable, "-m", "healthmob", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_cli_map_and_report(tmp_path):
+    run = write_risk_run(tmp_path / "run")
+    code, out, err = healthmob("map", run)
+    assert code == 0, err
+    assert [Path(line).name for line in out.splitlines()] == ["risk.gpkg", "top_corridors.csv",
+                                                               "risk_map.png"]
+    code, out, err = healthmob("report", run)
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == str(run / "report.html")
+
+
+def test_cli_exit_2_without_risk_nc(tmp_path):
+    for command in ("map", "report"):
+        code, out, err = healthmob(command, tmp_path)
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert lines[-1].startswith("healthmob: error: ") and "risk.nc" in lines[-1]
+        assert "Traceback" not in err and out == ""
+    assert list(tmp_path.iterdir()) == []                   # nothing written
+
+
+def test_class_breaks_are_round_log_steps():
+    values = np.array([0.0, np.nan, 0.0109, 0.2, 0.5, 2.0, 15.8])
+    breaks = class_breaks(values)
+    assert breaks == [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+    assert classify(values, breaks).tolist() == [-1, -2, 0, 2, 3, 4, 6]
+    assert class_breaks([0.0, 1.0]) == []
+
+
+def test_great_circles_do_not_wrap_across_the_map():
+    pieces = great_circle(178.1, -17.7, -93.6, 39.1)      # Fiji -> United States
+    assert len(pieces) == 2
+    for piece in pieces:
+        assert np.all(np.abs(np.diff(piece[:, 0])) < 30)
+    assert abs(pieces[0][-1, 0]) == 180 and abs(pieces[1][0, 0]) == 180
+    assert pieces[0][-1, 1] == pytest.approx(pieces[1][0, 1])
+    assert len(great_circle(2.4, 48.9, 36.8, -1.3)) == 1  # Paris -> Nairobi: one piece
