@@ -24,6 +24,7 @@ from .places import WORLD, load_places
 from .resources import resolve_named_file
 from .risk import validate_risk_config
 from .spec import ModelSpec, load_model
+from .tables import parameter_values, same_type
 
 ENGINES = ("deterministic", "stochastic")
 INITIAL_METHODS = ("endemic", "fractions")
@@ -160,17 +161,10 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         problems += found
     resolved["risk"], found = validate_risk_config(resolved.get("risk", {}), model)
     problems += found
-    parameters = _parameters(resolved.get("parameters", {}), model, problems)
-    chosen = resolved.get("parameter_set")
-    if model is not None and chosen:
-        if chosen not in model.parameter_sets:
-            problems.append(f"parameter_set must be one of {sorted(model.parameter_sets)} "
-                            f"(model {model.name!r}); got {chosen!r}")
-        else:
-            defaults = model.base_values()
-            from_set = {name: value for name, value in model.base_values(chosen).items()
-                        if value != defaults[name]}
-            parameters = {**from_set, **parameters}
+    parameters = {}
+    if model is not None:
+        parameters = parameter_values(model, resolved.get("parameter_set") or "",
+                                      resolved.get("parameters", {}), "parameters", problems)
     _check_initial(resolved["initial"], model, places, problems)
     if problems:
         raise ConfigError(join_problems(where, problems))
@@ -202,7 +196,7 @@ def _fill(table: dict, problems: list[str]) -> dict:
                     problems.append(f"{prefix}{key} is required")
                     continue
                 target[key] = copy.deepcopy(default)
-            elif default is not None and not _same_type(target[key], default):
+            elif default is not None and not same_type(target[key], default):
                 problems.append(f"{prefix}{key} must be of type {type(default).__name__}; "
                                 f"got {target[key]!r}")
             elif default is None and not isinstance(target[key], str):
@@ -216,7 +210,7 @@ def _fill(table: dict, problems: list[str]) -> dict:
         problems.append(f"solver.method must be one of {SOLVER_METHODS}; "
                         f"got {solver.get('method')!r}")
     for key in ("rtol", "atol"):
-        if _same_type(solver.get(key), 1.0) and not solver[key] > 0:
+        if same_type(solver.get(key), 1.0) and not solver[key] > 0:
             problems.append(f"solver.{key} must be > 0; got {solver[key]!r}")
     ids = resolved["places"].get("ids")
     if isinstance(ids, list) and not all(isinstance(i, str) for i in ids):
@@ -224,54 +218,9 @@ def _fill(table: dict, problems: list[str]) -> dict:
     return resolved
 
 
-def _same_type(value, default) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    if isinstance(default, dt.date):
-        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-    return isinstance(value, type(default))
-
-
 def _resolve(value: str, base: Path) -> Path:
     path = Path(value)
     return path if path.is_absolute() else (base / path)
-
-
-def _parameters(table, model: ModelSpec | None, problems: list[str]) -> dict:
-    if not isinstance(table, dict):
-        problems.append(f"parameters must be a table; got {table!r}")
-        return {}
-    if model is None:
-        return {}
-    out = {}
-    for name, value in table.items():
-        key = f"parameters.{name}"
-        if name not in model.parameters:
-            problems.append(f"{key} is not a parameter of model {model.name!r}; "
-                            f"valid: {sorted(model.parameters)}")
-            continue
-        declared = model.parameters[name]
-        units = declared.units
-        if isinstance(value, dict):
-            extra = set(value) - {"value", "units"}
-            if extra:
-                problems.append(f"{key}: {sorted(extra)} not known; valid keys: value, units")
-            units, value = value.get("units", units), value.get("value")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            problems.append(f"{key} must be a number >= 0 (in {units}); got {value!r}")
-            continue
-        if units not in _units.UNITS:
-            problems.append(f"{key}.units must be one of {sorted(_units.UNITS)}; got {units!r}")
-            continue
-        base_value, power = _units.convert(float(value), units)
-        if power != declared.time_power:
-            problems.append(f"{key}.units must be compatible with {declared.units!r}; "
-                            f"got {units!r}")
-            continue
-        out[name] = base_value
-    return out
 
 
 def _check_initial(initial: dict, model, places, problems: list[str]) -> None:
@@ -285,7 +234,7 @@ def _check_initial(initial: dict, model, places, problems: list[str]) -> None:
                         f"valid keys: {sorted(set(defaults) | {'method'})}")
     for key, default in defaults.items():
         initial.setdefault(key, copy.deepcopy(default))
-        if not _same_type(initial[key], default):
+        if not same_type(initial[key], default):
             problems.append(f"initial.{key} must be of type {type(default).__name__}; "
                             f"got {initial[key]!r}")
             return

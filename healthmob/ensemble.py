@@ -75,7 +75,7 @@ def run_ensemble(prepared, resolved: dict, run_directory, *, scheduler: str | No
         The resolved config; ``[ensemble]`` (and ``[cluster]``) filled by
         :func:`validate_ensemble_config`.
     run_directory : RunDirectory
-        New, or reopened with :func:`reopen_run_directory` when ``resume``.
+        New, or reopened with :meth:`RunDirectory.reopen` when ``resume``.
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a running dask scheduler (the CLI's ``--scheduler``).
     resume : bool
@@ -460,37 +460,6 @@ def _now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def reopen_run_directory(path: str | Path):
-    """Reopen an existing run directory to resume it: manifest back to ``running``.
-
-    Returns a :class:`healthmob.runs.RunDirectory` whose log appends to ``run.log``.
-    """
-    from .runs import LOG_FORMAT, RunDirectory
-
-    path = Path(path).resolve()
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise RunError(f"{path}: not a run directory (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("status") == "complete" and (path / "results.nc").is_file():
-        raise RunError(f"{path}: the run is complete; nothing to resume")
-    folder = RunDirectory.__new__(RunDirectory)
-    folder.path = path
-    folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
-    folder.manifest = manifest
-    manifest.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv,
-                                               "previous_status": manifest.get("status")})
-    manifest.update(status="running", finished=None)
-    manifest.pop("error", None)
-    folder.write_manifest()
-    folder._handler = logging.FileHandler(path / "run.log", encoding="utf-8")
-    folder._handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger("healthmob")
-    root.addHandler(folder._handler)
-    root.setLevel(logging.INFO)
-    return folder
 
 
 def wait_for_workers(address: str, n_workers: int, timeout: float = 60.0) -> int:

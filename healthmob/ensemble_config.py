@@ -6,7 +6,6 @@ to :mod:`healthmob.config`, which raises once. No dask here (see :mod:`healthmob
 
 from __future__ import annotations
 
-import copy
 import itertools
 
 import numpy as np
@@ -15,6 +14,7 @@ from . import units as _units
 from .errors import ConfigError, join_problems
 from .members import ENGINES, EnsemblePlan, integer_state
 from .schema import UNITS_CF
+from .tables import fill_defaults
 
 SWEEP_METHODS = ("grid", "lhs")
 EXECUTORS = ("serial", "local", "cluster")
@@ -87,36 +87,12 @@ def validate_ensemble_config(table, where: str = "ensemble", *, section: str | N
     defaults = dict(ENSEMBLE_DEFAULTS if section == "ensemble" else CLUSTER_DEFAULTS)
     if section == "ensemble":
         defaults["seed"] = seed if seed is not None else 0
-    out = _fill(table, defaults, where, problems)
+    out = fill_defaults(table, defaults, where, problems)
     if section == "ensemble":
         _check_ensemble(out, where, problems, model)
     else:
         _check_cluster(out, where, problems)
     return out, problems
-
-
-def _fill(table: dict, defaults: dict, where: str, problems: list[str]) -> dict:
-    out = copy.deepcopy(table)
-    for extra in sorted(set(table) - set(defaults)):
-        problems.append(f"{where}.{extra} is not a known key; valid keys: {sorted(defaults)}")
-    for key, default in defaults.items():
-        if key not in out:
-            if default is None:
-                problems.append(f"{where}.{key} is required")
-            else:
-                out[key] = copy.deepcopy(default)
-        elif default is not None and not _same_type(out[key], default):
-            problems.append(f"{where}.{key} must be of type {type(default).__name__}; "
-                            f"got {out[key]!r}")
-    return out
-
-
-def _same_type(value, default) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
 
 
 def _check_ensemble(out: dict, where: str, problems: list[str], model) -> None:
@@ -141,7 +117,7 @@ def _check_ensemble(out: dict, where: str, problems: list[str], model) -> None:
                         f"got {quantiles!r}")
     sweep = out.get("sweep")
     if isinstance(sweep, dict) and sweep:
-        out["sweep"] = _fill(sweep, SWEEP_DEFAULTS, f"{where}.sweep", problems)
+        out["sweep"] = fill_defaults(sweep, SWEEP_DEFAULTS, f"{where}.sweep", problems)
         _check_sweep(out["sweep"], f"{where}.sweep", problems, model)
 
 

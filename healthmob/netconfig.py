@@ -16,6 +16,7 @@ from .errors import ConfigError, HealthmobError, join_problems
 from .netgen import NETWORK_TYPES
 from .resources import resolve_named_file
 from .spec import ModelSpec, load_model
+from .tables import fill_defaults, is_number, parameter_values
 
 CONTACT_SCALINGS = ("mean_degree", "none")
 EXECUTORS = ("serial", "local")
@@ -66,20 +67,7 @@ def validate_network_config(table, where: str = "network", *,
     if not isinstance(table, dict):
         return {}, [f"{where} must be a table; got {table!r}"]
     problems: list[str] = []
-    out = copy.deepcopy(table)
-    for extra in sorted(set(table) - set(NETWORK_DEFAULTS)):
-        problems.append(f"{where}.{extra} is not a known key; valid keys: "
-                        f"{sorted(NETWORK_DEFAULTS)}")
-    for key, default in NETWORK_DEFAULTS.items():
-        if key not in out:
-            if default is None:
-                problems.append(f"{where}.{key} is required (a model name or path, e.g. 'sir')")
-            else:
-                out[key] = copy.deepcopy(default)
-        elif default is not None and not _same_type(out[key], default):
-            problems.append(f"{where}.{key} must be of type {type(default).__name__}; "
-                            f"got {out[key]!r}")
-            out[key] = copy.deepcopy(default)
+    out = fill_defaults(table, NETWORK_DEFAULTS, where, problems)
     _check_numbers(out, where, problems)
     spec = None
     if isinstance(out.get("model"), str):
@@ -125,15 +113,11 @@ def load_network_config(path: str | Path) -> tuple[dict, Path]:
 
 def parameter_overrides(resolved: dict, spec: ModelSpec) -> dict[str, float]:
     """Parameter values in base units: the parameter set's, then ``parameters``."""
-    defaults = spec.base_values()
-    chosen = resolved.get("parameter_set") or None
-    values = {name: value for name, value in spec.base_values(chosen).items()
-              if value != defaults[name]}
-    for name, value in resolved.get("parameters", {}).items():
-        units = spec.parameters[name].units
-        if isinstance(value, dict):
-            units, value = value.get("units", units), value["value"]
-        values[name] = _units.convert(float(value), units)[0]
+    problems: list[str] = []
+    values = parameter_values(spec, resolved.get("parameter_set") or "",
+                              resolved.get("parameters", {}), "network.parameters", problems)
+    if problems:
+        raise ConfigError(join_problems("network", problems))
     return values
 
 
@@ -161,7 +145,7 @@ def _check_numbers(out: dict, where: str, problems: list[str]) -> None:
         if out[key] not in allowed:
             problems.append(f"{where}.{key} must be one of {list(allowed)}; got {out[key]!r}")
     window = out["growth_window"]
-    if not (len(window) == 2 and all(_is_number(v) for v in window)
+    if not (len(window) == 2 and all(is_number(v) for v in window)
             and 0 < window[0] < window[1] <= 1):
         problems.append(f"{where}.growth_window must be [low, high] shares of n_nodes with "
                         f"0 < low < high <= 1; got {window!r}")
@@ -171,26 +155,7 @@ def _check_model_keys(out: dict, spec: ModelSpec, where: str, problems: list[str
     if out["parameter_set"] and out["parameter_set"] not in spec.parameter_sets:
         problems.append(f"{where}.parameter_set must be one of {sorted(spec.parameter_sets)} "
                         f"(model {spec.name!r}); got {out['parameter_set']!r}")
-    for name, value in out["parameters"].items():
-        key = f"{where}.parameters.{name}"
-        if name not in spec.parameters:
-            problems.append(f"{key} is not a parameter of model {spec.name!r}; "
-                            f"valid: {sorted(spec.parameters)}")
-            continue
-        declared = spec.parameters[name]
-        units = declared.units
-        if isinstance(value, dict):
-            extra = sorted(set(value) - {"value", "units"})
-            if extra:
-                problems.append(f"{key}: {extra} not known; valid keys: value, units")
-            units, value = value.get("units", units), value.get("value")
-        if not _is_number(value) or value < 0:
-            problems.append(f"{key} must be a number >= 0 (in {units}); got {value!r}")
-        elif units not in _units.UNITS:
-            problems.append(f"{key}.units must be one of {sorted(_units.UNITS)}; got {units!r}")
-        elif _units.UNITS[units][1] != declared.time_power:
-            problems.append(f"{key}.units must be compatible with {declared.units!r}; "
-                            f"got {units!r}")
+    parameter_values(spec, "", out["parameters"], f"{where}.parameters", problems)
     if out["initial_compartment"] and out["initial_compartment"] not in spec.compartment_ids:
         problems.append(f"{where}.initial_compartment must be a compartment of model "
                         f"{spec.name!r} {list(spec.compartment_ids)}; "
@@ -226,7 +191,7 @@ def _check_networks(networks: dict, where: str, problems: list[str]) -> dict:
         for param, default in defaults.items():
             value = item.get(param, default)
             integer = isinstance(default, int)
-            if not _is_number(value) or (integer and not isinstance(value, int)):
+            if not is_number(value) or (integer and not isinstance(value, int)):
                 kind_name = "an integer" if integer else "a number"
                 problems.append(f"{key}.{param} must be {kind_name}; got {value!r}")
                 continue
@@ -240,16 +205,16 @@ def _check_network_values(net: dict, key: str, problems: list[str]) -> None:
     positive = {"erdos_renyi": ("mean_degree",), "configuration": ("exponent",),
                 "household": ("household_size",)}[net["type"]]
     for param in positive:
-        if _is_number(net[param]) and not net[param] > 0:
+        if is_number(net[param]) and not net[param] > 0:
             problems.append(f"{key}.{param} must be > 0; got {net[param]!r}")
     if net["type"] == "household":
-        if _is_number(net["household_size"]) and net["household_size"] < 1:
+        if is_number(net["household_size"]) and net["household_size"] < 1:
             problems.append(f"{key}.household_size must be >= 1; got {net['household_size']!r}")
-        if _is_number(net["community_degree"]) and net["community_degree"] < 0:
+        if is_number(net["community_degree"]) and net["community_degree"] < 0:
             problems.append(f"{key}.community_degree must be >= 0; "
                             f"got {net['community_degree']!r}")
     if net["type"] == "configuration":
-        if _is_number(net["cutoff"]) and net["cutoff"] < 0:
+        if is_number(net["cutoff"]) and net["cutoff"] < 0:
             problems.append(f"{key}.cutoff must be >= 0 (0: no exponential cut-off); "
                             f"got {net['cutoff']!r}")
         k_min, k_max = net["k_min"], net["k_max"]
@@ -258,15 +223,3 @@ def _check_network_values(net: dict, key: str, problems: list[str]) -> None:
         if isinstance(k_max, int) and isinstance(k_min, int) and 0 < k_max < k_min:
             problems.append(f"{key}.k_max must be 0 (no limit) or >= k_min ({k_min}); "
                             f"got {k_max!r}")
-
-
-def _same_type(value, default) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -152,12 +152,12 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     """The risk stage for a finished simulation (see :mod:`healthmob.risk`)."""
     scenario = prepared.scenario
     cfg = scenario.resolved["risk"]
-    population = results["population"]
-    for dim in ("scenario", "member"):
-        if dim in population.dims:
-            population = population.isel(scenario=0) if dim == "scenario" else \
-                population.mean(dim)
-    state = population.isel(time=0 if cfg["time"] == "start" else -1).to_numpy()
+    population = results["population"].isel(time=0 if cfg["time"] == "start" else -1)
+    if "scenario" in population.dims:
+        population = population.isel(scenario=0)
+    if "member" in population.dims:
+        population = population.mean("member")
+    state = population.to_numpy()
     t0 = time.perf_counter()
     risk = assess_risk(RiskInputs(scenario.model, prepared.model, state, scenario.places,
                                   prepared.mobility, scenario.name), cfg)
@@ -195,10 +195,10 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     The config is read again from the path the run recorded and must be unchanged (same
     sha256); the members on disk are also checked against the plan (docs/ensembles.md).
     """
-    from .ensemble import reopen_run_directory, run_ensemble
+    from .ensemble import run_ensemble
     from .errors import RunError
 
-    folder = reopen_run_directory(run_dir)
+    folder = RunDirectory.reopen(run_dir)
     with folder.recording():
         path = folder.manifest.get("config")
         if not path:

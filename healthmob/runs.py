@@ -118,6 +118,32 @@ class RunDirectory:
             "outputs": [],
         }
         self.write_manifest()
+        self._attach_log(earlier_logs)
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> RunDirectory:
+        """Reopen an existing run directory to resume it: the manifest goes back to
+        ``running`` (the earlier status is kept under ``resumed``), the log appends."""
+        path = Path(path).resolve()
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise RunError(f"{path}: not a run directory (no manifest.json)")
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("status") == "complete" and (path / "results.nc").is_file():
+            raise RunError(f"{path}: the run is complete; nothing to resume")
+        folder = cls.__new__(cls)
+        folder.path = path
+        folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
+        folder.manifest = manifest
+        manifest.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv,
+                                                   "previous_status": manifest.get("status")})
+        manifest.update(status="running", finished=None)
+        manifest.pop("error", None)
+        folder.write_manifest()
+        folder._attach_log()
+        return folder
+
+    def _attach_log(self, earlier_logs=()) -> None:
         self._handler = logging.FileHandler(self.path / "run.log", encoding="utf-8")
         self._handler.setFormatter(logging.Formatter(LOG_FORMAT))
         for record in earlier_logs:
@@ -149,8 +175,13 @@ class RunDirectory:
         try:
             yield self
         except BaseException as exc:
-            logging.getLogger(__name__).exception("%s failed", self.manifest["command"])
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            logger = logging.getLogger(__name__)
+            if interrupted:
+                logger.warning("%s interrupted: %s", self.manifest["command"], self.path)
+            else:
+                logger.exception("%s failed", self.manifest["command"])
+            status = "interrupted" if interrupted else "failed"
             self.finish(status, f"{type(exc).__name__}: {exc}")
             raise
         self.finish("complete")

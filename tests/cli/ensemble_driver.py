@@ -18,7 +18,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from healthmob.coupling import Coupling  # noqa: E402
-from healthmob.ensemble import execute_plan, reopen_run_directory  # noqa: E402
+from healthmob.ensemble import execute_plan  # noqa: E402
 from healthmob.members import EnsemblePlan  # noqa: E402
 from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
 from healthmob.runs import RunDirectory  # noqa: E402
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     parser.add_argument("--members", type=int, default=MEMBERS)
     args = parser.parse_args(argv)
     if args.resume:
-        folder = reopen_run_directory(args.resume)
+        folder = RunDirectory.reopen(args.resume)
     else:
         folder = RunDirectory(args.out, "ensemble", "run", SEED, [])
     print(folder.path, flush=True)

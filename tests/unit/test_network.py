@@ -364,7 +364,7 @@ def test_validate_fills_defaults_and_names_every_problem():
                      "network.networks.z.household_size must be a number"):
         assert expected in text, expected
     _, problems = validate_network_config({})
-    assert problems == ["network.model is required (a model name or path, e.g. 'sir')"]
+    assert problems == ["network.model is required"]
 
 
 def test_load_network_config_reads_the_shipped_example_and_refuses_bad_files(tmp_path):
