@@ -28,6 +28,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from .model import CompiledModel
+from .reproduction import infected_states, new_infections
 
 CONTACT_SCALINGS = ("mean_degree", "none")
 
@@ -41,23 +42,6 @@ def per_contact_rates(model: CompiledModel, mean_degree: float,
                          f"got {contact_scaling!r}")
     scale = 1.0 / mean_degree if contact_scaling == "mean_degree" and mean_degree > 0 else 1.0
     return model.inf_rate[0] * scale
-
-
-def infected_states(model: CompiledModel) -> np.ndarray:
-    """Indices of infected compartments: reachable from an infection's target by transitions,
-    and able to reach a compartment with positive infectiousness (R is not infected)."""
-    n = model.n_compartments
-    step = np.zeros((n, n), dtype=bool)
-    for src, dst in zip(model.tr_source, model.tr_target):
-        if dst >= 0:
-            step[src, dst] = True
-    reach = step | np.eye(n, dtype=bool)
-    for _ in range(n):
-        reach = reach | ((reach.astype(int) @ reach.astype(int)) > 0)
-    infectious = model.inf_weight.max(axis=0) > 0 if len(model.inf_source) else np.zeros(n, bool)
-    from_target = reach[model.inf_target].any(axis=0)
-    to_infectious = reach[:, infectious].any(axis=1)
-    return np.flatnonzero(from_target & to_infectious)
 
 
 def transmissibility(model: CompiledModel, per_contact: float, infection: int = 0) -> float:
@@ -122,33 +106,11 @@ def network_r0(degrees: np.ndarray, t: float) -> float:
     return float(t * ((k ** 2).mean() - k.mean()) / k.mean()) if k.mean() > 0 else 0.0
 
 
-def _new_infections(model: CompiledModel) -> np.ndarray:
-    """``F[i, j]``: new infections entering ``i`` per person in ``j`` per day, everyone
-    susceptible (1/day)."""
-    n = model.n_compartments
-    new = np.zeros((n, n))
-    for k in range(len(model.inf_source)):
-        new[model.inf_target[k]] += model.inf_rate[0, k] * model.inf_weight[k]
-    return new
-
-
 def linearised(model: CompiledModel, scale: float = 1.0) -> np.ndarray:
     """Jacobian over the infected states with everyone else susceptible (1/day)."""
     states = infected_states(model)
-    jac = model.generator(0).T + scale * _new_infections(model)
+    jac = model.generator(0).T + scale * new_infections(model).T
     return jac[np.ix_(states, states)]
-
-
-def reproduction_number(model: CompiledModel) -> float:
-    """R0 with everyone susceptible: spectral radius of ``F (-V)^-1`` over infected states.
-
-    Unlike :func:`healthmob.reproduction.basic_reproduction_number` it needs no stationary
-    disease-free chain, so it also holds for models without births (SIR, SEIR).
-    """
-    states = infected_states(model)
-    v = model.generator(0).T[np.ix_(states, states)]
-    f = _new_infections(model)[np.ix_(states, states)]
-    return float(np.max(np.abs(np.linalg.eigvals(f @ np.linalg.inv(-v)))))
 
 
 def growth_rate(model: CompiledModel, scale: float = 1.0) -> float:

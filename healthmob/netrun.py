@@ -26,6 +26,7 @@ from .model import CompiledModel, compile_model
 from .netconfig import FITS, parameter_overrides, validate_network_config
 from .netio import fit_table_csv, network_dataset
 from .network import run_network_member
+from .reproduction import basic_reproduction_number, infected_states
 from .schema import check_dataset
 from .spec import ModelSpec, load_model
 
@@ -115,7 +116,7 @@ def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
     model, times, x0 = runs.model, runs.times, runs.x0
     n_nodes = float(x0.sum())
     infectious = np.flatnonzero(model.inf_weight.max(axis=0) > 0)
-    infected = netfit.infected_states(model)
+    infected = infected_states(model)
     trajectory = simulate_deterministic(model, x0[None].astype(float), times, method="LSODA",
                                         rtol=1e-8, atol=1e-8)
     mf_state = trajectory.state[:, 0]
@@ -124,7 +125,7 @@ def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
         "attack": netfit.attack_fraction(model, x0, times[-1]),
         "peak": netfit.peak_time(times, mf_state[:, infectious].sum(axis=1)),
         "growth": netfit.growth_rate(model),
-        "r0": netfit.reproduction_number(model),
+        "r0": basic_reproduction_number(model),
     }
     beta = float(model.inf_rate[0, 0])
     start = n_nodes - x0[model.inf_source[0]]
