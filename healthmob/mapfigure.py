@@ -228,7 +228,8 @@ def _corridor_list(fig, top: pd.DataFrame, zoomed: bool) -> None:
     """The ranked corridors as text: below both panels (3 columns) or right of the world."""
     key = "undetectable_arrivals" if "undetectable_arrivals" in top else "flow"
     unit = "undetectable infected arrivals per year" if key != "flow" else "travellers per year"
-    lines = [f"{r.rank:>2}. {_short(r.origin_name)} → {_short(r.destination_name)} "
+    n = 18 if zoomed else 24
+    lines = [f"{r.rank:>2}. {_short(r.origin_name, n)} → {_short(r.destination_name, n)} "
              f"({r.layer}): {format_number(getattr(r, key))}" for r in top.itertuples()]
     if zoomed:
         x, y, n_cols, step = 0.01, 0.205, 3, 0.215
@@ -242,8 +243,8 @@ def _corridor_list(fig, top: pd.DataFrame, zoomed: bool) -> None:
                  linespacing=1.4)
 
 
-def _short(name: str, n: int = 18) -> str:
-    return name if len(name) <= n else name[:n - 1] + "."
+def _short(name: str, n: int) -> str:
+    return name if len(name) <= n else name[:n - 1].rstrip() + "…"
 
 
 def _legend(fig, breaks, colours, with_lines: bool) -> None:

@@ -70,9 +70,11 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     parts = []
     for k, (shape, cls) in enumerate(zip(shapes, classes)):
         fill = NODATA_COLOUR if cls == -2 else ZERO_COLOUR if cls == -1 else colours[cls]
-        value = "no data" if cls == -2 else f"{format_number(values[k])} per 100,000 per year"
+        value = ("no data" if cls == -2 else
+                 f"{format_number(values[k])} per 100,000 population per year")
+        total = f"{format_number(totals[k])} undetectable infected arrivals per year"
         attrs = (f'data-n="{_esc(places["name"].iloc[k])}" data-v="{_esc(value)}" '
-                 f'data-t="{_esc(format_number(totals[k]))} per year" fill="{fill}"')
+                 f'data-t="{_esc(total)}" fill="{fill}"')
         if shape is None or shape.is_empty:
             continue
         if shape.geom_type == "Point":
@@ -85,8 +87,8 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     zoom = "" if box is None else f' data-zoom="{" ".join(f"{v:.1f}" for v in box)}"'
     svg = (f'<svg id="map" viewBox="{view}" data-world="{view}"{zoom} role="img" '
            f'aria-label="Choropleth of {CHOROPLETH_UNITS}">'
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="3" '
-           f'markerHeight="3" orient="auto"><path d="M0 0L10 5L0 10z" fill="{LINE_COLOUR}"/>'
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="2.5" '
+           f'markerHeight="2.5" orient="auto"><path d="M0 0L10 5L0 10z" fill="{LINE_COLOUR}"/>'
            '</marker></defs>'
            f'<rect class="sea" width="{WIDTH:.0f}" height="{height:.0f}"/>'
            f'<g id="countries">{"".join(parts)}</g><g id="corridors">{"".join(lines)}</g>'
