@@ -22,6 +22,7 @@ from .corridors import build_mobility, mobility_inputs, write_mobility
 from .coupling import Coupling
 from .deterministic import simulate_deterministic
 from .initial import InitialState, endemic_start, fraction_start
+from .maps import write_risk_outputs
 from .mobility import Mobility
 from .model import CompiledModel, compile_model
 from .results import build_results, write_netcdf
@@ -140,12 +141,35 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
             with atomic_path(folder.path / "results.nc") as tmp:
                 write_netcdf(results, tmp)
             folder.add_output("results.nc")
-        if scenario.resolved["risk"]["enabled"] and prepared.mobility.layers:
+        with_risk = scenario.resolved["risk"]["enabled"] and bool(prepared.mobility.layers)
+        if with_risk:
             risk = assess(prepared, results)
             with atomic_path(folder.path / "risk.nc") as tmp:
                 write_netcdf(risk, tmp)
             folder.add_output("risk.nc")
+    if with_risk:
+        write_maps(folder)
     return Run(folder.path, results, folder.manifest)
+
+
+def write_maps(folder: RunDirectory) -> None:
+    """Maps, tables and the report of a complete run (their provenance says complete).
+
+    They are rebuilt from the run's files, so a failure here leaves the run complete and
+    recorded as ``maps_error`` in the manifest; ``healthmob map``/``report`` retry.
+    """
+    t0 = time.perf_counter()
+    try:
+        written = write_risk_outputs(folder.path)
+    except Exception as exc:  # the results are safe; say what failed and go on
+        log.exception("maps and report failed; rebuild them with healthmob map/report")
+        folder.manifest["maps_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        for path in written:
+            folder.add_output(Path(path).name)
+        log.info("maps and report: %s (%.2f s)", ", ".join(p.name for p in written),
+                 time.perf_counter() - t0)
+    folder.write_manifest()
 
 
 def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
