@@ -219,7 +219,7 @@ def _draw_arrows(ax, top, project, widths) -> None:
         zip(top["destination_name"], zip(x2, y2)))
     for name, (x, y) in names.items():
         ax.annotate(name, (x, y), xytext=(4, -4), textcoords="offset points", fontsize=8.5,
-                    color="#252525", style="italic", va="top", zorder=6,
+                    color="#252525", style="italic", va="top", zorder=4.5,
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
                           "alpha": 0.6})
 

@@ -85,7 +85,7 @@ def write_map_outputs(run: RunFiles | str | Path) -> list[Path]:
         corridors.to_file(tmp, driver="GPKG", layer="corridors", engine="pyogrio", append=True)
     csv = run.directory / CSV_FILE
     with atomic_path(csv) as tmp:
-        top_corridors_csv_frame(top).to_csv(tmp, index=False, float_format="%.6g")
+        top_corridors_csv_frame(top).round(4).to_csv(tmp, index=False)
     png = run.directory / PNG_FILE
     draw_risk_map(run, places, top.head(N_TOP_MAP), png)
     return [gpkg, csv, png]
