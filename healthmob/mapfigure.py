@@ -19,6 +19,7 @@ from .risktables import (
     CHOROPLETH,
     CHOROPLETH_UNITS,
     NODATA_COLOUR,
+    OUTSIDE_COLOUR,
     ZERO_COLOUR,
     RunFiles,
     class_breaks,
@@ -54,6 +55,8 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     from matplotlib.figure import Figure
     from pyproj import Transformer
 
+    from .maps import outside_countries
+
     project = Transformer.from_crs(4326, "EPSG:8857", always_xy=True).transform
     top = _with_ends(top, places)
     shapes = places.to_crs("EPSG:8857")
@@ -75,7 +78,9 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
                 f"to show it).{policy} Lines: the corridors with the most such arrivals.")
     fig.text(0.01, 0.94, "\n".join(textwrap.wrap(subtitle, 170)), fontsize=12, va="top",
              color="#333333")
+    outside = outside_countries(places["id"]).to_crs("EPSG:8857")
     world = fig.add_axes(WORLD_AXES)
+    _draw_outside(world, outside)
     _draw_places(world, shapes, fills)
     world.set_xlim(*(project(lon, 0)[0] * 1.005 for lon in (-180, 180)))
     world.set_ylim(project(0, LAT_RANGE[0])[1], project(0, LAT_RANGE[1])[1])
@@ -93,6 +98,7 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
             world.plot([zx0, zx1, zx1, zx0, zx0], [zy0, zy0, zy1, zy1, zy0], color="black",
                        lw=1.2, ls="--")
             zoom = fig.add_axes(ZOOM_AXES)
+            _draw_outside(zoom, outside)
             _draw_places(zoom, shapes, fills)
             _draw_arrows(zoom, top, project, widths)
             zoom.set_xlim(zx0, zx1)
@@ -104,11 +110,16 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     else:
         fig.text(0.63, 0.85, "No corridor variables in risk.nc:\nno corridors drawn.",
                  fontsize=12)
-    _legend(fig, breaks, colours, bool(segments))
+    _legend(fig, breaks, colours, bool(segments), not outside.empty)
     _footnote(fig, run)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
     return path
+
+
+def _draw_outside(ax, outside) -> None:
+    if not outside.empty:
+        outside.plot(ax=ax, color=OUTSIDE_COLOUR, edgecolor="#bdbdbd", linewidth=0.3)
 
 
 def _draw_places(ax, shapes, fills) -> None:
@@ -247,7 +258,7 @@ def _short(name: str, n: int) -> str:
     return name if len(name) <= n else name[:n - 1].rstrip() + "…"
 
 
-def _legend(fig, breaks, colours, with_lines: bool) -> None:
+def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -255,6 +266,9 @@ def _legend(fig, breaks, colours, with_lines: bool) -> None:
                for c, label in zip(colours, class_labels(breaks))]
     handles += [Patch(facecolor=ZERO_COLOUR, edgecolor=EDGE_COLOUR, label="0 (none)"),
                 Patch(facecolor=NODATA_COLOUR, edgecolor=EDGE_COLOUR, label="no data")]
+    if with_outside:
+        handles.append(Patch(facecolor=OUTSIDE_COLOUR, edgecolor="#bdbdbd",
+                             label="not in this\nscenario"))
     if with_lines:
         handles.append(Line2D([], [], color=LINE_COLOUR, lw=3,
                               label="top corridor\n(width ∝ arrivals)"))

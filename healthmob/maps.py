@@ -131,6 +131,25 @@ def country_shapes(ids, lat=None, lon=None, notes: list[str] | None = None):
     return gpd.GeoSeries(shapes, crs=4326)
 
 
+def outside_countries(ids):
+    """Countries of ``geo/countries.gpkg`` that are not among ``ids`` (drawn as context).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id, name, geometry`` (EPSG:4326); empty when the file cannot be read.
+    """
+    import geopandas as gpd
+
+    try:
+        countries = gpd.read_file(data_dir("geo") / "countries.gpkg", layer="countries",
+                                  engine="pyogrio").to_crs(4326)
+    except Exception:  # country_shapes has already noted it; no context then
+        return gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
+    keep = ~countries["id"].astype(str).isin({str(p) for p in ids})
+    return countries.loc[keep, ["id", "name", "geometry"]].reset_index(drop=True)
+
+
 def places_geoframe(run: RunFiles):
     """The ``places`` layer: ``id, name, lat, lon``, every per-place risk column, geometry."""
     import geopandas as gpd

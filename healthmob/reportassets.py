@@ -17,6 +17,7 @@ code{font-size:.9em}.warn{background:#fff3cd;border:1px solid #e0b100;padding:8p
 cursor:grab;user-select:none}
 #map .sea{fill:#dbe9f4}#map .c{stroke:#636363;stroke-width:.5px;vector-effect:non-scaling-stroke}
 #map .c:hover{stroke:#000;stroke-width:2px}
+#map .o{fill:#fff;stroke:#bdbdbd;stroke-width:.5px;vector-effect:non-scaling-stroke}
 #map .r{fill:none;stroke:#08306b;stroke-opacity:.85;stroke-linecap:round}
 #map .r:hover{stroke:#6a00a8;stroke-opacity:1}
 #ranks text{fill:#08306b;font-weight:bold;text-anchor:middle;dominant-baseline:middle;

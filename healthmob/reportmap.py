@@ -17,6 +17,7 @@ from .risktables import (
     CHOROPLETH,
     CHOROPLETH_UNITS,
     NODATA_COLOUR,
+    OUTSIDE_COLOUR,
     ZERO_COLOUR,
     class_breaks,
     class_colours,
@@ -50,6 +51,8 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     """
     from pyproj import Transformer
 
+    from .maps import outside_countries
+
     to_map = Transformer.from_crs(4326, "EPSG:8857", always_xy=True).transform
     x_max = to_map(180, 0)[0]
     y_top, y_bottom = to_map(0, LAT_RANGE[1])[1], to_map(0, LAT_RANGE[0])[1]
@@ -68,6 +71,13 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     classes = classify(values, breaks)
     shapes = places.to_crs("EPSG:8857").geometry.simplify(SIMPLIFY_M, preserve_topology=True)
     parts = []
+    outside = outside_countries(places["id"])
+    if not outside.empty:
+        simple = outside.to_crs("EPSG:8857").geometry.simplify(SIMPLIFY_M,
+                                                                preserve_topology=True)
+        for name, shape in zip(outside["name"], simple):
+            parts.append(f'<path class="o" d="{_path(shape, svg_xy)}" data-n="{_esc(name)}" '
+                         'data-v="not a place of this scenario" data-t=""/>')
     for k, (shape, cls) in enumerate(zip(shapes, classes)):
         fill = NODATA_COLOUR if cls == -2 else ZERO_COLOUR if cls == -1 else colours[cls]
         value = ("no data" if cls == -2 else
@@ -95,6 +105,8 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
            f'<g id="ranks">{"".join(labels)}</g></svg>')
     items = [(c, label) for c, label in zip(colours, class_labels(breaks))]
     items += [(ZERO_COLOUR, "0 (none)"), (NODATA_COLOUR, "no data")]
+    if not outside.empty:
+        items.append((OUTSIDE_COLOUR, "not in this scenario"))
     legend = "".join(f'<span><i style="background:{c}"></i>{_esc(label)}</span>'
                      for c, label in items)
     if lines:

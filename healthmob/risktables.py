@@ -39,7 +39,8 @@ YLORRD = {1: ["#fd8d3c"], 2: ["#fecc5c", "#e31a1c"],
           5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
           6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
           7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]}
-ZERO_COLOUR, NODATA_COLOUR = "#f0f0f0", "#bdbdbd"
+ZERO_COLOUR, NODATA_COLOUR, OUTSIDE_COLOUR = "#f0f0f0", "#bdbdbd", "#ffffff"
+"""Places with 0, places without a value, countries that are not places of the scenario."""
 MAX_CLASSES = 7
 
 
