@@ -136,6 +136,8 @@ def test_html_is_self_contained(outputs):
     assert "http://" not in text and "https://" not in text
     assert "<script>" in text and "<style>" in text and "<svg" in text
     assert text.count('class="c"') == len(PLACES)          # one hover shape per place
+    countries = pyogrio.read_info(data_dir("geo") / "countries.gpkg", layer="countries")
+    assert text.count('class="o"') == countries["features"] - 6   # context: the others
     assert 'data-n="Testland"' in text and "synthetic" in text
     assert "Kenya" in text and "ab" * 32 in text            # top table and provenance
 
