@@ -159,6 +159,7 @@ def write_maps(folder: RunDirectory) -> None:
     recorded as ``maps_error`` in the manifest; ``healthmob map``/``report`` retry.
     """
     t0 = time.perf_counter()
+    folder.attach_log()
     try:
         written = write_risk_outputs(folder.path)
     except Exception as exc:  # the results are safe; say what failed and go on
@@ -169,6 +170,8 @@ def write_maps(folder: RunDirectory) -> None:
             folder.add_output(Path(path).name)
         log.info("maps and report: %s (%.2f s)", ", ".join(p.name for p in written),
                  time.perf_counter() - t0)
+    finally:
+        folder.detach_log()
     folder.write_manifest()
 
 
@@ -189,6 +192,7 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
              risk.sizes["policy"], time.perf_counter() - t0)
     arrival = cfg["arrival"]
     if arrival["seed_place"]:
+        t0 = time.perf_counter()
         found = arrival_times(prepared.mobility, scenario.places["population"].to_numpy(),
                               arrival, scenario.seed)
         risk["effective_distance_from_seed"] = ("place", found["effective_distance"], {
@@ -204,6 +208,8 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
         risk.attrs.update(arrival_seed_place=arrival["seed_place"],
                           arrival_spearman_rho=found["rho"],
                           arrival_spearman_p_value=found["p_value"])
+        log.info("arrival times: %d members (%.2f s)", arrival["members"],
+                 time.perf_counter() - t0)
     return risk
 
 

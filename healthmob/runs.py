@@ -118,7 +118,7 @@ class RunDirectory:
             "outputs": [],
         }
         self.write_manifest()
-        self._attach_log(earlier_logs)
+        self.attach_log(earlier_logs)
 
     @classmethod
     def reopen(cls, path: str | Path) -> RunDirectory:
@@ -140,10 +140,11 @@ class RunDirectory:
         manifest.update(status="running", finished=None)
         manifest.pop("error", None)
         folder.write_manifest()
-        folder._attach_log()
+        folder.attach_log()
         return folder
 
-    def _attach_log(self, earlier_logs=()) -> None:
+    def attach_log(self, earlier_logs=()) -> None:
+        """Send the ``healthmob`` log to ``run.log`` (appending), after ``earlier_logs``."""
         self._handler = logging.FileHandler(self.path / "run.log", encoding="utf-8")
         self._handler.setFormatter(logging.Formatter(LOG_FORMAT))
         for record in earlier_logs:
@@ -194,6 +195,10 @@ class RunDirectory:
         if error:
             self.manifest["error"] = error
         self.write_manifest()
+        self.detach_log()
+
+    def detach_log(self) -> None:
+        """Stop writing the log to ``run.log``."""
         logging.getLogger("healthmob").removeHandler(self._handler)
         self._handler.close()
 
