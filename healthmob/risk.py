@@ -130,11 +130,10 @@ def assess_risk(inputs: RiskInputs, cfg: dict) -> xr.Dataset:
         np.add.at(relocating_state[i], dest[relocating],
                   per_year[relocating, None] * arriving[relocating])
         for j, policy in enumerate(policies):
-            caught_dep, lost = _screen(policy, q, p, tau, m)
+            caught_dep, caught_arr, lost = _screen(policy, q, p, tau, m)
             missed[j, i, dest, lay] = per_year * lost
             np.add.at(detected_dep[j], dest, per_year * caught_dep)
-            np.add.at(detected_arr[j], dest, per_year * (
-                arriving[:, m["infected"]].sum(axis=1) - caught_dep - lost))
+            np.add.at(detected_arr[j], dest, per_year * caught_arr)
             uninfected = 1.0 - p[m["infected"]].sum()
             np.add.at(false_pos[j], dest, per_year * uninfected * policy.false_positive_rate())
     return _dataset(inputs, cfg, layers, policies, m, flow, travel_time, infected_arr,
@@ -160,11 +159,10 @@ def _travel_time(layer, i: int, j: int) -> float:
 
 
 def _screen(policy: Policy, q: np.ndarray, p: np.ndarray, tau: np.ndarray, m: dict):
-    """Infected travellers caught at departure, and missed by every screen, per corridor
-    (shares of all travellers)."""
+    """Infected travellers caught at departure, caught at arrival, and missed by every
+    screen, per corridor (shares of all travellers)."""
     inf = m["infected"]
-    caught_dep = np.zeros(len(tau))
-    lost = np.zeros(len(tau))
+    caught_dep, caught_arr, lost = (np.zeros(len(tau)) for _ in range(3))
     for weight, shows, aware in policy.classes():
         if weight == 0:
             continue
@@ -175,7 +173,8 @@ def _screen(policy: Policy, q: np.ndarray, p: np.ndarray, tau: np.ndarray, m: di
         caught_dep += weight * float((p * (1 - keep_dep))[inf].sum())
         after = propagate(q, (p * keep_dep)[None], tau)[:, 0]
         lost += weight * (after * keep_arr)[:, inf].sum(axis=1)
-    return caught_dep, lost
+        caught_arr += weight * (after * (1 - keep_arr))[:, inf].sum(axis=1)
+    return caught_dep, caught_arr, lost
 
 
 def _dataset(inputs, cfg, layers, policies, m, flow, travel_time, infected_arr, undetectable,

@@ -309,6 +309,15 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Pat
     births = _parse_births(table.get("births"), ids, parameters, problems)
     outputs = _parse_outputs(table.get("outputs", {}), tuple(c.id for c in compartments),
                              tallies, problems)
+    if births is not None:
+        exits = {t.source for t in transitions} | {f.source for f in infections}
+        if ALL in exits:
+            exits = set(ids)
+        absorbing = [c.id for c in compartments if c.id not in exits]
+        if absorbing:
+            problems.append(f"compartments {absorbing} have no way out (absorbing) although the "
+                            "model has births, so people would pile up there; add a transition"
+                            " such as background mortality from '*'")
     parameter_sets = table.get("parameter_sets", {})
     if not isinstance(parameter_sets, dict):
         problems.append("parameter_sets must be a table of tables")

@@ -177,3 +177,20 @@ def test_masks_of_the_tb_hiv_product():
     ids = np.array(spec.compartment_ids)
     # HIV inside the test window and no TB infection or history (IGRA would flag the rest)
     assert set(ids[m["undetectable"]]) == {f"S_W{i}" for i in range(1, 7)}
+
+
+def test_detected_and_missed_add_up_and_are_never_negative():
+    """Caught at departure + caught at arrival + missed = infected travellers; a traveller
+    stopped at departure does not arrive (SCIENCE.md check #12 in the chain)."""
+    spec = load_model("tb_hiv")
+    state = np.zeros((3, len(spec.compartments)))
+    rng = np.random.default_rng(5)
+    state[:] = rng.dirichlet(np.ones(len(spec.compartments)), size=3) * 1e6
+    ds = _risk(spec, state, _mobility(hours=48))
+    assert float(ds.detected_arrival.min()) >= 0 and float(ds.detected_departure.min()) >= 0
+    none = ds.missed_arrivals_total.sel(policy="none")
+    for policy in ds.policy.values:
+        total = (ds.detected_departure.sel(policy=policy) + ds.detected_arrival.sel(
+            policy=policy) + ds.missed_arrivals_total.sel(policy=policy))
+        # equal up to infections that end (deaths, TB recovery) during the 2-day journey
+        np.testing.assert_allclose(total, none, rtol=2e-3)

@@ -72,3 +72,10 @@ def test_tb_model_is_stationary_without_disease():
     model = compile_model(load_model("tb"))
     q = model.generator(0, births_close=True)
     assert abs(q.sum(axis=1)).max() < 1e-15
+
+
+def test_absorbing_state_with_births_is_refused():
+    table = tomllib.loads(GOOD)
+    table["births"] = {"to": "S", "rate": "beta"}
+    with pytest.raises(ModelSpecError, match=r"compartments \['R'\] have no way out"):
+        parse_model(table, where="absorbing.toml")
