@@ -24,7 +24,7 @@ from .places import WORLD, load_places
 from .resources import resolve_named_file
 from .risk import validate_risk_config
 from .spec import ModelSpec, load_model
-from .tables import parameter_values, same_type
+from .tables import fill_defaults, parameter_values, same_type
 
 ENGINES = ("deterministic", "stochastic")
 INITIAL_METHODS = ("endemic", "fractions")
@@ -46,7 +46,9 @@ INITIAL_DEFAULTS = {
     "fractions": {"fractions": {}, "seeds": []},
 }
 SOLVER_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "Radau", "BDF")
-SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility", "ensemble", "cluster", "risk"}
+SECTIONS = set(DEFAULTS) - {""} | {"parameters", "mobility", "ensemble", "cluster", "risk",
+                                   "network"}
+NETWORK_PLACE_KEYS = {"place": None, "config": None, "network": "", "fit": "growth"}
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         parameters = parameter_values(model, resolved.get("parameter_set") or "",
                                       resolved.get("parameters", {}), "parameters", problems)
     _check_initial(resolved["initial"], model, places, problems)
+    resolved["network"] = _check_network_places(resolved.get("network", {}), model, places,
+                                                base, problems)
     if problems:
         raise ConfigError(join_problems(where, problems))
     if resolved["places"]["source"] == WORLD:
@@ -221,6 +225,33 @@ def _fill(table: dict, problems: list[str]) -> dict:
 def _resolve(value: str, base: Path) -> Path:
     path = Path(value)
     return path if path.is_absolute() else (base / path)
+
+
+def _check_network_places(table, model, places, base: Path, problems: list[str]) -> dict:
+    """``[network] places = [{ place, config, network, fit }]``: places whose transmission
+    rate comes from a contact-network calibration (docs/networks.md)."""
+    if not isinstance(table, dict) or set(table) - {"places"}:
+        problems.append(f"network must be a table with the single key 'places'; got {table!r}")
+        return {"places": []}
+    entries = table.get("places", [])
+    out = []
+    for i, entry in enumerate(entries if isinstance(entries, list) else [None]):
+        key = f"network.places[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{key} must be a table {{place, config, network, fit}}")
+            continue
+        filled = fill_defaults(entry, NETWORK_PLACE_KEYS, key, problems)
+        if places is not None and filled.get("place") not in set(places["id"]):
+            problems.append(f"{key}.place must be a place id; got {filled.get('place')!r}")
+        if isinstance(filled.get("config"), str) and not resolve_named_file(
+                filled["config"], "configs", base).is_file():
+            problems.append(f"{key}.config: network config file not found: "
+                            f"{filled['config']!r}")
+        if filled.get("fit") not in ("growth", "final_size"):
+            problems.append(f"{key}.fit must be 'growth' or 'final_size'; "
+                            f"got {filled.get('fit')!r}")
+        out.append(filled)
+    return {"places": out}
 
 
 def _check_initial(initial: dict, model, places, problems: list[str]) -> None:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .arrival import arrival_times
@@ -25,6 +26,7 @@ from .initial import InitialState, endemic_start, fraction_start
 from .maps import write_risk_outputs
 from .mobility import Mobility
 from .model import CompiledModel, compile_model
+from .resources import resolve_named_file
 from .results import build_results, write_netcdf
 from .risk import RiskInputs, assess_risk
 from .runs import RunDirectory, collect_logs
@@ -63,27 +65,61 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
              sorted(mobility.layers), time.perf_counter() - t0)
     initial_cfg = scenario.resolved["initial"]
     n = len(places)
+    parameters = {**scenario.parameters, **network_overrides(scenario)}
     if initial_cfg["method"] == "endemic":
         t0 = time.perf_counter()
         targets = endemic_targets(scenario)
         initial = None
         if initial_cfg["cache"]:
-            key = cache_key(scenario.model, places, scenario.parameters, targets,
+            key = cache_key(scenario.model, places, parameters, targets,
                             initial_cfg["fallback"])
             initial = load_calibration(cache_path(scenario.name), key, scenario.model,
-                                       places, scenario.parameters, targets)
+                                       places, parameters, targets)
         if initial is None:
-            initial = endemic_start(scenario.model, places, scenario.parameters, targets,
+            initial = endemic_start(scenario.model, places, parameters, targets,
                                     fallback=initial_cfg["fallback"])
         log.info("endemic start: %s fitted for %d places (%.2f s)",
                  [t.parameter for t in targets], n, time.perf_counter() - t0)
     else:
-        plain = compile_model(scenario.model, n, scenario.parameters)
+        plain = compile_model(scenario.model, n, parameters)
         initial = fraction_start(plain, places, initial_cfg["fractions"], initial_cfg["seeds"])
-    overrides = {**scenario.parameters, **initial.overrides}
+    overrides = {**parameters, **initial.overrides}
     model = compile_model(scenario.model, n, overrides)
     coupling = Coupling.from_mobility(mobility, places["population"].to_numpy())
     return Prepared(scenario, mobility, initial, model, coupling)
+
+
+def network_overrides(scenario: Scenario) -> dict:
+    """Per-place transmission rates from contact-network calibrations (``[network]``).
+
+    Each entry runs the network ensembles of its network config and replaces the fitted
+    parameter for its place; other places keep the scenario's value. Returns arrays of
+    shape (P,) in base units.
+    """
+    entries = scenario.resolved["network"]["places"]
+    if not entries:
+        return {}
+    from .errors import ConfigError
+    from .netconfig import load_network_config
+    from .netrun import calibrate_transmission
+
+    ids = list(scenario.places["id"])
+    defaults = {**scenario.model.base_values(), **scenario.parameters}
+    out: dict = {}
+    for entry in entries:
+        table, base_dir = load_network_config(
+            resolve_named_file(entry["config"], "configs", scenario.base_dir))
+        fitted = calibrate_transmission(table["network"], entry["fit"],
+                                        entry["network"] or None, base_dir=base_dir)
+        for name, value in fitted.items():
+            if name not in defaults:
+                raise ConfigError(f"network.places: {entry['config']} fits {name!r}, which is "
+                                  f"not a parameter of model {scenario.model.name!r}")
+            column = out.setdefault(name, np.full(len(ids), float(defaults[name])))
+            column[ids.index(entry["place"])] = value
+            log.info("network calibration: %s = %.4g per day in %s (%s, %s fit)", name, value,
+                     entry["place"], entry["network"] or "first network", entry["fit"])
+    return out
 
 
 def endemic_targets(scenario: Scenario) -> list[Target]:
@@ -244,8 +280,6 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
 
 
 def _output_times(duration: float, step: float):
-    import numpy as np
-
     n = int(np.floor(duration / step + 1e-9))
     times = np.arange(n + 1) * step
     if times[-1] < duration - 1e-9:
