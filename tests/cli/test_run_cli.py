@@ -167,3 +167,38 @@ def test_failure_after_start_keeps_directory_with_status_failed(small_config, tm
     assert "solver exploded" in (run_dir / "run.log").read_text()
     assert not (run_dir / "results.nc").exists()
     assert not list(run_dir.glob(".*partial*"))
+
+
+def _corridor_file_without_crs(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    frame = gpd.GeoDataFrame({"mode": ["air"], "origin": ["AAA"], "destination": ["BBB"],
+                              "persons_per_day": [100.0]},
+                             geometry=[LineString([(0, 0), (1, 1)])], crs=None)
+    path = tmp_path / "corridors.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        frame.to_file(path, driver="GPKG")
+    return path
+
+
+@pytest.mark.parametrize("case, extra, expected", [
+    ("unknown policy", "[risk]\npolicy = 'scan_everyone'\n", "risk.policy must name a policy"),
+    ("sensitivity", "[risk]\npolicy = 'x'\n[risk.policies.x]\nscreens = [ { stage = 'arrival',"
+     " test = 'symptoms', sensitivity = 1.5 } ]\n", "sensitivity must be in [0, 1]; got 1.5"),
+])
+def test_bad_risk_config_exit_2(case, extra, expected, write_config, places_csv, tmp_path):
+    config = write_config(SMALL.format(places=places_csv) + extra)
+    code, _, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_corridor_file_without_crs_exit_2(write_config, places_csv, tmp_path):
+    corridors = _corridor_file_without_crs(tmp_path)
+    config = write_config(SMALL.format(places=places_csv)
+                          + f"[mobility]\ncorridors = ['{corridors}']\n")
+    code, _, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 2 and "Traceback" not in err, err
+    assert "CRS" in err and str(corridors.name) in err
+    assert not (tmp_path / "runs").exists()
