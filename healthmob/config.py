@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from .corridors import validate_mobility_config
 from .ensemble_config import validate_ensemble_config
 from .errors import ConfigError, HealthmobError, join_problems
 from .places import WORLD, load_places
-from .resources import resolve_named_file
+from .resources import read_toml, resolve_named_file
 from .risk import validate_risk_config
 from .spec import ModelSpec, load_model
 from .tables import fill_defaults, parameter_values, same_type
@@ -110,14 +109,7 @@ class Scenario:
 
 def load_scenario(source: str | Path) -> Scenario:
     """Read and validate a config file (a path, or the name of a shipped config)."""
-    path = resolve_named_file(source, "configs")
-    if not path.is_file():
-        raise ConfigError(f"{source}: config file not found")
-    raw = path.read_bytes()
-    try:
-        table = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    path, table, raw = read_toml(source, "configs", ConfigError, what="config file")
     if not table:
         raise ConfigError(f"{path}: the config is empty; it needs at least name and model")
     return parse_scenario(table, path=path, sha256=hashlib.sha256(raw).hexdigest())

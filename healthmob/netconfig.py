@@ -8,13 +8,12 @@ the valid names. Keys: docs/networks.md.
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 
 from . import units as _units
 from .errors import ConfigError, HealthmobError, join_problems
 from .netgen import NETWORK_TYPES
-from .resources import resolve_named_file
+from .resources import read_toml
 from .spec import ModelSpec, load_model
 from .tables import fill_defaults, is_number, parameter_values
 
@@ -92,13 +91,7 @@ def load_network_config(path: str | Path) -> tuple[dict, Path]:
     ConfigError
         Naming the file and every problem.
     """
-    path = resolve_named_file(path, "configs")
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    path, table, _ = read_toml(path, "configs", ConfigError, what="config file")
     problems = [f"{extra} is not a known key; valid keys: {sorted(FILE_KEYS)}"
                 for extra in sorted(set(table) - FILE_KEYS)]
     if "network" not in table:

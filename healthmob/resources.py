@@ -7,6 +7,7 @@ users outside the checkout find them too.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -59,3 +60,27 @@ def resolve_named_file(value: str | Path, folder: str, base: Path | None = None)
         if path.is_file():
             return path.resolve()
     return candidates[0]
+
+
+def read_toml(value: str | Path, folder: str, error: type[Exception],
+              base: Path | None = None, what: str = "file") -> tuple[Path, dict, bytes]:
+    """Locate (as :func:`resolve_named_file`) and parse a TOML file.
+
+    Returns
+    -------
+    (Path, dict, bytes)
+        The resolved path, the parsed table and the raw bytes (for hashing).
+
+    Raises
+    ------
+    error
+        ``"<path>: <what> not found"`` or ``"<path>: not valid TOML: <reason>"``.
+    """
+    path = resolve_named_file(value, folder, base)
+    if not path.is_file():
+        raise error(f"{path if path.is_absolute() else value}: {what} not found")
+    raw = path.read_bytes()
+    try:
+        return path, tomllib.loads(raw.decode("utf-8")), raw
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None

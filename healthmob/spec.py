@@ -16,7 +16,6 @@ import fnmatch
 import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from . import units as _units
 from .errors import ModelSpecError, join_problems
-from .resources import resolve_named_file
+from .resources import read_toml
 
 DEATH = "death"
 """Reserved target of a transition: the person leaves the population."""
@@ -226,14 +225,7 @@ def load_model(name_or_path: str | Path, base: Path | None = None) -> ModelSpec:
     ModelSpecError
         Listing every problem found, each naming its key.
     """
-    path = resolve_named_file(name_or_path, "models", base)
-    if not path.is_file():
-        raise ModelSpecError(f"{path}: model file not found")
-    raw = path.read_bytes()
-    try:
-        table = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ModelSpecError(f"{path}: not valid TOML: {exc}") from None
+    path, table, raw = read_toml(name_or_path, "models", ModelSpecError, base, "model file")
     sha256 = hashlib.sha256(raw).hexdigest()
     if isinstance(table, dict) and "components" in table:
         from .product import component_paths, compose
