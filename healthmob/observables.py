@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema import PER_100K_YEAR_UNITS
 from .spec import SCALES, ModelSpec, select
 from .units import DAYS_PER_YEAR
 
@@ -42,5 +43,5 @@ def observe(spec: ModelSpec, name: str, state: np.ndarray, tallies: np.ndarray) 
 def units_of(spec: ModelSpec, name: str) -> str:
     """CF units of observable ``name``."""
     if name in spec.tallies:
-        return "1e-5 year-1"
+        return PER_100K_YEAR_UNITS
     return SCALES[spec.outputs[name].scale][0]

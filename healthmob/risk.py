@@ -29,7 +29,7 @@ from .mobility import Mobility
 from .model import CompiledModel
 from .phasetype import expected_events, propagate
 from .results import place_coords
-from .schema import CONVENTIONS, check_dataset
+from .schema import CONVENTIONS, PER_100K_YEAR_UNITS, check_dataset
 from .screening import BUILT_IN, SYMPTOMS, Policy, policy_from_config
 from .spec import ModelSpec, select
 from .units import DAYS_PER_YEAR
@@ -204,7 +204,7 @@ def _dataset(inputs, cfg, layers, policies, m, flow, travel_time, infected_arr, 
             **per_year, "long_name": "undetectable infected arrivals per year at the "
                                      "destination"}),
         "undetectable_arrivals_per_100k": (("place",), total / population * 1e5, {
-            "units": "1e-5 year-1", "long_name": "undetectable infected arrivals per 100,000 "
+            "units": PER_100K_YEAR_UNITS, "long_name": "undetectable infected arrivals per 100,000 "
                                                  "destination population per year"}),
         "p_undetectable_infectious_arrival": (("place",), 1 - np.exp(-infectious_total), {
             "units": "1", "long_name": "probability of at least one undetectable infectious "
