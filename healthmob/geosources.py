@@ -1,0 +1,238 @@
+"""Write ``geo/SOURCES.md``: provenance, licences, method notes and the counts of a build.
+
+Used by :mod:`healthmob.geobuild`; kept apart so that the builders stay short.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+RAW = (  # (raw file, origin repository, commit) as given in the data folder's SOURCES.md
+    ("natural_earth/ne_110m_admin_0_countries.geojson",
+     "GIScience/ai-assisted-osm-mapping-stats", "45c342595f3a6bcad30d9c93ee14d8c71303b6ae"),
+    ("openflights/{routes,airports,countries}.dat",
+     "emmalanguage/openflights (fork of jpatokal/openflights)",
+     "357555f096e44090c4b61b41a6bb3c290308faf0"),
+    ("who_tb/TB_burden_countries_2024-03-26.csv",
+     "UBC-MDS/DSCI-532_2024_1_TBtracker", "d3840c0114119c989b7faa646d1a29d9a998ff86"),
+    ("worldbank/API_SP.POP.TOTL_DS2_en_csv_v2_85.csv",
+     "JBreitenbr/psychic-meme", "ccf527aaa3abcea9b0451dca159640b76fb8f71e"),
+    ("worldbank/API_SH.DYN.AIDS.ZS_DS2_en_csv_v2_9.csv",
+     "JBreitenbr/psychic-meme", "ccf527aaa3abcea9b0451dca159640b76fb8f71e"),
+    ("owid_hiv/share-of-the-population-infected-with-hiv.csv",
+     "yashparikh26/outbreaks", "4116e90cb1ae222995ccbc4386f5ab30f49d3cbe"),
+    ("un_desa_migrant_stock/UN_MigrantStockByOriginAndDestination_2019_clean.csv",
+     "guyabel/stepladderChapter", "4a81585e8ca3566aed8fd48c2870d316fe06f53f"),
+    ("geodatasource_borders/GEODATASOURCE-COUNTRY-BORDERS.CSV",
+     "geodatasource/country-borders", "bb775affa1db5ace2871c6d3ff6042cc3e8b3671"),
+)
+
+LICENCES = (  # (source, publisher, year of data, licence or terms)
+    ("Natural Earth 1:110m admin-0", "Natural Earth", "v5.1.x; POP_EST mostly 2019",
+     "Public domain"),
+    ("OpenFlights routes, airports, countries", "OpenFlights.org (Jani Patokallio)",
+     "routes June 2014; airports 2017 export",
+     "**ODbL 1.0** (contents DbCL 1.0): a publicly used derived database must credit "
+     "OpenFlights and be offered under ODbL (share-alike)"),
+    ("WHO TB burden estimates", "World Health Organization, Global TB Programme",
+     "2022 (export 2024-03-26)",
+     "**Not confirmed**: WHO's terms for these CSVs were not found; confirm redistribution "
+     "with WHO before shipping"),
+    ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS", "World Bank (HIV from UNAIDS)",
+     "2022 / latest to 2021", "CC BY 4.0 (World Bank terms; stated from general knowledge)"),
+    ("OWID HIV prevalence 15-49", "UNAIDS, processed by Our World in Data", "latest to 2023",
+     "UNAIDS terms, **CC BY-NC-SA 3.0 IGO: non-commercial, share-alike**"),
+    ("UN DESA International Migrant Stock 2019",
+     "UN DESA Population Division (POP/DB/MIG/Stock/Rev.2019)", "2019",
+     "UN data terms of use (free use with attribution)"),
+    ("GeoDataSource country borders", "GeoDataSource", "2022-09-30",
+     "**CC BY-SA 4.0**; required attribution: \"This site or product includes Country "
+     "Borders data available from https://www.geodatasource.com\""),
+)
+
+
+def md_table(header, rows) -> str:
+    """A Markdown table from a header tuple and row tuples."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def counts(series: pd.Series) -> str:
+    """``"a: 3, b: 1"`` for the values of ``series``, most frequent first."""
+    return ", ".join(f"{k}: {v}" for k, v in series.value_counts().items())
+
+
+def sanity_rows(places, air, land, mig):
+    """Rows of the two sanity tables in ``SOURCES.md`` (values as this build wrote them)."""
+    row = places.set_index("id")
+    zaf = row.loc["ZAF"]
+    zaf_hiv = f"{zaf['hiv_prevalence_percent']:g} ({zaf['hiv_prevalence_year']})"
+    values = [
+        ("ZAF population 2022 (World Bank)", "59,893,885", f"{row.at['ZAF', 'population']:,}"),
+        ("ZAF TB incidence 2022 /100k", "468", f"{row.at['ZAF', 'tb_incidence_per_100k']:g}"),
+        ("ZAF HIV prevalence 15-49 %", "18.3 (2021)", zaf_hiv),
+        ("IND TB incidence 2022 /100k", "199", f"{row.at['IND', 'tb_incidence_per_100k']:g}"),
+    ]
+    keyed = [t.set_index(["origin", "destination"])[col] for t, col in
+             ((air, "n_routes"), (air, "distance_km"), (land, "distance_km"),
+              (mig, "migrant_stock"))]
+    pairs = []
+    for o, d in (("USA", "MEX"), ("MEX", "USA"), ("ZAF", "MOZ"), ("MOZ", "ZAF"),
+                 ("ZAF", "LSO"), ("LSO", "ZAF"), ("GBR", "IND"), ("IND", "GBR")):
+        cells = [f"{s.at[(o, d)]:,}" if (o, d) in s.index else "absent" for s in keyed]
+        pairs.append((f"{o}→{d}", *cells))
+    return values, pairs
+
+
+def render_sources(stats: dict) -> str:
+    """Write ``geo/SOURCES.md``: provenance, licences, method notes and measured counts."""
+    places, air, land, mig, centres = (stats[k] for k in
+                                       ("places", "air", "land", "migration", "centres"))
+    a, c = air.attrs, centres.attrs
+    files = md_table(("File", "Rows", "Holds", "Built from"), [
+        ("`places.csv`", len(places), "one row per place: ids, names, centre, population, "
+         "TB and HIV burden", "Natural Earth, OpenFlights, WHO TB, World Bank, OWID/UNAIDS"),
+        ("`countries.gpkg` (layer `countries`)", len(places), "`id`, `name`, MultiPolygon, "
+         f"EPSG:4326, `make_valid` applied (all valid: {stats['countries_valid']})",
+         "Natural Earth"),
+        ("`air.csv`", len(air), "directed international place pairs: `n_routes`, "
+         "`n_airport_pairs`, `distance_km`", "OpenFlights"),
+        ("`land.csv`", len(land), f"land-border pairs in both directions ({len(land) // 2} "
+         "borders), `distance_km` between centres", "GeoDataSource; centres from OpenFlights"),
+        ("`migration.csv`", len(mig), "UN DESA 2019 migrant stock > 0: `origin` = country of "
+         "origin, `destination` = country of residence", "UN DESA"),
+    ])
+    raw = md_table(("Raw file (under `../shared/data`)", "Origin repository", "Commit"),
+                   [(f"`{p}`", r, f"`{k}`") for p, r, k in RAW])
+    licences = md_table(("Source", "Publisher", "Year of data", "Licence / terms"), LICENCES)
+    coverage = md_table(("Column", "Non-empty"),
+                        [(f"`{k}`", v) for k, v in places.notna().sum().items()])
+    values, pairs = sanity_rows(places, air, land, mig)
+    checks = md_table(("Check", "Expected (raw file)", "This build"), values)
+    pair_table = md_table(("Pair", "air `n_routes`", "air `distance_km`", "land `distance_km`",
+                           "migration `migrant_stock`"), pairs)
+    lacking = "\n".join(
+        f"- No {label} ({len(ids)}): {', '.join(ids)}" for label, ids in (
+            (label, places.loc[places[col].isna(), "id"].tolist()) for label, col in (
+                ("WHO TB estimates nor WHO region", "tb_incidence_per_100k"),
+                ("`tb_hiv_percent`", "tb_hiv_percent"),
+                ("HIV prevalence", "hiv_prevalence_percent"))))
+    fallback = places.loc[~places["population_source"].str.startswith("World Bank"), "id"]
+    top = ", ".join(f"{k} {v}" for k, v in stats["unresolved_airports"].items())
+    return f"""# geo/ — the embedded world dataset
+
+Derived files built by `healthmob/geobuild.py` from the raw public files in `../shared/data`
+(described, with checks, in that folder's `SOURCES.md`). No raw file is copied here.
+Rebuild from the repository root with
+
+    python -m healthmob.geobuild --data ../shared/data
+
+(`healthmob build-geo --data ../shared/data` does the same). Read the CSV files with
+`pd.read_csv(path, keep_default_na=False, na_values=[""])`: Namibia's ISO2 code is `NA`.
+Empty cells are missing values; nothing is imputed.
+
+## Files
+
+{files}
+
+Places are the {len(places)} Natural Earth 1:110m countries. `id` is `ISO_A3`, or `ISO_A3_EH` /
+`ADM0_A3` where `ISO_A3` is `-99`: FRA and NOR are standard ISO codes; **KOS, CYN (N. Cyprus)
+and SOL (Somaliland) are Natural Earth codes, not ISO**, and have no WHO or World Bank data.
+`iso2` is Natural Earth `ISO_A2_EH` (`XK` for Kosovo, `TW` for Taiwan); empty for CYN and SOL.
+Small states and territories absent from the 1:110m map (e.g. Singapore, Hong Kong, Bahrain,
+Malta, Mauritius, the Caribbean islands) are not places: their routes and migrants are dropped.
+
+### Raw files used
+
+{raw}
+
+### Publishers and licences
+
+{licences}
+
+Consequences for the files here: `air.csv`, the `lat`/`lon` of `places.csv` and the distances
+of `land.csv` are derived from OpenFlights, so a public release of them must credit OpenFlights
+and be offered under ODbL 1.0. The `land.csv` pairs are CC BY-SA 4.0 (attribution sentence
+above); mixing them with ODbL-derived distances in one file should be reviewed before a public
+release. HIV values with `hiv_prevalence_source = OWID/UNAIDS` are non-commercial
+(CC BY-NC-SA 3.0 IGO). WHO columns (`who_region`, `tb_*`) await confirmation of WHO's terms.
+These data licences are separate from the code licence (GPL-3.0-or-later).
+
+## Columns and methods
+
+`places.csv`:
+- `id`, `iso2`, `name` (Natural Earth `NAME`), `continent`, `subregion` (Natural Earth).
+- `who_region`: WHO `g_whoregion` (2022 row); empty when WHO has no row.
+- `lat`, `lon`, `centre_source`: the population-centre proxy (below).
+- `population`, `population_source`: World Bank SP.POP.TOTL 2022; else WHO `e_pop_num` 2022;
+  else Natural Earth `POP_EST` (mostly 2019). Used: {counts(places["population_source"])}.
+- `tb_incidence_per_100k` (+ `_lo`, `_hi`): WHO `e_inc_100k` (+ bounds), 2022, all TB forms.
+- `tb_hiv_percent`: WHO `e_tbhiv_prct` 2022, HIV-positive share of incident TB.
+- `hiv_prevalence_percent`, `hiv_prevalence_year`, `hiv_prevalence_source`: HIV prevalence,
+  ages 15-49, latest year with a value: World Bank SH.DYN.AIDS.ZS (UNAIDS estimates), else
+  OWID/UNAIDS. Used: {counts(places["hiv_prevalence_source"])}.
+  Years: {counts(places["hiv_prevalence_year"])}.
+
+**Population-centre proxy.** For each place, the OpenFlights airports filed under that
+country (airports.dat country name → countries.dat ISO2 → place `iso2`) are weighted by the
+number of resolved routes (domestic and international) that start or end at them; the centre
+is the weighted mean of their positions as unit vectors on the sphere. Airports more than
+{c["max_airport_km"]:g} km (geodesic) from the place's polygon are left out
+({c["airports_dropped"]} airports, {c["route_ends_dropped"]} route ends: e.g. the Azores, Madeira,
+the Canaries, and records with wrong coordinates such as an Alaskan airfield filed under
+Belize). A mean that falls outside the polygon (archipelagos, countries around a sea) is moved
+to the nearest point of the polygon. Places with no routed airport use a point on the polygon's
+surface. `centre_source`: {counts(places["centre_source"])}.
+This is an air-traffic-weighted proxy, not a census population centroid.
+
+`air.csv`: each OpenFlights route (one airline, one airport pair) is joined to airports.dat
+by airport id. `n_routes` counts airline-routes, `n_airport_pairs` distinct directed airport
+pairs, `distance_km` is the route-weighted mean WGS84 geodesic airport-to-airport distance
+(pyproj.Geod). Only pairs of two distinct places count. countries.dat's third column is the
+ISO2 code (the second is the FIPS/DAFIF code); names it lacks or misfiles are fixed in
+`AIRPORT_COUNTRY_ISO2` (Palestine, West Bank, Myanmar, East Timor, Cote d'Ivoire, ...).
+
+`land.csv`: GeoDataSource pairs whose two ISO2 codes are places, made symmetric;
+`distance_km` is the geodesic distance between the two centres above.
+
+`migration.csv`: UN names are mapped to ISO3 through WHO TB country names and Natural Earth
+names (`NAME`, `NAME_LONG`, `FORMAL_EN`, `NAME_EN`, `ADMIN`, `NAME_SORT`, compared without
+case, accents or punctuation); the explicit dict `UN_NAME_ISO3` is checked first. Unmatched:
+{", ".join(stats["unmatched_un"]) or "none"} (sub-regions, expected).
+{len(stats["un_not_place"])} UN names map to codes that are not places (dropped).
+
+## Measured by this build
+
+- Routes: {a["routes"]:,} in routes.dat; {a["resolved"]:,} resolve to airports at both ends;
+  {a["international"]:,} are international between places, over {len(air):,} directed pairs.
+- Land borders: {len(land) // 2} between places ({len(land)} directed rows).
+- Migration: {len(mig):,} directed pairs, {int(mig["migrant_stock"].sum()):,} migrants.
+- Population from a fallback source: {", ".join(fallback)}.
+{lacking}
+
+Field coverage in `places.csv` (non-empty values out of {len(places)}):
+
+{coverage}
+
+## Sanity values checked
+
+{checks}
+
+{pair_table}
+
+## Caveats
+
+- OpenFlights routes are a June 2014 snapshot. {a["routes"] - a["resolved"]:,} routes name an
+  airport id missing from airports.dat; the most frequent (route ends): {top}.
+  Doha (DOH) is among them, so Qatar's air links are missing.
+- Places with no air pair: {", ".join(stats["no_air"])}. OpenFlights files Pristina under
+  Serbia, Ercan under Cyprus, and Hargeisa and Berbera under Somalia, so their routes count
+  for SRB, CYP and SOM.
+- Places with no land border: {", ".join(stats["no_land"])}. GeoDataSource has no Kosovo (XK)
+  rows, and CYN and SOL have no ISO2 code.
+- Places with no migration pair: {", ".join(stats["no_migration"])}
+  (no UN DESA name maps to: {", ".join(stats["no_un_name"])}).
+- Natural Earth's W. Sahara polygon here leaves out the coastal strip (Morocco's polygon
+  covers it), so the airports filed under Western Sahara lie outside it.
+"""
