@@ -22,7 +22,7 @@ from .atomic import atomic_path
 from .effective_distance import effective_distance
 from .errors import DataError
 from .mobility import Mobility, MobilityLayer
-from .schema import CONVENTIONS, check_dataset
+from .schema import CONVENTIONS, check_dataset, write_dataset
 
 DENSE_LIMIT = 5000
 VARIABLES = {
@@ -135,11 +135,7 @@ def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Pa
     """
     directory = Path(directory)
     ds = mobility_to_dataset(mobility, places)
-    nc = directory / "mobility.nc"
-    encoding = {k: {"zlib": True, "complevel": 4} for k, v in ds.data_vars.items()
-                if v.dtype.kind == "f"}
-    with atomic_path(nc) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+    nc = write_dataset(ds, directory / "mobility.nc")
     if not corridors:
         return [nc]
     gpkg = directory / "corridors.gpkg"

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import netfit
 from . import units as _units
-from .atomic import atomic_path, write_text_atomic
+from .atomic import write_text_atomic
 from .deterministic import simulate_deterministic
 from .errors import ConfigError, ModelSpecError, join_problems
 from .model import CompiledModel, compile_model
@@ -27,7 +27,7 @@ from .netconfig import FITS, parameter_overrides, validate_network_config
 from .netio import fit_table_csv, network_dataset
 from .network import run_network_member
 from .reproduction import basic_reproduction_number, infected_states
-from .schema import check_dataset
+from .schema import check_dataset, write_dataset
 from .spec import ModelSpec, load_model
 
 log = logging.getLogger(__name__)
@@ -214,8 +214,7 @@ def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
     problems = check_dataset(ds)
     assert not problems, problems  # a bug here, never a user error
     nc_path, csv_path = output_dir / "network.nc", output_dir / "network_fit.csv"
-    with atomic_path(nc_path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+    write_dataset(ds, nc_path)
     write_text_atomic(csv_path, fit_table_csv(rows))
     return [nc_path, csv_path]
 

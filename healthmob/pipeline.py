@@ -15,7 +15,6 @@ import numpy as np
 import xarray as xr
 
 from .arrival import arrival_times
-from .atomic import atomic_path
 from .calibration import Target
 from .calibration_cache import cache_key, cache_path, load_calibration
 from .config import Scenario, load_scenario
@@ -27,9 +26,10 @@ from .maps import write_risk_outputs
 from .mobility import Mobility
 from .model import CompiledModel, compile_model
 from .resources import resolve_named_file
-from .results import build_results, write_netcdf
+from .results import build_results
 from .risk import RiskInputs, assess_risk
 from .runs import RunDirectory, collect_logs
+from .schema import write_dataset
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,12 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
                                    progress=progress)
         else:
             results = simulate(scenario, prepared)
-            with atomic_path(folder.path / "results.nc") as tmp:
-                write_netcdf(results, tmp)
+            write_dataset(results, folder.path / "results.nc")
             folder.add_output("results.nc")
         with_risk = scenario.resolved["risk"]["enabled"] and bool(prepared.mobility.layers)
         if with_risk:
             risk = assess(prepared, results)
-            with atomic_path(folder.path / "risk.nc") as tmp:
-                write_netcdf(risk, tmp)
+            write_dataset(risk, folder.path / "risk.nc")
             folder.add_output("risk.nc")
     if with_risk:
         write_maps(folder)

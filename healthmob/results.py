@@ -101,10 +101,3 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
     problems = check_dataset(ds)
     assert not problems, problems  # a bug in this module, never a user error
     return ds
-
-
-def write_netcdf(ds: xr.Dataset, path) -> None:
-    """Write ``ds`` to NetCDF-4 (h5netcdf) with compressed data variables."""
-    encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
-                if var.dtype.kind == "f"}
-    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)

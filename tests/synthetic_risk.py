@@ -13,8 +13,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from healthmob.results import write_netcdf
-from healthmob.schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, check_dataset
+from healthmob.schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, check_dataset, write_dataset
 
 PLACES = {  # id: (name, population, lat, lon)
     "ZAF": ("South Africa", 60e6, -26.1, 28.2), "MOZ": ("Mozambique", 33e6, -19.0, 34.8),
@@ -108,7 +107,7 @@ def risk_dataset(order: list[str] | None = None, drop: tuple[str, ...] = ()) -> 
 def write_risk_run(directory, order=None, drop=()):
     """Write ``risk.nc``, ``manifest.json`` and ``config.toml`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_netcdf(risk_dataset(order, drop), directory / "risk.nc")
+    write_dataset(risk_dataset(order, drop), directory / "risk.nc")
     manifest = {"healthmob_version": "0.1.0", "command": "run", "status": "complete",
                 "seed": 42, "started": "2026-01-01T00:00:00+00:00",
                 "finished": "2026-01-01T00:01:00+00:00", "wall_seconds": 60.0,
