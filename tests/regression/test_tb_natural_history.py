@@ -19,7 +19,7 @@ def _cohort(overrides, years, **extra):
     spec = load_model("tb")
     model = compile_model(spec, 1, {**OFF, **overrides, **extra})
     x0 = np.zeros((1, len(spec.compartments)))
-    x0[0, spec.compartment_ids.index("LE")] = 1.0
+    x0[0, spec.compartment_ids.index("LE0")] = 1.0  # newly infected, before IGRA conversion
     times = np.asarray(years, dtype=float) * DAYS_PER_YEAR
     return spec, simulate_deterministic(model, x0, times, rtol=1e-10, atol=1e-14)
 

@@ -175,8 +175,11 @@ def test_masks_of_the_tb_hiv_product():
     spec = load_model("tb_hiv")
     m = masks(spec, compile_model(spec), [])
     ids = np.array(spec.compartment_ids)
-    # HIV inside the test window and no TB infection or history (IGRA would flag the rest)
-    assert set(ids[m["undetectable"]]) == {f"S_W{i}" for i in range(1, 7)}
+    # inside the HIV test window or the IGRA conversion window, with no other infection a
+    # test would flag
+    window = {f"W{i}" for i in range(1, 7)}
+    assert set(ids[m["undetectable"]]) == {f"S_{w}" for w in window} | {
+        f"LE0_{w}" for w in window | {"N"}}
 
 
 def test_detected_and_missed_add_up_and_are_never_negative():
