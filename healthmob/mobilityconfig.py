@@ -51,9 +51,11 @@ LAYER_DEFAULTS: dict = {
     "air": {**COMMON_DEFAULTS, "stay_days": 10.0, "total_per_year": 1.5e9,
             "route_exponent": 1.0, "exponent_origin": 0.0, "exponent_destination": 0.0},
     # UNWTO 2019: ~37 % of 1.5 bn tourist arrivals by road/rail, two crossings per trip
+    # closed_borders: no civilian crossing; the Korean DMZ since the 1953 armistice
     "land": {**COMMON_DEFAULTS, **MODEL_DEFAULTS, "stay_days": 3.0, "flow_model": "gravity",
              "kernel": "exponential", "scale_km": 1000.0, "exponent_origin": 0.5,
-             "exponent_destination": 0.5, "total_per_year": 1.1e9},
+             "exponent_destination": 0.5, "total_per_year": 1.1e9,
+             "closed_borders": ["KOR-PRK"]},
     # Abel & Sander 2014: ~ 4 % of the migrant stock moves in a year
     "migration": {**COMMON_DEFAULTS, "coupling": "relocation", "stay_days": 1.0,
                   "turnover_per_year": 0.04, "travel_via": ["air", "land"]},
@@ -69,6 +71,7 @@ CHECKS: dict = {
     "stay_days": ("number", "a number > 0", lambda v: v > 0),
     "scale": ("number", "a number >= 0", lambda v: v >= 0),
     "travel_via": ("strings", None),
+    "closed_borders": ("strings", None),
     "flow_model": ("choice", FLOW_MODELS),
     "kernel": ("choice", KERNELS),
     "exponent_origin": ("number", "a number", lambda v: True),
@@ -249,6 +252,10 @@ def _check_layer(resolved, name, where, problems) -> None:
             continue  # the user chose the normalisation
         sub.setdefault(key, copy.deepcopy(default))
         _check_value(sub, key, f"{prefix}.{key}", problems)
+    for pair in sub.get("closed_borders", []) if _is_strings(sub.get("closed_borders")) else []:
+        if len(pair.split("-")) != 2 or not all(pair.split("-")):
+            problems.append(f"{prefix}.closed_borders entries must be 'ID1-ID2' (e.g. "
+                            f"'KOR-PRK'); got {pair!r}")
 
 
 def _check_value(sub: dict, key: str, label: str, problems: list[str]) -> None:

@@ -121,6 +121,11 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
                                     population[o_world], population[d_world], cfg)
         distance = table["distance_km"].to_numpy(dtype=float)
     elif name == "land":
+        closed = {frozenset(pair.split("-")) for pair in cfg["closed_borders"]}
+        table = table[[frozenset(p) not in closed
+                       for p in zip(table["origin"], table["destination"])]]
+        o_world = position[table["origin"]].to_numpy()
+        d_world = position[table["destination"]].to_numpy()
         distance = table["distance_km"].to_numpy(dtype=float)
         volumes, text = model_volumes(cfg, label, population, world["lat"].to_numpy(),
                                       world["lon"].to_numpy(), o_world, d_world, distance)
