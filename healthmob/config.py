@@ -251,16 +251,11 @@ def _check_initial(initial: dict, model, places, problems: list[str]) -> None:
     if method not in INITIAL_METHODS:
         problems.append(f"initial.method must be one of {INITIAL_METHODS}; got {method!r}")
         return
-    defaults = INITIAL_DEFAULTS[method]
-    for extra in sorted(set(initial) - set(defaults) - {"method"}):
-        problems.append(f"initial.{extra} is not a known key for method {method!r}; "
-                        f"valid keys: {sorted(set(defaults) | {'method'})}")
-    for key, default in defaults.items():
-        initial.setdefault(key, copy.deepcopy(default))
-        if not same_type(initial[key], default):
-            problems.append(f"initial.{key} must be of type {type(default).__name__}; "
-                            f"got {initial[key]!r}")
-            return
+    found = len(problems)
+    initial.update(fill_defaults({k: v for k, v in initial.items() if k != "method"},
+                                 INITIAL_DEFAULTS[method], "initial", problems))
+    if len(problems) > found:
+        return
     if model is None:
         return
     compartments = set(model.compartment_ids)
