@@ -29,11 +29,12 @@ from .mobilityconfig import (
     validate_mobility_config,
 )
 from .mobilityio import mobility_to_dataset, read_mobility, write_mobility
+from .places import validate_places
 from .resources import data_dir
 from .traveltime import DEFAULT_MODES, build_graph, routes_at_pairs
 from .worldlayers import world_layer
 
-__all__ = ["assemble_layer", "build_mobility", "check_places", "mobility_inputs",
+__all__ = ["assemble_layer", "build_mobility", "mobility_inputs",
            "mobility_to_dataset", "read_mobility", "validate_mobility_config",
            "write_mobility"]
 
@@ -72,7 +73,7 @@ def build_mobility(places: pd.DataFrame, table: dict, *,
     cfg, problems = validate_mobility_config(table or {}, "mobility", base_dir=base_dir)
     if problems:
         raise ConfigError(join_problems("mobility", problems))
-    frame = check_places(places)
+    frame = validate_places(places)[["id", "population", "lat", "lon"]]
     modes = {**{m: dict(v) for m, v in DEFAULT_MODES.items()}, **cfg["modes"]}
     edges: list[Edges] = [world_layer(name, frame, cfg[name], modes) for name in cfg["layers"]]
     polygons = None
@@ -98,34 +99,6 @@ def build_mobility(places: pd.DataFrame, table: dict, *,
                                       settings[name], len(frame))
     return Mobility(tuple(frame["id"]), layers,
                     attrs={"effective_distance": cfg["effective_distance"]})
-
-
-def check_places(places: pd.DataFrame) -> pd.DataFrame:
-    """Check places (unique ids, population > 0) and return ``id, population, lat, lon``."""
-    problems = [f"column {c!r} is required; columns: {list(places.columns)}"
-                for c in ("id", "population") if c not in places.columns]
-    if problems:
-        raise DataError(join_problems("places", problems))
-    frame = pd.DataFrame({"id": places["id"].astype(str).to_numpy(),
-                          "population": pd.to_numeric(places["population"], errors="coerce")})
-    for column in ("lat", "lon"):
-        frame[column] = (pd.to_numeric(places[column], errors="coerce").to_numpy()
-                         if column in places.columns else np.nan)
-    if frame[["lat", "lon"]].isna().all().all() and _geometry(places) is not None:
-        points = _geometry(places).representative_point()
-        frame["lat"], frame["lon"] = points.y.to_numpy(), points.x.to_numpy()
-    dup = frame["id"][frame["id"].duplicated()].unique().tolist()
-    if dup:
-        problems.append(f"id must be unique; got duplicates {dup[:10]} (rows "
-                        f"{(np.flatnonzero(frame['id'].isin(dup)) + 1)[:10].tolist()})")
-    bad = ~(np.isfinite(frame["population"]) & (frame["population"] >= 0))
-    if bad.any():
-        problems.append(f"population must be a number >= 0; got "
-                        f"{places['population'][bad.to_numpy()].head(3).tolist()} for ids "
-                        f"{frame['id'][bad].head(10).tolist()}")
-    if problems:
-        raise DataError(join_problems("places", problems))
-    return frame
 
 
 def place_polygons(places, setting: str, base_dir: Path):

@@ -53,28 +53,7 @@ def load_places(source: str | Path, ids: list[str] | None = None) -> pd.DataFram
         table = read_table(path)
     else:
         table = _read_vector_places(path)
-    problems = []
-    for column in REQUIRED:
-        if column not in table.columns:
-            problems.append(f"column {column!r} is required; columns: {list(table.columns)}")
-    if problems:
-        raise DataError(join_problems(str(path), problems))
-    table["id"] = table["id"].astype(str)
-    duplicated = table["id"][table["id"].duplicated()].unique().tolist()
-    if duplicated:
-        problems.append(f"id must be unique; duplicated: {duplicated}")
-    population = pd.to_numeric(table["population"], errors="coerce")
-    bad = table["id"][~(np.isfinite(population) & (population > 0))].tolist()
-    if bad:
-        problems.append(f"population must be a number > 0; rows with id {bad[:10]} are not")
-    if problems:
-        raise DataError(join_problems(str(path), problems))
-    table["population"] = population.astype(float)
-    if "name" not in table.columns:
-        table["name"] = table["id"]
-    for column in ("lat", "lon"):
-        if column not in table.columns:
-            table[column] = np.nan
+    table = validate_places(table, str(path))
     if ids:
         missing = [pid for pid in ids if pid not in set(table["id"])]
         if missing:
@@ -84,7 +63,45 @@ def load_places(source: str | Path, ids: list[str] | None = None) -> pd.DataFram
     return table.reset_index(drop=True)
 
 
-def _read_vector_places(path: Path) -> pd.DataFrame:
+def validate_places(table: pd.DataFrame, where: str = "places") -> pd.DataFrame:
+    """Check a places table and return a copy with ``id`` (str), ``population`` (float),
+    ``name``, ``lat`` and ``lon``; other columns are kept.
+
+    ``lat``/``lon`` come from the columns, else from the representative points of a
+    GeoDataFrame's geometry (its CRS is required). Every problem is reported at once: a
+    missing column, duplicated ids (with their rows), a population that is not a number > 0.
+    """
+    problems = [f"column {column!r} is required; columns: {list(table.columns)}"
+                for column in REQUIRED if column not in table.columns]
+    if problems:
+        raise DataError(join_problems(where, problems))
+    out = table.copy()
+    out["id"] = out["id"].astype(str)
+    duplicated = out["id"][out["id"].duplicated()].unique().tolist()
+    if duplicated:
+        rows = (np.flatnonzero(out["id"].isin(duplicated)) + 1)[:10].tolist()
+        problems.append(f"id must be unique; got duplicates {duplicated[:10]} (rows {rows})")
+    population = pd.to_numeric(out["population"], errors="coerce")
+    bad = out["id"][~(np.isfinite(population) & (population > 0))].tolist()
+    if bad:
+        problems.append(f"population must be a number > 0; rows with id {bad[:10]} are not")
+    if problems:
+        raise DataError(join_problems(where, problems))
+    out["population"] = population.astype(float)
+    if "name" not in out.columns:
+        out["name"] = out["id"]
+    for column in ("lat", "lon"):
+        out[column] = (pd.to_numeric(out[column], errors="coerce") if column in out.columns
+                       else np.nan)
+    if out[["lat", "lon"]].isna().all().all() and hasattr(table, "crs"):  # a GeoDataFrame
+        if table.crs is None:
+            raise DataError(f"{where}: geometry must declare a CRS; got none")
+        points = table.geometry.to_crs(4326).representative_point()
+        out["lat"], out["lon"] = points.y.to_numpy(), points.x.to_numpy()
+    return out
+
+
+def _read_vector_places(path: Path):
     import geopandas as gpd  # geometry stays at the edge
 
     try:
@@ -96,7 +113,4 @@ def _read_vector_places(path: Path) -> pd.DataFrame:
     invalid = frame.index[frame.geometry.is_empty | ~frame.geometry.is_valid].tolist()
     if invalid:
         raise DataError(f"{path}: geometry must be valid and non-empty; rows {invalid[:10]}")
-    points = frame.to_crs(4326).geometry.representative_point()
-    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    table["lat"], table["lon"] = points.y.to_numpy(), points.x.to_numpy()
-    return table
+    return frame
