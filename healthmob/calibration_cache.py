@@ -62,7 +62,8 @@ def load_calibration(path: Path, key: str, spec, places: pd.DataFrame, overrides
     flag = np.array([FLAG_MEANINGS.index(f) for f in table["flag"]])
     state = fractions * places["population"].to_numpy()[:, None]
     log.info("endemic start read from the calibration cache %s", path)
-    return InitialState(state, {**overrides, **fitted}, flag, tuple(targets), goal, achieved)
+    return InitialState(state, {**overrides, **fitted}, flag, tuple(targets), goal, achieved,
+                        cache_file=path)
 
 
 def save_calibration(path: Path, key: str, spec, places: pd.DataFrame,

@@ -20,7 +20,7 @@ from .corridors import validate_mobility_config
 from .ensemble_config import validate_ensemble_config
 from .errors import ConfigError, HealthmobError, join_problems
 from .places import WORLD, load_places
-from .resources import read_toml, resolve_named_file
+from .resources import data_dir, read_toml, resolve_named_file
 from .risk import validate_risk_config
 from .spec import ModelSpec, load_model
 from .tables import fill_defaults, parameter_values, same_type
@@ -126,15 +126,15 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
     if isinstance(resolved.get("model"), str):
         try:
             model = load_model(resolved["model"], base)
-            inputs.append(model.path)
+            inputs += model.files
         except HealthmobError as exc:
             problems.append(f"model: {exc}")
     source = resolved["places"]["source"]
     if isinstance(source, str):
-        source_path = source if source == WORLD else _resolve(source, base)
+        source_path = data_dir("geo") / "places.csv" if source == WORLD else _resolve(source, base)
         try:
             places = load_places(source_path, resolved["places"]["ids"] or None)
-            inputs.append(Path(source_path) if source != WORLD else None)
+            inputs.append(source_path)
         except HealthmobError as exc:
             problems.append(f"places: {exc}")
     for key in ("duration", "step"):
@@ -164,11 +164,7 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
                                                 base, problems)
     if problems:
         raise ConfigError(join_problems(where, problems))
-    if resolved["places"]["source"] == WORLD:
-        from .resources import data_dir
-        inputs = [p for p in inputs if p is not None] + [data_dir("geo") / "places.csv"]
-    return Scenario(resolved["name"], path, resolved, model, places, parameters,
-                    [p for p in inputs if p is not None], sha256)
+    return Scenario(resolved["name"], path, resolved, model, places, parameters, inputs, sha256)
 
 
 def _fill(table: dict, problems: list[str]) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,8 @@ class InitialState:
     targets: tuple = ()
     goal: np.ndarray | None = None
     achieved: np.ndarray | None = None
+    cache_file: Path | None = None
+    """The calibration cache the state was read from, if any (an input of the run)."""
 
 
 def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,

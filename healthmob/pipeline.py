@@ -78,8 +78,9 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
         if initial is None:
             initial = endemic_start(scenario.model, places, parameters, targets,
                                     fallback=initial_cfg["fallback"])
-        log.info("endemic start: %s fitted for %d places (%.2f s)",
-                 [t.parameter for t in targets], n, time.perf_counter() - t0)
+        log.info("endemic start: %s for %d places %s (%.2f s)", [t.parameter for t in targets],
+                 n, "read from the cache" if initial.cache_file else "fitted",
+                 time.perf_counter() - t0)
     else:
         plain = compile_model(scenario.model, n, parameters)
         initial = fraction_start(plain, places, initial_cfg["fractions"], initial_cfg["seeds"])
@@ -159,6 +160,8 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     base = Path(output_dir or scenario.resolved["output"]["directory"])
     inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
                                                     scenario.base_dir)
+    if prepared.initial.cache_file is not None:
+        inputs.append(prepared.initial.cache_file)
     folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs, records)
     with folder.recording():
         folder.write_config(scenario.resolved)

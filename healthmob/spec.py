@@ -16,7 +16,7 @@ import fnmatch
 import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +193,8 @@ class ModelSpec:
     outputs: dict[str, Output] = field(default_factory=dict)
     parameter_sets: dict[str, dict[str, float]] = field(default_factory=dict)
     infected: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()
+    """Every file the spec was read from: its own, then its components' (products)."""
     """Glob patterns of the compartments of infected people (risk stage); by default the
     targets of infections and every infectious compartment."""
 
@@ -227,6 +229,7 @@ def load_model(name_or_path: str | Path, base: Path | None = None) -> ModelSpec:
     """
     path, table, raw = read_toml(name_or_path, "models", ModelSpecError, base, "model file")
     sha256 = hashlib.sha256(raw).hexdigest()
+    files = (path,)
     if isinstance(table, dict) and "components" in table:
         from .product import component_paths, compose
 
@@ -239,8 +242,9 @@ def load_model(name_or_path: str | Path, base: Path | None = None) -> ModelSpec:
         for spec in components:
             digest.update(spec.sha256.encode())
         sha256 = digest.hexdigest()
+        files += tuple(f for spec in components for f in spec.files)
         table = compose(table, components, str(path))
-    return parse_model(table, where=str(path), sha256=sha256, path=path)
+    return replace(parse_model(table, where=str(path), sha256=sha256, path=path), files=files)
 
 
 def parse_model(table: dict, where: str = "<model>", sha256: str = "", path: Path | None = None):
