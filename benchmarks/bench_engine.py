@@ -32,13 +32,13 @@ import scipy.sparse as sp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from healthmob.coupling import Coupling  # noqa: E402
-from healthmob.ensemble import execute_plan, local_cluster  # noqa: E402
-from healthmob.members import EnsemblePlan, compute_member  # noqa: E402
-from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
-from healthmob.runs import RunDirectory  # noqa: E402
-from healthmob.spec import load_model  # noqa: E402
-from healthmob.stochastic import simulate_stochastic  # noqa: E402
+from healthmob.disease.spec import load_model  # noqa: E402
+from healthmob.engine.binomial import simulate_stochastic  # noqa: E402
+from healthmob.engine.coupling import Coupling  # noqa: E402
+from healthmob.ensemble.members import EnsemblePlan, compute_member  # noqa: E402
+from healthmob.ensemble.run import execute_plan, local_cluster  # noqa: E402
+from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
+from healthmob.store.rundir import RunDirectory  # noqa: E402
 
 DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
 DAYS = 365
@@ -113,7 +113,7 @@ def bench_member(plan: EnsemblePlan, repeats: int) -> dict:
     The machine is shared: engine and RNG-bound runs alternate, so that a change of load
     hits both sides of the ratio alike.
     """
-    from healthmob.model import compile_model
+    from healthmob.disease.compile import compile_model
 
     model = compile_model(plan.spec, plan.x0.shape[0])
     args = (model, plan.x0, plan.times, plan.coupling)

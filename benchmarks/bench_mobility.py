@@ -1,7 +1,7 @@
 """Benchmark the mobility stage against the targets of issue #3 (not a timed test).
 
 1. World air layer from the raw 67,663 OpenFlights routes: parse routes and airports,
-   aggregate to country pairs (``healthmob.geobuild.build_air_layer``), volumes from route
+   aggregate to country pairs (``healthmob.geobuild.build.build_air_layer``), volumes from route
    counts, travel times over the air graph -> a MobilityLayer. Target <= 5 s.
 2. Travel-time matrix for N = 3,000 places and 30,000 random corridors: all-pairs fastest
    travel time (Dijkstra) plus the length of every fastest route. Target <= 10 s and
@@ -45,14 +45,14 @@ def median_seconds(func, repeat: int) -> float:
 
 def world_air_layer(data: Path):
     """Raw OpenFlights files -> the world air MobilityLayer (geo/places.csv gives places)."""
-    from healthmob import geobuild
-    from healthmob.corridors import assemble_layer
-    from healthmob.edges import Edges
-    from healthmob.mobilityconfig import layer_defaults
-    from healthmob.places import read_table
-    from healthmob.resources import data_dir
-    from healthmob.traveltime import DEFAULT_MODES, edge_time_days
-    from healthmob.worldlayers import air_volumes
+    from healthmob.geobuild import build as geobuild
+    from healthmob.mobility.build import assemble_layer
+    from healthmob.mobility.config import layer_defaults
+    from healthmob.mobility.edges import Edges
+    from healthmob.mobility.places import read_table
+    from healthmob.mobility.travel_time import DEFAULT_MODES, edge_time_days
+    from healthmob.mobility.world import air_volumes
+    from healthmob.store.resources import data_dir
 
     places = read_table(data_dir("geo") / "places.csv")
     routes = geobuild.read_routes(data / "openflights" / "routes.dat")
@@ -79,8 +79,8 @@ def world_air_layer(data: Path):
 
 def random_graph(n_places: int, n_corridors: int, seed: int = 3):
     """Random places on the sphere and corridors between random pairs (air or land)."""
-    from healthmob.edges import geodesic_km
-    from healthmob.traveltime import DEFAULT_MODES, build_graph, edge_time_days
+    from healthmob.mobility.edges import geodesic_km
+    from healthmob.mobility.travel_time import DEFAULT_MODES, build_graph, edge_time_days
 
     rng = np.random.default_rng(seed)
     lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n_places)))
@@ -97,7 +97,7 @@ def random_graph(n_places: int, n_corridors: int, seed: int = 3):
 
 def travel_time_matrix(n_places: int = 3000, n_corridors: int = 30000):
     """All-pairs fastest travel time (days) and route length (km)."""
-    from healthmob.traveltime import shortest_routes
+    from healthmob.mobility.travel_time import shortest_routes
 
     graph = random_graph(n_places, n_corridors)
     time_days, length_km = shortest_routes(graph)
@@ -133,9 +133,9 @@ def memory_of_travel_time_matrix() -> dict:
 
 
 def world_mobility_and_outputs():
-    from healthmob.corridors import build_mobility, write_mobility
-    from healthmob.places import read_table
-    from healthmob.resources import data_dir
+    from healthmob.mobility.build import build_mobility, write_mobility
+    from healthmob.mobility.places import read_table
+    from healthmob.store.resources import data_dir
 
     places = read_table(data_dir("geo") / "places.csv")
     mobility = build_mobility(places, {"layers": ["air", "land", "migration"]})

@@ -32,12 +32,12 @@ sys.path.insert(0, str(REPO))
 
 import epydemic  # noqa: E402, TID251 (benchmarks epydemic's own model)
 
-from healthmob import netgen  # noqa: E402
-from healthmob.model import compile_model  # noqa: E402
-from healthmob.netfit import per_contact_rates  # noqa: E402
-from healthmob.netrun import initial_state  # noqa: E402
-from healthmob.network import SpecModel, _OneNetwork, build_graph  # noqa: E402
-from healthmob.spec import load_model  # noqa: E402
+from healthmob.disease.compile import compile_model  # noqa: E402
+from healthmob.disease.spec import load_model  # noqa: E402
+from healthmob.network import generators as netgen  # noqa: E402
+from healthmob.network.fit import per_contact_rates  # noqa: E402
+from healthmob.network.process import SpecModel, _OneNetwork, build_graph  # noqa: E402
+from healthmob.network.run import initial_state  # noqa: E402
 
 MEAN_DEGREE = 10.0
 MAX_TIME = 1000.0

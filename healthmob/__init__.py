@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _API = {
     "Run": "pipeline", "run": "pipeline", "simulate": "pipeline",
-    "Scenario": "config", "load_scenario": "config", "load_model": "spec",
+    "Scenario": "scenario", "load_scenario": "scenario", "load_model": "disease.spec",
 }
 __all__ = ["__version__", *sorted(_API)]
 

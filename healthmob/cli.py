@@ -146,8 +146,8 @@ class _ProgressBar:
 
 
 def _cluster_script(args) -> int:
-    from .config import load_scenario
-    from .ensemble import render_cluster_script
+    from .ensemble.run import render_cluster_script
+    from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
     print(render_cluster_script(scenario.resolved.get("cluster") or {}), end="")
@@ -155,8 +155,8 @@ def _cluster_script(args) -> int:
 
 
 def _validate(args) -> int:
-    from .config import load_scenario
-    from .corridors import build_mobility
+    from .mobility.build import build_mobility
+    from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
     build_mobility(scenario.places, scenario.resolved["mobility"], base_dir=scenario.base_dir)
@@ -165,9 +165,9 @@ def _validate(args) -> int:
 
 
 def _mobility(args) -> int:
-    from .config import load_scenario
-    from .corridors import build_mobility, mobility_inputs, write_mobility
-    from .runs import RunDirectory
+    from .mobility.build import build_mobility, mobility_inputs, write_mobility
+    from .scenario import load_scenario
+    from .store.rundir import RunDirectory
 
     scenario = load_scenario(args.config)
     mobility = build_mobility(scenario.places, scenario.resolved["mobility"],
@@ -185,10 +185,10 @@ def _mobility(args) -> int:
 
 
 def _network(args) -> int:
-    from .netconfig import load_network_config
-    from .netrun import run_network
-    from .runs import RunDirectory
-    from .spec import load_model
+    from .disease.spec import load_model
+    from .network.config import load_network_config
+    from .network.run import run_network
+    from .store.rundir import RunDirectory
 
     table, base_dir = load_network_config(args.config)
     resolved = table["network"]
@@ -209,11 +209,11 @@ def _network(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np
 
-    from .calibration_cache import cache_key, cache_path, save_calibration
-    from .config import load_scenario
+    from .calibration.cache import cache_key, cache_path, save_calibration
+    from .calibration.initial import FLAG_MEANINGS, endemic_start
     from .errors import ConfigError
-    from .initial import FLAG_MEANINGS, endemic_start
     from .pipeline import endemic_targets
+    from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
     initial_cfg = scenario.resolved["initial"]
@@ -244,7 +244,7 @@ def _calibrate(args) -> int:
 
 
 def _map(args) -> int:
-    from .maps import write_map_outputs
+    from .outputs.maps import write_map_outputs
 
     for path in write_map_outputs(args.run_dir):
         print(path)
@@ -252,14 +252,14 @@ def _map(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import write_report
+    from .outputs.report import write_report
 
     print(write_report(args.run_dir))
     return 0
 
 
 def _build_geo(args) -> int:
-    from . import geobuild
+    from .geobuild import build as geobuild
 
     argv = []
     if args.data:

@@ -14,22 +14,22 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .arrival import arrival_times
-from .calibration import Target
-from .calibration_cache import cache_key, cache_path, load_calibration
-from .config import Scenario, load_scenario
-from .corridors import build_mobility, mobility_inputs, write_mobility
-from .coupling import Coupling
-from .deterministic import simulate_deterministic
-from .initial import InitialState, endemic_start, fraction_start
-from .maps import write_risk_outputs
-from .mobility import Mobility
-from .model import CompiledModel, compile_model
-from .resources import resolve_named_file
+from .calibration.cache import cache_key, cache_path, load_calibration
+from .calibration.fit import Target
+from .calibration.initial import InitialState, endemic_start, fraction_start
+from .disease.compile import CompiledModel, compile_model
+from .engine.coupling import Coupling
+from .engine.ode import simulate_deterministic
+from .mobility.build import build_mobility, mobility_inputs, write_mobility
+from .mobility.matrix import Mobility
+from .outputs.maps import write_risk_outputs
 from .results import build_results
-from .risk import RiskInputs, assess_risk
-from .runs import RunDirectory, collect_logs
+from .risk.arrival import arrival_times
+from .risk.assess import RiskInputs, assess_risk
+from .scenario import Scenario, load_scenario
 from .schema import write_dataset
+from .store.resources import resolve_named_file
+from .store.rundir import RunDirectory, collect_logs
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,8 @@ def network_overrides(scenario: Scenario) -> dict:
     if not entries:
         return {}
     from .errors import ConfigError
-    from .netconfig import load_network_config
-    from .netrun import calibrate_transmission
+    from .network.config import load_network_config
+    from .network.run import calibrate_transmission
 
     ids = list(scenario.places["id"])
     defaults = {**scenario.model.base_values(), **scenario.parameters}
@@ -169,7 +169,7 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
         for path in written:
             folder.add_output(Path(path).name)
         if is_ensemble(scenario):
-            from .ensemble import run_ensemble
+            from .ensemble.run import run_ensemble
 
             folder.manifest.update(config=str(scenario.path) if scenario.path else None,
                                    config_sha256=scenario.sha256)
@@ -262,7 +262,7 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     The config is read again from the path the run recorded and must be unchanged (same
     sha256); the members on disk are also checked against the plan (docs/ensembles.md).
     """
-    from .ensemble import run_ensemble
+    from .ensemble.run import run_ensemble
     from .errors import RunError
 
     folder = RunDirectory.reopen(run_dir)

@@ -9,9 +9,9 @@ import pandas as pd
 import xarray as xr
 
 from . import __version__
-from .deterministic import Trajectory
-from .initial import FLAG_MEANINGS, InitialState
-from .observables import observe, units_of
+from .calibration.initial import FLAG_MEANINGS, InitialState
+from .disease.observables import observe, units_of
+from .engine.ode import Trajectory
 from .schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, PER_100K_YEAR_UNITS, UNITS_CF, check_dataset
 from .units import convert
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .atomic import atomic_path
+from .store.atomic import atomic_path
 
 CONVENTIONS = "CF-1.10"
 GLOBAL_ATTRS = ("title", "source", "history", "Conventions")

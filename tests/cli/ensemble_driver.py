@@ -17,12 +17,12 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from healthmob.coupling import Coupling  # noqa: E402
-from healthmob.ensemble import execute_plan  # noqa: E402
-from healthmob.members import EnsemblePlan  # noqa: E402
-from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
-from healthmob.runs import RunDirectory  # noqa: E402
-from healthmob.spec import load_model  # noqa: E402
+from healthmob.disease.spec import load_model  # noqa: E402
+from healthmob.engine.coupling import Coupling  # noqa: E402
+from healthmob.ensemble.members import EnsemblePlan  # noqa: E402
+from healthmob.ensemble.run import execute_plan  # noqa: E402
+from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
+from healthmob.store.rundir import RunDirectory  # noqa: E402
 
 N_PLACES = 30
 MEMBERS = 24

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from healthmob.config import ENGINES, SECTIONS
+from healthmob.scenario import ENGINES, SECTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}

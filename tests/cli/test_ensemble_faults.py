@@ -21,8 +21,8 @@ import pytest
 import xarray as xr
 from ensemble_driver import MEMBERS, small_plan
 
-from healthmob.ensemble import execute_plan, wait_for_workers
-from healthmob.runs import RunDirectory
+from healthmob.ensemble.run import execute_plan, wait_for_workers
+from healthmob.store.rundir import RunDirectory
 
 DRIVER = Path(__file__).with_name("ensemble_driver.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -246,7 +246,7 @@ def test_ctrl_c_to_the_process_group_with_a_local_cluster_interrupts_cleanly(tmp
 def test_a_local_cluster_listens_on_127_0_0_1_only():
     import psutil
 
-    from healthmob.ensemble import local_cluster
+    from healthmob.ensemble.run import local_cluster
 
     me = psutil.Process()
 

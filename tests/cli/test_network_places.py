@@ -6,9 +6,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from healthmob.config import load_scenario
 from healthmob.errors import ConfigError
 from healthmob.pipeline import prepare
+from healthmob.scenario import load_scenario
 
 NETWORK = """
 name = "tiny-network"

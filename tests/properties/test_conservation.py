@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from healthmob.coupling import Coupling
-from healthmob.deterministic import simulate_deterministic
-from healthmob.mobility import Mobility, MobilityLayer
-from healthmob.model import compile_model
-from healthmob.spec import load_model
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.coupling import Coupling
+from healthmob.engine.ode import simulate_deterministic
+from healthmob.mobility.matrix import Mobility, MobilityLayer
 
 N_PLACES = 4
 

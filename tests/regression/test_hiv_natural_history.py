@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from healthmob.deterministic import simulate_deterministic
-from healthmob.model import compile_model
-from healthmob.spec import load_model
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.ode import simulate_deterministic
 from healthmob.units import DAYS_PER_YEAR
 
 UNTREATED = {"art_initiation": 0.0, "background_mortality": 0.0, "beta_hiv": 0.0}

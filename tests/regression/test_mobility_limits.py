@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from healthmob.coupling import Coupling
-from healthmob.deterministic import simulate_deterministic
-from healthmob.mobility import Mobility, MobilityLayer
-from healthmob.model import compile_model
-from healthmob.spec import load_model
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.coupling import Coupling
+from healthmob.engine.ode import simulate_deterministic
+from healthmob.mobility.matrix import Mobility, MobilityLayer
 
 FINAL_SIZE = {2.0: 0.7968, 3.0: 0.9405}
 

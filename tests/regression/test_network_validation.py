@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from healthmob import netfit
-from healthmob.deterministic import simulate_deterministic
-from healthmob.model import compile_model
-from healthmob.netrun import run_network_ensembles, summarise
-from healthmob.spec import load_model
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.ode import simulate_deterministic
+from healthmob.network import fit as netfit
+from healthmob.network.run import run_network_ensembles, summarise
 
 TOLERANCE = 0.03
 

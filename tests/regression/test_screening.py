@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from healthmob.screening import exported_case_inversion, gostic_miss, gostic_miss_tree
+from healthmob.risk.screening import exported_case_inversion, gostic_miss, gostic_miss_tree
 
 
 def test_no_screening_detects_nobody():

@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from healthmob.coupling import Coupling
-from healthmob.ensemble import execute_plan
-from healthmob.members import EnsemblePlan
-from healthmob.model import compile_model
-from healthmob.runs import RunDirectory
-from healthmob.spec import load_model
-from healthmob.stochastic import simulate_stochastic
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.binomial import simulate_stochastic
+from healthmob.engine.coupling import Coupling
+from healthmob.ensemble.members import EnsemblePlan
+from healthmob.ensemble.run import execute_plan
+from healthmob.store.rundir import RunDirectory
 
 PUBLISHED = {1.5: 0.5828, 2.0: 0.7968, 2.5: 0.8926, 3.0: 0.9405}
 N = 1_000_000

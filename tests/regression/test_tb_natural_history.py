@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from healthmob.deterministic import simulate_deterministic
-from healthmob.model import compile_model
-from healthmob.spec import load_model
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.ode import simulate_deterministic
 from healthmob.units import DAYS_PER_YEAR
 
 OFF = {"beta": 0.0, "tb_death": 0.0, "self_cure": 0.0, "detection": 0.0,

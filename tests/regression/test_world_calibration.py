@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthmob.config import load_scenario
-from healthmob.model import compile_model
-from healthmob.observables import observe
+from healthmob.disease.compile import compile_model
+from healthmob.disease.observables import observe
 from healthmob.pipeline import prepare
+from healthmob.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,16 @@ gpd = pytest.importorskip("geopandas")
 
 from geopandas.testing import assert_geodataframe_equal  # noqa: E402
 
-from healthmob.corridorfile import read_corridor_file  # noqa: E402
-from healthmob.corridors import (  # noqa: E402
+from healthmob.errors import ConfigError, DataError  # noqa: E402
+from healthmob.mobility.build import (  # noqa: E402
     build_mobility,
     mobility_to_dataset,
     read_mobility,
     validate_mobility_config,
     write_mobility,
 )
-from healthmob.errors import ConfigError, DataError  # noqa: E402
-from healthmob.mobility import Mobility, MobilityLayer  # noqa: E402
+from healthmob.mobility.corridor_file import read_corridor_file  # noqa: E402
+from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
 from healthmob.schema import check_dataset  # noqa: E402
 
 # airports as population-centre proxies (lon, lat)

@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from healthmob.effective_distance import effective_distance, effective_lengths, transition_fractions
+from healthmob.mobility.effective_distance import (
+    effective_distance,
+    effective_lengths,
+    transition_fractions,
+)
 
 
 def _brute_force(flow: np.ndarray) -> np.ndarray:

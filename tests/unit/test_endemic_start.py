@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthmob.calibration import Target, stationary
-from healthmob.initial import FLAG_MEANINGS, endemic_start
-from healthmob.model import compile_model
-from healthmob.observables import observe
-from healthmob.spec import load_model
+from healthmob.calibration.fit import Target, stationary
+from healthmob.calibration.initial import FLAG_MEANINGS, endemic_start
+from healthmob.disease.compile import compile_model
+from healthmob.disease.observables import observe
+from healthmob.disease.spec import load_model
 
 PLACES = pd.DataFrame({
     "id": ["ZAF", "GBR", "IND", "XXX"],

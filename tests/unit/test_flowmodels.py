@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from healthmob.flowmodels import (
+from healthmob.mobility.flow_models import (
     constrain_outflows,
     gravity,
     gravity_weights,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from healthmob import geobuild
-from healthmob.resources import data_dir
+from healthmob.geobuild import build as geobuild
+from healthmob.store.resources import data_dir
 
 GEO = data_dir("geo")
 LAYERS = ("air", "land", "migration")

@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic_risk import PLACES, TOP, risk_dataset, write_risk_run  # noqa: E402
 
 from healthmob.errors import DataError, RunError  # noqa: E402
-from healthmob.maps import great_circle, write_risk_outputs  # noqa: E402
-from healthmob.resources import data_dir  # noqa: E402
-from healthmob.risktables import class_breaks, classify, load_run  # noqa: E402
+from healthmob.outputs.maps import great_circle, write_risk_outputs  # noqa: E402
+from healthmob.outputs.tables import class_breaks, classify, load_run  # noqa: E402
+from healthmob.store.resources import data_dir  # noqa: E402
 
 SHUFFLED = ["USA", "ZZZ", "KEN", "FJI", "ZAF", "FRA", "MOZ"]
 

@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from healthmob import netfit, netgen, network
+from healthmob.disease.compile import compile_model
+from healthmob.disease.reproduction import basic_reproduction_number
+from healthmob.disease.spec import load_model, parse_model
 from healthmob.errors import ConfigError, ModelSpecError
-from healthmob.model import compile_model
-from healthmob.netconfig import load_network_config, validate_network_config
-from healthmob.netfit import per_contact_rates
-from healthmob.netrun import (
+from healthmob.network import fit as netfit
+from healthmob.network import generators as netgen
+from healthmob.network import process as network
+from healthmob.network.config import load_network_config, validate_network_config
+from healthmob.network.fit import per_contact_rates
+from healthmob.network.process import SpecModel, run_network_member
+from healthmob.network.run import (
     calibrate_transmission,
     initial_state,
     member_seeds,
@@ -21,10 +26,7 @@ from healthmob.netrun import (
     run_network_ensembles,
     transmission_parameter,
 )
-from healthmob.network import SpecModel, run_network_member
-from healthmob.reproduction import basic_reproduction_number
 from healthmob.schema import check_dataset
-from healthmob.spec import load_model, parse_model
 
 # A small HIV-like staged model: acute -> two chronic stages -> AIDS -> death, ART from any
 # stage, background deaths from every compartment, deaths replaced by births.

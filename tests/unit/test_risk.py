@@ -8,12 +8,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.linalg import expm
 
-from healthmob.mobility import Mobility, MobilityLayer
-from healthmob.model import compile_model
-from healthmob.phasetype import expected_events, propagate
-from healthmob.risk import RiskInputs, assess_risk, masks, validate_risk_config
-from healthmob.spec import load_model, parse_model
-from healthmob.stochastic import simulate_stochastic
+from healthmob.disease.chains import expected_events, propagate
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model, parse_model
+from healthmob.engine.binomial import simulate_stochastic
+from healthmob.mobility.matrix import Mobility, MobilityLayer
+from healthmob.risk.assess import RiskInputs, assess_risk, masks, validate_risk_config
 
 PLACES = pd.DataFrame({"id": ["A", "B", "C"], "name": ["A", "B", "C"],
                        "population": [1e6, 2e6, 5e5], "lat": [0.0, 1.0, 2.0],

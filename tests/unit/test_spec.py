@@ -4,9 +4,9 @@ import tomllib
 
 import pytest
 
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model, parse_model
 from healthmob.errors import ModelSpecError
-from healthmob.model import compile_model
-from healthmob.spec import load_model, parse_model
 from healthmob.units import DAYS_PER_YEAR
 
 GOOD = """

@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from healthmob.coupling import Coupling
-from healthmob.ensemble import render_cluster_script
-from healthmob.ensemble_config import sweep_scenarios, validate_ensemble_config
+from healthmob.disease.compile import compile_model
+from healthmob.disease.spec import load_model
+from healthmob.engine.binomial import _Force, simulate_stochastic
+from healthmob.engine.coupling import Coupling
+from healthmob.ensemble.config import sweep_scenarios, validate_ensemble_config
+from healthmob.ensemble.members import EnsemblePlan, compute_member, integer_state, member_seed
+from healthmob.ensemble.run import render_cluster_script
 from healthmob.errors import ConfigError, RunError
-from healthmob.members import EnsemblePlan, compute_member, integer_state, member_seed
-from healthmob.mobility import Mobility, MobilityLayer
-from healthmob.model import compile_model
-from healthmob.spec import load_model
-from healthmob.stochastic import _Force, simulate_stochastic
+from healthmob.mobility.matrix import Mobility, MobilityLayer
 
 N_PLACES = 4
 
@@ -273,8 +273,8 @@ def test_cluster_job_scripts_render_without_the_batch_system(kind, directive):
 
 def test_a_deterministic_grid_sweep_gives_each_scenario_its_final_size(tmp_path):
     """A sweep runs one member per scenario with the deterministic engine (check #1)."""
-    from healthmob.ensemble import execute_plan
-    from healthmob.runs import RunDirectory
+    from healthmob.ensemble.run import execute_plan
+    from healthmob.store.rundir import RunDirectory
 
     spec = load_model("sir")
     scenarios, labels = sweep_scenarios(

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from healthmob.edges import geodesic_km
-from healthmob.traveltime import (
+from healthmob.mobility.edges import geodesic_km
+from healthmob.mobility.travel_time import (
     DEFAULT_MODES,
     build_graph,
     edge_time_days,

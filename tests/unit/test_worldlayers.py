@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthmob.corridors import build_mobility, mobility_to_dataset
-from healthmob.places import read_table
-from healthmob.resources import data_dir
+from healthmob.mobility.build import build_mobility, mobility_to_dataset
+from healthmob.mobility.places import read_table
 from healthmob.schema import check_dataset
+from healthmob.store.resources import data_dir
 
 GEO = data_dir("geo")
 NEEDED = ("places.csv", "air.csv", "land.csv", "migration.csv")

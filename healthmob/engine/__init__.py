@@ -1,0 +1,1 @@
+"""healthmob.engine."""

@@ -1,0 +1,177 @@
+"""Combined ensemble results: layout, per-member variables and quantiles across members.
+
+numpy and xarray only. :mod:`healthmob.ensemble` streams these pieces into ``results.nc``
+one member (or one block of places) at a time, so memory does not grow with the number of
+members. Variables (CF): ``population (scenario, member, time, place, compartment)``,
+``total_population (scenario, member, time, place)``, one ``(scenario, member, time, place)``
+variable per model tally in cases per 100,000 population per year, and their quantiles
+across members ``<name>_quantile (scenario, quantile, time, place[, compartment])``
+(float32: 7 significant digits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from .. import __version__
+from ..calibration.initial import FLAG_MEANINGS
+from ..schema import CONVENTIONS, PER_100K_YEAR_UNITS
+from ..units import DAYS_PER_YEAR
+from .members import EnsemblePlan, member_path, read_member
+
+PLACE_BLOCK_BYTES = 16 * 2**20
+"""Target size of the member slices read at once to compute quantiles (bytes)."""
+PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
+"""From a per-capita rate per day to a rate per 100,000 population per year."""
+DEFAULT_START = dt.date(2022, 1, 1)
+MEMBER_DIMS = ("scenario", "member", "time", "place")
+QUANTILE_DIMS = ("scenario", "quantile", "time", "place")
+
+
+def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
+    """Coordinates, variable layout and global attributes of the combined results.
+
+    Returns
+    -------
+    coords : dict
+        name -> (dims, values, attrs).
+    variables : dict
+        name -> (dims, dtype, attrs, kind) with kind ``"member"`` (one block per member) or
+        ``"quantile"`` (one block per scenario and block of places).
+    attrs : dict
+        Global attributes.
+    """
+    labels = plan.labels
+    spec = plan.spec
+    n_places = plan.x0.shape[0]
+    start = np.datetime64(labels.get("start", DEFAULT_START), "ns")
+    times = start + (np.asarray(plan.times) * 86400e9).astype("timedelta64[ns]")
+    quantiles = np.asarray(labels.get("quantiles", (0.05, 0.25, 0.5, 0.75, 0.95)), dtype=float)
+    coords = {
+        "scenario": (("scenario",), np.arange(plan.n_scenarios),
+                     {"long_name": "index of the parameter-sweep scenario"}),
+        "member": (("member",), np.arange(plan.members),
+                   {"long_name": "index of the ensemble member (its random stream)"}),
+        "time": (("time",), times, {"long_name": "time", "standard_name": "time"}),
+        "compartment": (("compartment",), np.array(spec.compartment_ids, dtype=str),
+                        {"long_name": "compartment id of the disease model"}),
+        "quantile": (("quantile",), quantiles,
+                     {"long_name": "quantile across ensemble members", "units": "1"}),
+    }
+    place_coords = labels.get("place_coords") or {
+        "place": ("place", np.array([str(i) for i in range(n_places)]),
+                  {"long_name": "place id"})}
+    for name, (dims, values, attrs) in place_coords.items():
+        coords[name] = ((dims,) if isinstance(dims, str) else dims, values, attrs)
+    if plan.members < 2:
+        del coords["quantile"]
+    for name, (values, units) in labels.get("sweep", {}).items():
+        coords[f"sweep_{name}"] = (("scenario",), np.asarray(values, dtype=float), {
+            "units": units, "long_name": f"model parameter {name} in this scenario"})
+    state_dtype = plan.state_dtype
+    variables = {
+        "population": (MEMBER_DIMS + ("compartment",), state_dtype,
+                       {"units": "1", "long_name": "number of people by place and compartment"},
+                       "member"),
+        "total_population": (MEMBER_DIMS, state_dtype,
+                             {"units": "1", "long_name": "number of people in the place"},
+                             "member"),
+        "population_quantile": (QUANTILE_DIMS + ("compartment",), np.float32, {
+            "units": "1", "long_name": "number of people by place and compartment: "
+                                       "quantile across members"}, "quantile"),
+    }
+    interval = ("events in the output interval ending at the time stamp, divided by its "
+                "length; the first time stamp holds the expected rate at the start")
+    if plan.engine == "deterministic":
+        interval = "instantaneous rate at the time stamp"
+    for tally in _tallies(plan):
+        long_name = f"{spec.tallies[tally]} per 100,000 population per year"
+        variables[tally] = (MEMBER_DIMS, np.float64, {
+            "units": PER_100K_YEAR_UNITS, "long_name": long_name, "comment": interval},
+            "member")
+        variables[f"{tally}_quantile"] = (QUANTILE_DIMS, np.float32, {
+            "units": PER_100K_YEAR_UNITS, "long_name": f"{long_name}: quantile across members",
+            "comment": interval}, "quantile")
+    if plan.members < 2:  # quantiles of one member are that member
+        variables = {k: v for k, v in variables.items() if v[3] != "quantile"}
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    attrs = {
+        "title": f"healthmob ensemble: {spec.long_name}",
+        "source": f"healthmob {__version__}",
+        "history": f"{now} {labels.get('attrs', {}).get('history', 'healthmob ensemble')}",
+        "Conventions": CONVENTIONS,
+        "references": " | ".join(spec.references),
+        "model": spec.name,
+        "model_sha256": spec.sha256,
+        "engine": plan.engine,
+        "seed": plan.seed,
+        "members": plan.members,
+        "scenarios": plan.n_scenarios,
+        "step_days": plan.dt,
+        "seeding": "member m of scenario s draws from numpy.random.SeedSequence(seed, "
+                   "spawn_key=(s, m)) = SeedSequence(seed).spawn(S)[s].spawn(M)[m] (PCG64)",
+        "plan_sha256": plan.fingerprint(),
+    }
+    attrs.update({k: v for k, v in labels.get("attrs", {}).items() if k != "history"})
+    return coords, variables, attrs
+
+
+def initial_flag_variable(plan: EnsemblePlan) -> dict:
+    """``initial_state_flag (place)`` when the plan's labels carry it."""
+    flag = plan.labels.get("initial_flag")
+    if flag is None:
+        return {}
+    return {"initial_state_flag": (("place",), np.asarray(flag).astype(np.int8), {
+        "long_name": "how the initial state of the place was obtained",
+        "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
+        "flag_meanings": " ".join(FLAG_MEANINGS)})}
+
+
+def member_variables(plan: EnsemblePlan, folder, scenario: int, member: int) -> dict:
+    """The ``member`` variables of one member: name -> array without the first two dims."""
+    path = member_path(folder, scenario, member)
+    state = read_member(path, "state")
+    tally = read_member(path, "tally_rate")
+    total = state.sum(axis=2, dtype=state.dtype)
+    out = {"population": state, "total_population": total}
+    out.update(_tally_rates(plan, tally, total))
+    return out
+
+
+def quantile_variables(plan: EnsemblePlan, folder, scenario: int, places: slice) -> dict:
+    """Quantiles across members for a block of places: name -> (quantile, time, block...)."""
+    quantiles = np.asarray(plan.labels.get("quantiles", (0.05, 0.25, 0.5, 0.75, 0.95)))
+    states, rates = [], {name: [] for name in _tallies(plan)}
+    for member in range(plan.members):
+        path = member_path(folder, scenario, member)
+        state = read_member(path, "state", places)
+        states.append(state)
+        for name, value in _tally_rates(plan, read_member(path, "tally_rate", places),
+                                        state.sum(axis=2)).items():
+            rates[name].append(value)
+    out = {"population_quantile": np.quantile(np.stack(states).astype(float), quantiles,
+                                              axis=0).astype(np.float32)}
+    for name, values in rates.items():
+        out[f"{name}_quantile"] = np.quantile(np.stack(values), quantiles,
+                                              axis=0).astype(np.float32)
+    return out
+
+
+def place_blocks(plan: EnsemblePlan) -> list[slice]:
+    """Blocks of places whose member slices fit :data:`PLACE_BLOCK_BYTES` together."""
+    n_places = plan.x0.shape[0]
+    per_place = (plan.members * len(plan.times) * 8
+                 * (plan.x0.shape[1] + 1 + len(_tallies(plan))))
+    size = int(max(1, min(n_places, PLACE_BLOCK_BYTES // max(per_place, 1))))
+    return [slice(i, min(i + size, n_places)) for i in range(0, n_places, size)]
+
+
+def _tallies(plan: EnsemblePlan) -> list[str]:
+    return list(plan.spec.tallies)
+
+
+def _tally_rates(plan: EnsemblePlan, tally: np.ndarray, total: np.ndarray) -> dict:
+    per_capita = tally / np.where(total > 0, total, 1)[..., None]
+    return {name: per_capita[..., k] * PER_100K_YEAR for k, name in enumerate(_tallies(plan))}

@@ -1,0 +1,131 @@
+"""The mobility object: the boundary between geography and the numeric engines.
+
+A :class:`Mobility` is an index of place ids plus, per layer, sparse matrices of flows
+(persons/day), travel times (days) and distances (km). Engines read only ``flow`` and the
+layer's coupling; geometry never crosses this boundary. Results are joined back to places by
+id, never by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import DataError
+
+COUPLINGS = ("relocation", "visiting")
+
+
+@dataclass(frozen=True)
+class MobilityLayer:
+    """One mobility layer (air, land, sea, migration or user-defined).
+
+    Attributes
+    ----------
+    name : str
+        Layer name.
+    flow : scipy.sparse.csr_array
+        Persons per day travelling from origin (row) to destination (column); zero diagonal.
+    coupling : {"relocation", "visiting"}
+        ``relocation``: travellers move with their disease state and stay. ``visiting``: round
+        trips; travellers mix where they go and come back (GLEaM time-scale separation).
+    stay_days : float
+        Mean time a visitor spends at the destination (days); used by ``visiting`` only.
+    travel_time : scipy.sparse.csr_array or None
+        Shortest travel time origin -> destination over the corridor graph (days).
+    distance : scipy.sparse.csr_array or None
+        Geodesic length of that route (km).
+    mode : str
+        Travel mode of the layer's corridors (``air``, ``land``...); empty when unknown or
+        mixed.
+    description : str
+        Where the volumes come from (data, assumption, flow model), written to outputs.
+    """
+
+    name: str
+    flow: sp.csr_array
+    coupling: str = "relocation"
+    stay_days: float = 1.0
+    travel_time: sp.csr_array | None = None
+    distance: sp.csr_array | None = None
+    mode: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Mobility:
+    """Places and their mobility layers.
+
+    Attributes
+    ----------
+    place_ids : tuple of str
+        Place ids in matrix order (ISO3 codes for the embedded world).
+    layers : dict of str to MobilityLayer
+        The layers, by name.
+    attrs : dict
+        Provenance and options (e.g. ``effective_distance``), written to outputs.
+    """
+
+    place_ids: tuple[str, ...]
+    layers: dict[str, MobilityLayer] = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.place_ids)
+        if len(set(self.place_ids)) != n:
+            seen, dup = set(), set()
+            for pid in self.place_ids:
+                (dup if pid in seen else seen).add(pid)
+            raise DataError(f"mobility: place ids must be unique; got duplicates {sorted(dup)}")
+        for name, layer in self.layers.items():
+            if layer.flow.shape != (n, n):
+                raise DataError(
+                    f"mobility layer {name!r}: flow must be {n} x {n}; got {layer.flow.shape}"
+                )
+            if layer.coupling not in COUPLINGS:
+                raise DataError(
+                    f"mobility layer {name!r}: coupling must be one of {COUPLINGS}; "
+                    f"got {layer.coupling!r}"
+                )
+            data = layer.flow.data
+            if data.size and (not np.all(np.isfinite(data)) or data.min() < 0):
+                raise DataError(f"mobility layer {name!r}: flow must be finite and >= 0")
+            if not (np.isfinite(layer.stay_days) and layer.stay_days > 0):
+                raise DataError(f"mobility layer {name!r}: stay_days must be > 0; "
+                                f"got {layer.stay_days!r}")
+            for label in ("travel_time", "distance"):
+                matrix = getattr(layer, label)
+                if matrix is not None and matrix.shape != (n, n):
+                    raise DataError(f"mobility layer {name!r}: {label} must be {n} x {n}; "
+                                    f"got {matrix.shape}")
+
+    @property
+    def n_places(self) -> int:
+        """Number of places."""
+        return len(self.place_ids)
+
+    def index(self, place_id: str) -> int:
+        """Position of ``place_id`` in the matrices."""
+        try:
+            return self.place_ids.index(place_id)
+        except ValueError:
+            raise DataError(f"mobility: place id {place_id!r} is not among the places") from None
+
+    def combined_flow(self) -> sp.csr_array:
+        """Sum of the flows (persons/day) of every layer, whatever its coupling."""
+        n = self.n_places
+        total = sp.csr_array((n, n))
+        for layer in self.layers.values():
+            total = total + layer.flow
+        return sp.csr_array(total)
+
+    def total_flow(self, coupling: str) -> sp.csr_array:
+        """Sum of the flows (persons/day) of every layer with the given coupling."""
+        n = self.n_places
+        total = sp.csr_array((n, n))
+        for layer in self.layers.values():
+            if layer.coupling == coupling:
+                total = total + layer.flow
+        return sp.csr_array(total)

@@ -1,0 +1,217 @@
+"""Run directories: ``runs/<name>-<YYYYmmdd-HHMMSS>/`` with config, manifest, results and log.
+
+The only module that creates run folders. The manifest says ``status: running`` while the
+run works, then ``complete`` or ``failed`` (with the error); every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import logging
+import logging.handlers
+import platform
+import sys
+import time
+from pathlib import Path
+
+import tomli_w
+
+from .. import __version__
+from ..errors import RunError
+from .atomic import write_text_atomic
+
+KEY_PACKAGES = ("numpy", "scipy", "pandas", "xarray", "geopandas", "pyogrio", "shapely",
+                "pyproj", "h5netcdf", "dask", "distributed", "matplotlib", "epydemic")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape results."""
+    versions = {}
+    for name in KEY_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+@contextlib.contextmanager
+def collect_logs():
+    """Collect the ``healthmob`` log records of a block (to replay them into ``run.log``)."""
+    handler = logging.handlers.BufferingHandler(capacity=1_000_000)
+    logger = logging.getLogger("healthmob")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.buffer
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class RunDirectory:
+    """A run folder and its manifest.
+
+    Parameters
+    ----------
+    base : Path
+        Parent folder (``runs/`` by default).
+    name : str
+        Scenario name; the folder is ``<name>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... when that
+        exists already).
+    command : str
+        What created it (``"run"``, ``"mobility"``...), recorded in the manifest.
+    seed : int
+        Root seed of the run.
+    inputs : list of Path
+        Files whose sha256 the manifest records.
+    earlier_logs : list of logging.LogRecord
+        Log records of the validation that ran before the folder existed; they open
+        ``run.log``.
+    """
+
+    def __init__(self, base: Path, name: str, command: str, seed: int, inputs: list[Path],
+                 earlier_logs: list[logging.LogRecord] = ()):
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"{base}: cannot create the output folder: {exc}") from None
+        path, n = base / f"{name}-{stamp}", 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = base / f"{name}-{stamp}-{n}"
+        self.path = path.resolve()
+        self._t0 = time.perf_counter()
+        self.manifest = {
+            "healthmob_version": __version__,
+            "command": command,
+            "argv": sys.argv,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": package_versions(),
+            "inputs": {str(p): sha256_file(p) for p in inputs},
+            "seed": seed,
+            "started": _now(),
+            "finished": None,
+            "wall_seconds": None,
+            "status": "running",
+            "outputs": [],
+        }
+        self.write_manifest()
+        self.attach_log(earlier_logs)
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> RunDirectory:
+        """Reopen an existing run directory to resume it: the manifest goes back to
+        ``running`` (the earlier status is kept under ``resumed``), the log appends."""
+        path = Path(path).resolve()
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise RunError(f"{path}: not a run directory (no manifest.json)")
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("status") == "complete" and (path / "results.nc").is_file():
+            raise RunError(f"{path}: the run is complete; nothing to resume")
+        folder = cls.__new__(cls)
+        folder.path = path
+        folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
+        folder.manifest = manifest
+        manifest.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv,
+                                                   "previous_status": manifest.get("status")})
+        manifest.update(status="running", finished=None)
+        manifest.pop("error", None)
+        folder.write_manifest()
+        folder.attach_log()
+        return folder
+
+    def attach_log(self, earlier_logs=()) -> None:
+        """Send the ``healthmob`` log to ``run.log`` (appending), after ``earlier_logs``."""
+        self._handler = logging.FileHandler(self.path / "run.log", encoding="utf-8")
+        self._handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        for record in earlier_logs:
+            self._handler.handle(record)
+        root = logging.getLogger("healthmob")
+        root.addHandler(self._handler)
+        root.setLevel(logging.INFO)
+
+    def write_config(self, resolved: dict) -> None:
+        """Write the resolved config (every default filled in) as ``config.toml``."""
+        write_text_atomic(self.path / "config.toml", tomli_w.dumps(_tomlable(resolved)))
+        self.add_output("config.toml")
+
+    def add_output(self, name: str) -> None:
+        """Record a file written into the run directory."""
+        if name not in self.manifest["outputs"]:
+            self.manifest["outputs"].append(name)
+
+    def write_manifest(self) -> None:
+        """Write ``manifest.json`` atomically."""
+        write_text_atomic(self.path / "manifest.json",
+                          json.dumps(self.manifest, indent=2, default=str) + "\n")
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Finish as ``complete`` when the block succeeds; otherwise record ``failed`` (or
+        ``interrupted`` on Ctrl-C/SIGTERM) with the error in the manifest and ``run.log``,
+        and re-raise."""
+        try:
+            yield self
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            logger = logging.getLogger(__name__)
+            if interrupted:
+                logger.warning("%s interrupted: %s", self.manifest["command"], self.path)
+            else:
+                logger.exception("%s failed", self.manifest["command"])
+            status = "interrupted" if interrupted else "failed"
+            self.finish(status, f"{type(exc).__name__}: {exc}")
+            raise
+        self.finish("complete")
+        logging.getLogger(__name__).info("%s complete: %s", self.manifest["command"], self.path)
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Record the end of the run and detach the log file."""
+        self.manifest.update(status=status, finished=_now(),
+                             wall_seconds=round(time.perf_counter() - self._t0, 3))
+        if error:
+            self.manifest["error"] = error
+        self.write_manifest()
+        self.detach_log()
+
+    def detach_log(self) -> None:
+        """Stop writing the log to ``run.log``."""
+        logging.getLogger("healthmob").removeHandler(self._handler)
+        self._handler.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _tomlable(value):
+    if isinstance(value, dict):
+        return {k: _tomlable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_tomlable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
