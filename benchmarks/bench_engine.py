@@ -32,10 +32,11 @@ import scipy.sparse as sp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from healthmob.disease.spec import load_model  # noqa: E402
+from healthmob.disease.parse import load_model  # noqa: E402
 from healthmob.engine.binomial import simulate_stochastic  # noqa: E402
 from healthmob.engine.coupling import Coupling  # noqa: E402
-from healthmob.ensemble.members import EnsemblePlan, compute_member  # noqa: E402
+from healthmob.ensemble.members import compute_member  # noqa: E402
+from healthmob.ensemble.plan import EnsemblePlan  # noqa: E402
 from healthmob.ensemble.run import execute_plan, local_cluster  # noqa: E402
 from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
 from healthmob.store.rundir import RunDirectory  # noqa: E402

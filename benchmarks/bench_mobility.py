@@ -1,7 +1,7 @@
 """Benchmark the mobility stage against the targets of issue #3 (not a timed test).
 
 1. World air layer from the raw 67,663 OpenFlights routes: parse routes and airports,
-   aggregate to country pairs (``healthmob.geobuild.build.build_air_layer``), volumes from route
+   aggregate to country pairs (``healthmob.geobuild.layers.build_air_layer``), volumes from route
    counts, travel times over the air graph -> a MobilityLayer. Target <= 5 s.
 2. Travel-time matrix for N = 3,000 places and 30,000 random corridors: all-pairs fastest
    travel time (Dijkstra) plus the length of every fastest route. Target <= 10 s and
@@ -45,9 +45,10 @@ def median_seconds(func, repeat: int) -> float:
 
 def world_air_layer(data: Path):
     """Raw OpenFlights files -> the world air MobilityLayer (geo/places.csv gives places)."""
-    from healthmob.geobuild import build as geobuild
+    from healthmob.geobuild.layers import airport_country_iso3, build_air_layer
+    from healthmob.geobuild.readers import read_airports, read_openflights_countries, read_routes
     from healthmob.mobility.build import assemble_layer
-    from healthmob.mobility.config import layer_defaults
+    from healthmob.mobility.config import mobility_config
     from healthmob.mobility.edges import Edges
     from healthmob.mobility.places import read_table
     from healthmob.mobility.travel_time import DEFAULT_MODES, edge_time_days
@@ -55,16 +56,16 @@ def world_air_layer(data: Path):
     from healthmob.store.resources import data_dir
 
     places = read_table(data_dir("geo") / "places.csv")
-    routes = geobuild.read_routes(data / "openflights" / "routes.dat")
-    airports = geobuild.read_airports(data / "openflights" / "airports.dat")
-    countries = geobuild.read_openflights_countries(data / "openflights" / "countries.dat")
-    iso3 = geobuild.airport_country_iso3(countries, places.set_index("id")["iso2"])
-    air = geobuild.build_air_layer(routes, airports, iso3)
+    routes = read_routes(data / "openflights" / "routes.dat")
+    airports = read_airports(data / "openflights" / "airports.dat")
+    countries = read_openflights_countries(data / "openflights" / "countries.dat")
+    iso3 = airport_country_iso3(countries, places.set_index("id")["iso2"])
+    air = build_air_layer(routes, airports, iso3)
     position = {pid: k for k, pid in enumerate(places["id"])}
     origin = air["origin"].map(position).to_numpy()
     destination = air["destination"].map(position).to_numpy()
     population = places["population"].to_numpy(float)
-    cfg = layer_defaults("air")
+    cfg = mobility_config({}).layer("air")
     volumes, text = air_volumes(air["n_routes"].to_numpy(), population[origin],
                                 population[destination], cfg)
     mode = DEFAULT_MODES["air"]
@@ -133,7 +134,8 @@ def memory_of_travel_time_matrix() -> dict:
 
 
 def world_mobility_and_outputs():
-    from healthmob.mobility.build import build_mobility, write_mobility
+    from healthmob.mobility.build import build_mobility
+    from healthmob.mobility.files import write_mobility
     from healthmob.mobility.places import read_table
     from healthmob.store.resources import data_dir
 

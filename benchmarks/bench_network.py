@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 import epydemic  # noqa: E402, TID251 (benchmarks epydemic's own model)
 
 from healthmob.disease.compile import compile_model  # noqa: E402
-from healthmob.disease.spec import load_model  # noqa: E402
+from healthmob.disease.parse import load_model  # noqa: E402
 from healthmob.network import generators as netgen  # noqa: E402
 from healthmob.network.fit import per_contact_rates  # noqa: E402
 from healthmob.network.process import SpecModel, _OneNetwork, build_graph  # noqa: E402

@@ -1,6 +1,7 @@
 """healthmob: migration-health surveillance and risk model.
 
-Scenario -> Mobility -> Model -> Ensemble -> Risk -> Map. The API mirrors the CLI::
+Scenario -> Mobility -> Model -> Engine -> Ensemble -> Risk -> Outputs, one subpackage per
+stage (docs/architecture.md). The API mirrors the CLI::
 
     import healthmob
     run = healthmob.run("configs/world.toml")     # writes runs/<name>-<timestamp>/
@@ -16,7 +17,7 @@ __version__ = "0.1.0"
 
 _API = {
     "Run": "pipeline", "run": "pipeline", "simulate": "pipeline",
-    "Scenario": "scenario", "load_scenario": "scenario", "load_model": "disease.spec",
+    "Scenario": "scenario", "load_scenario": "scenario", "load_model": "disease.parse",
 }
 __all__ = ["__version__", *sorted(_API)]
 
@@ -25,3 +26,7 @@ def __getattr__(name):
     if name in _API:
         return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
     raise AttributeError(f"module 'healthmob' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_API})

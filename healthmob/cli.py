@@ -1,4 +1,4 @@
-"""Command-line interface: ``healthmob run|validate|mobility|build-geo|map|report``.
+"""Command-line interface: ``healthmob run|validate|mobility|calibrate|network|map|report...``.
 
 The CLI only composes library functions. Errors caused by input (any
 :class:`~healthmob.errors.HealthmobError`) print one line on stderr and exit with code 2;
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import HealthmobError
+from .errors import HealthmobError, RunError
 
 EXIT_INPUT_ERROR = 2
 
@@ -86,13 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     network.set_defaults(handler=_network)
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit the endemic start to the burden data and cache it in geo/")
+        "calibrate", help="fit the endemic start to the burden data and cache it")
     calibrate.add_argument("config")
+    calibrate.add_argument("--output-dir", type=Path,
+                           help="folder of the <key>.csv file (default: the user cache)")
     calibrate.set_defaults(handler=_calibrate)
 
     build = commands.add_parser("build-geo", help="rebuild geo/ from the raw public data")
-    build.add_argument("--data", type=Path, help="folder of raw data (default ../shared/data)")
-    build.add_argument("--out", type=Path, help="output folder (default the shipped geo/)")
+    build.add_argument("--data", type=Path, default=Path("../shared/data"),
+                       help="folder of raw data (default ../shared/data)")
+    build.add_argument("--out", type=Path, default=Path("geo"),
+                       help="output folder (default geo/ of the working directory)")
     build.set_defaults(handler=_build_geo)
 
     maps = commands.add_parser(
@@ -146,11 +150,10 @@ class _ProgressBar:
 
 
 def _cluster_script(args) -> int:
-    from .ensemble.run import render_cluster_script
+    from .ensemble.executors import render_cluster_script  # dask: imported only here
     from .scenario import load_scenario
 
-    scenario = load_scenario(args.config)
-    print(render_cluster_script(scenario.resolved.get("cluster") or {}), end="")
+    print(render_cluster_script(load_scenario(args.config).cluster), end="")
     return 0
 
 
@@ -159,25 +162,25 @@ def _validate(args) -> int:
     from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
-    build_mobility(scenario.places, scenario.resolved["mobility"], base_dir=scenario.base_dir)
-    print(f"{scenario.path}: valid ({scenario.model.name} model, {len(scenario.places)} places)")
+    build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir)
+    print(f"{scenario.path}: valid ({scenario.spec.name} model, {len(scenario.places)} places)")
     return 0
 
 
 def _mobility(args) -> int:
-    from .mobility.build import build_mobility, mobility_inputs, write_mobility
+    from .mobility.build import build_mobility
+    from .mobility.config import mobility_inputs
+    from .mobility.files import write_mobility
     from .scenario import load_scenario
     from .store.rundir import RunDirectory
 
     scenario = load_scenario(args.config)
-    mobility = build_mobility(scenario.places, scenario.resolved["mobility"],
-                              base_dir=scenario.base_dir)
-    base = Path(args.output_dir or scenario.resolved["output"]["directory"])
-    inputs = scenario.input_files + mobility_inputs(scenario.resolved["mobility"],
-                                                    scenario.base_dir)
+    mobility = build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir)
+    base = Path(args.output_dir or scenario.output.directory)
+    inputs = list(scenario.input_files) + mobility_inputs(scenario.mobility, scenario.base_dir)
     folder = RunDirectory(base, scenario.name, "mobility", scenario.seed, inputs)
     with folder.recording():
-        folder.write_config(scenario.resolved)
+        folder.write_config(scenario.to_table())
         for path in write_mobility(mobility, scenario.places, folder.path):
             folder.add_output(Path(path).name)
     print(folder.path)
@@ -185,22 +188,18 @@ def _mobility(args) -> int:
 
 
 def _network(args) -> int:
-    from .disease.spec import load_model
     from .network.config import load_network_config
     from .network.run import run_network
     from .store.rundir import RunDirectory
 
-    table, base_dir = load_network_config(args.config)
-    resolved = table["network"]
-    model = load_model(resolved["model"], base_dir)
+    name, config, base_dir = load_network_config(args.config)
     config_path = Path(args.config) if Path(args.config).is_file() else None
-    inputs = [p for p in (config_path, model.path) if p is not None]
-    name = table.get("name") or "network"
-    folder = RunDirectory(Path(args.output_dir or "runs"), name, "network", resolved["seed"],
+    inputs = [p for p in (config_path, *config.spec.files) if p is not None]
+    folder = RunDirectory(Path(args.output_dir or "runs"), name, "network", config.seed,
                           inputs)
     with folder.recording():
-        folder.write_config(table)
-        for path in run_network(resolved, folder.path, base_dir=base_dir, name=name):
+        folder.write_config({"name": name, "network": config.to_table()})
+        for path in run_network(config, folder.path, name=name):
             folder.add_output(Path(path).name)
     print(folder.path)
     return 0
@@ -209,25 +208,24 @@ def _network(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np
 
-    from .calibration.cache import cache_key, cache_path, save_calibration
+    from .calibration.cache import cache_key, save_calibration, user_cache_file
+    from .calibration.config import EndemicStart
     from .calibration.initial import FLAG_MEANINGS, endemic_start
     from .errors import ConfigError
-    from .pipeline import endemic_targets
     from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
-    initial_cfg = scenario.resolved["initial"]
-    if initial_cfg["method"] != "endemic":
+    start = scenario.initial
+    if not isinstance(start, EndemicStart):
         raise ConfigError(f"{scenario.path}: initial.method must be 'endemic' to calibrate; "
-                          f"got {initial_cfg['method']!r}")
-    targets = endemic_targets(scenario)
-    places = scenario.places
-    initial = endemic_start(scenario.model, places, scenario.parameters, targets,
-                            fallback=initial_cfg["fallback"])
-    path = cache_path(scenario.name)
-    save_calibration(path, cache_key(scenario.model, places, scenario.parameters, targets,
-                                     initial_cfg["fallback"]), scenario.model, places, initial)
-    print(f"calibration of {scenario.model.name} for {len(places)} places "
+                          f"got {start.method!r}")
+    targets, places = list(start.targets), scenario.places
+    initial = endemic_start(scenario.spec, places, scenario.parameters, targets,
+                            fallback=start.fallback)
+    key = cache_key(scenario.spec, places, scenario.parameters, targets, start.fallback)
+    path = (args.output_dir / f"{key}.csv") if args.output_dir else user_cache_file(key)
+    save_calibration(path, key, scenario.spec, places, initial)
+    print(f"calibration of {scenario.spec.name} for {len(places)} places "
           f"({scenario.path.name}); within 2% of the target:")
     for j, target in enumerate(targets):
         has_data = (places[target.column].notna().to_numpy() if target.column
@@ -259,14 +257,13 @@ def _report(args) -> int:
 
 
 def _build_geo(args) -> int:
-    from .geobuild import build as geobuild
+    from .geobuild.build import build, summary_lines
 
-    argv = []
-    if args.data:
-        argv += ["--data", str(args.data)]
-    if args.out:
-        argv += ["--out", str(args.out)]
-    return geobuild.main(argv) or 0
+    if not args.data.is_dir():
+        raise RunError(f"build-geo --data {args.data}: folder of raw data not found")
+    for line in summary_lines(build(args.data, args.out)):
+        print(line)
+    return 0
 
 
 if __name__ == "__main__":

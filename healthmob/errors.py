@@ -30,6 +30,14 @@ class RunError(HealthmobError, RuntimeError):
     """A run directory cannot be created, resumed or rebuilt."""
 
 
+class SchemaError(RuntimeError):
+    """An output dataset does not conform to the schema (:mod:`healthmob.schema`).
+
+    A bug in healthmob, never a user error: it is not a :class:`HealthmobError`, so the CLI
+    shows its traceback.
+    """
+
+
 def join_problems(where: str, problems: list[str]) -> str:
     """Format several problems found in one file as a single message.
 

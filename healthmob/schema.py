@@ -1,23 +1,21 @@
 """The output schema: CF attributes every healthmob dataset must carry, and one validator.
 
-Every stage's output passes :func:`check_dataset` in the tests (DESIGN.md section 6).
+Every dataset healthmob writes passes :func:`require_conforming` before it is written
+(DESIGN.md section 6). A dataset that does not conform is a bug in healthmob, never a user
+error: :class:`~healthmob.errors.SchemaError` keeps its traceback.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xarray as xr
+from .errors import SchemaError
 
-from .store.atomic import atomic_path
+if TYPE_CHECKING:
+    import xarray as xr
 
 CONVENTIONS = "CF-1.10"
 GLOBAL_ATTRS = ("title", "source", "history", "Conventions")
-UNITS_CF = {"1/day": "day-1", "1/week": "week-1", "1/month": "month-1", "1/year": "year-1",
-            "day": "day", "week": "week", "month": "month", "year": "year", "1": "1",
-            "dimensionless": "1", "percent": "percent"}
-PER_100K_YEAR_UNITS = "1e-5 year-1"
-"""CF (UDUNITS) spelling of 'per 100,000 population per year'."""
 
 LAT_ATTRS = {"standard_name": "latitude", "units": "degrees_north",
              "long_name": "latitude of the place's population centre"}
@@ -29,7 +27,8 @@ def check_dataset(ds: xr.Dataset) -> list[str]:
     """Return the CF problems of ``ds`` (empty when it conforms).
 
     Checks: the global attributes of :data:`GLOBAL_ATTRS`; ``units`` and ``long_name`` on
-    every data variable; CF ``standard_name`` on ``lat``/``lon`` coordinates.
+    every data variable (a flag variable carries ``flag_values`` instead of units); CF
+    ``standard_name`` on ``lat``/``lon`` coordinates.
     """
     problems = [f"global attribute {name!r} is missing" for name in GLOBAL_ATTRS
                 if name not in ds.attrs]
@@ -43,12 +42,9 @@ def check_dataset(ds: xr.Dataset) -> list[str]:
     return problems
 
 
-def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` to NetCDF-4 (h5netcdf) atomically, float variables compressed (zlib
-    level 4 with the shuffle filter: 17% smaller than zlib alone for the world results)."""
-    encoding = {name: {"zlib": True, "complevel": 4, "shuffle": True}
-                for name, var in ds.data_vars.items() if var.dtype.kind == "f"}
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    return path
+def require_conforming(ds: xr.Dataset, what: str) -> xr.Dataset:
+    """Return ``ds`` when it conforms; else raise :class:`SchemaError` naming ``what``."""
+    problems = check_dataset(ds)
+    if problems:
+        raise SchemaError(f"{what}: " + "; ".join(problems))
+    return ds

@@ -12,6 +12,12 @@ import re
 DAYS_PER_YEAR = 365.25
 """Julian year (days): the conversion used for every 'year' in healthmob."""
 
+PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
+"""Factor from a per-capita rate per day to a rate per 100,000 population per year."""
+
+PER_100K_YEAR_UNITS = "1e-5 year-1"
+"""CF (UDUNITS) spelling of 'per 100,000 population per year'."""
+
 # name -> (factor to the base unit, power of time). Base units: day, dimensionless.
 UNITS: dict[str, tuple[float, int]] = {
     "1": (1.0, 0),
@@ -26,6 +32,11 @@ UNITS: dict[str, tuple[float, int]] = {
     "month": (DAYS_PER_YEAR / 12.0, 1),
     "year": (DAYS_PER_YEAR, 1),
 }
+
+CF_UNITS = {"1/day": "day-1", "1/week": "week-1", "1/month": "month-1", "1/year": "year-1",
+            "day": "day", "week": "week", "month": "month", "year": "year", "1": "1",
+            "dimensionless": "1", "percent": "percent"}
+"""CF (UDUNITS) spelling of every unit of :data:`UNITS`."""
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+?)s?\s*$")
 

@@ -13,7 +13,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from healthmob.schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, check_dataset, write_dataset
+from healthmob.schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, check_dataset
+from healthmob.store.netcdf import write_dataset
 
 PLACES = {  # id: (name, population, lat, lon)
     "ZAF": ("South Africa", 60e6, -26.1, 28.2), "MOZ": ("Mozambique", 33e6, -19.0, 34.8),

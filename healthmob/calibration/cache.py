@@ -1,9 +1,12 @@
-"""Cache of endemic calibrations in ``geo/calibration-<scenario>.csv``.
+"""Cached endemic calibrations, found by the content hash of their inputs.
 
 A calibration depends only on the model spec, the fixed parameter values, the targets and
-the places' data; its key is the sha256 of all of these. A run whose key matches the cached
-file starts at once from it; otherwise it calibrates (seconds) and says so. Only
-``healthmob calibrate CONFIG`` writes the cache.
+the places' data; its key is the sha256 of all of these, and its file is ``<key>.csv``. A run
+looks in the user cache (:func:`healthmob.store.resources.cache_dir`, written by
+``healthmob calibrate CONFIG``) and then among the calibrations shipped with the embedded
+data (``geo/calibrations/``, read only); when neither has the key it calibrates (seconds to
+tens of seconds) and says so. A run never writes the cache: it writes only into its own
+folder.
 """
 
 from __future__ import annotations
@@ -17,19 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..disease.spec import ModelSpec
 from ..store.atomic import write_text_atomic
-from ..store.resources import data_dir
+from ..store.resources import cache_dir, data_dir
 from .initial import FLAG_MEANINGS, InitialState
 
 log = logging.getLogger(__name__)
 
-
-def cache_path(scenario_name: str) -> Path:
-    """Where the calibration of the scenario ``scenario_name`` is cached."""
-    return data_dir("geo") / f"calibration-{scenario_name}.csv"
+FOLDER = "calibrations"
+"""Subfolder of the user cache and of ``geo/`` that holds ``<key>.csv`` files."""
 
 
-def cache_key(spec, places: pd.DataFrame, overrides: dict, targets, fallback: str) -> str:
+def cache_key(spec: ModelSpec, places: pd.DataFrame, overrides: dict, targets,
+              fallback: str) -> str:
     """sha256 of everything the calibration depends on."""
     columns = sorted({t.column for t in targets if t.column} | ({fallback} & set(places.columns)))
     payload = {
@@ -42,17 +45,32 @@ def cache_key(spec, places: pd.DataFrame, overrides: dict, targets, fallback: st
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def load_calibration(path: Path, key: str, spec, places: pd.DataFrame, overrides: dict,
+def user_cache_file(key: str) -> Path:
+    """Where ``healthmob calibrate`` writes the calibration of ``key``."""
+    return cache_dir() / FOLDER / f"{key}.csv"
+
+
+def find_calibration(key: str) -> Path | None:
+    """The cached calibration of ``key``: the user's, else a shipped one, else None."""
+    for path in (user_cache_file(key), data_dir("geo") / FOLDER / f"{key}.csv"):
+        if path.is_file():
+            return path
+    return None
+
+
+def load_calibration(key: str, spec: ModelSpec, places: pd.DataFrame, overrides: dict,
                      targets) -> InitialState | None:
-    """The cached calibration when its key matches, else None."""
-    if not path.is_file():
+    """The cached calibration of these inputs, or None (logged) when there is none."""
+    path = find_calibration(key)
+    if path is None:
+        log.info("no calibration cached for these inputs (key %s...); calibrating now "
+                 "(`healthmob calibrate CONFIG` caches it)", key[:12])
         return None
     with open(path, encoding="utf-8") as handle:
-        first = handle.readline().strip()
-    if first != f"# key={key}":
-        log.info("calibration cache %s is for other inputs; calibrating now "
-                 "(refresh it with `healthmob calibrate CONFIG`)", path)
-        return None
+        if handle.readline().strip() != f"# key={key}":
+            log.warning("calibration cache %s does not hold key %s; calibrating now", path,
+                        key[:12])
+            return None
     table = pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""]).set_index("id")
     table = table.loc[places["id"]]
     fractions = table[[f"x_{c}" for c in spec.compartment_ids]].to_numpy()
@@ -66,9 +84,9 @@ def load_calibration(path: Path, key: str, spec, places: pd.DataFrame, overrides
                         cache_file=path)
 
 
-def save_calibration(path: Path, key: str, spec, places: pd.DataFrame,
-                     initial: InitialState) -> None:
-    """Write ``initial`` (fractions, fitted values per day, goals, flags) to the cache."""
+def save_calibration(path: Path, key: str, spec: ModelSpec, places: pd.DataFrame,
+                     initial: InitialState) -> Path:
+    """Write ``initial`` (fractions, fitted values per day, goals, flags) to ``path``."""
     columns = {"id": places["id"].to_numpy(), "flag": [FLAG_MEANINGS[f] for f in initial.flag]}
     for j, target in enumerate(initial.targets):
         columns[f"goal_{target.observable}"] = initial.goal[:, j]
@@ -77,9 +95,10 @@ def save_calibration(path: Path, key: str, spec, places: pd.DataFrame,
     fractions = initial.state / initial.state.sum(axis=1, keepdims=True)
     for c, cid in enumerate(spec.compartment_ids):
         columns[f"x_{cid}"] = fractions[:, c]
-    table = pd.DataFrame(columns)
     buffer = io.StringIO()
     buffer.write(f"# key={key}\n# healthmob endemic calibration of model {spec.name}; "
                  "fitted values in base units (per day); x_* are state fractions\n")
-    table.to_csv(buffer, index=False, float_format="%.17g")
+    pd.DataFrame(columns).to_csv(buffer, index=False, float_format="%.17g")
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, buffer.getvalue())
+    return path

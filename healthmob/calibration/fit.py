@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
+from ..checks import REQUIRED, Number, Section, Text, setting
+from ..disease.chains import stationary
 from ..disease.compile import CompiledModel, compile_model
 from ..disease.observables import observe
 from ..disease.spec import ModelSpec
@@ -40,17 +42,18 @@ within ``TOLERANCE * FLOOR`` in absolute terms instead."""
 
 
 @dataclass(frozen=True)
-class Target:
+class Target(Section):
     """Match ``observable`` (a tally or spec output) by fitting ``parameter``.
 
     The observed value is the places table's ``column`` or, for an assumption shared by
-    every place, a fixed ``value`` (in the observable's units).
+    every place, a fixed ``value`` (in the observable's units). One entry of
+    ``[initial] targets`` in a config.
     """
 
-    observable: str
-    parameter: str
-    column: str | None = None
-    value: float | None = None
+    observable: str = setting(REQUIRED, Text(nonempty=True))
+    parameter: str = setting(REQUIRED, Text(nonempty=True))
+    column: str | None = setting(None, Text(nonempty=True))
+    value: float | None = setting(None, Number())
 
 
 @dataclass(frozen=True)
@@ -198,18 +201,6 @@ def _bounds(spec: ModelSpec, name: str, transmission: bool) -> tuple[float, floa
         low = max(declared.range[0] * factor, low)
         high = max(declared.range[1] * factor, low * (1 + 1e-9))
     return low, high
-
-
-def stationary(generator: np.ndarray) -> np.ndarray:
-    """Stationary distribution ``x`` (sums to 1) of a closed chain: ``x @ generator = 0``."""
-    n = generator.shape[0]
-    system = generator.T.copy()
-    system[-1, :] = 1.0
-    rhs = np.zeros(n)
-    rhs[-1] = 1.0
-    x = np.linalg.solve(system, rhs)
-    x = np.clip(x, 0.0, None)
-    return x / x.sum()
 
 
 def _generator(model: CompiledModel, tr_rate: np.ndarray, force: np.ndarray) -> np.ndarray:

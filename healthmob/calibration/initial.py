@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..disease.compile import CompiledModel
 from ..disease.spec import ModelSpec
 from ..errors import ConfigError
+from .config import FractionStart
 from .fit import Calibrator, Target
 
 log = logging.getLogger(__name__)
@@ -106,30 +106,24 @@ def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
     return InitialState(state, {**overrides, **fitted}, flag, tuple(targets), goal, achieved)
 
 
-def fraction_start(model: CompiledModel, places: pd.DataFrame, fractions: dict,
-                   seeds: list[dict]) -> InitialState:
-    """Every place split by ``fractions`` of its population, then ``seeds`` moved in.
+def fraction_start(spec: ModelSpec, places: pd.DataFrame, start: FractionStart) -> InitialState:
+    """Every place split by ``start.fractions`` of its population, then its seeds moved in.
 
-    Parameters
-    ----------
-    fractions : dict of str to float
-        Share of each place's population per compartment; must sum to 1.
-    seeds : list of dict
-        ``{place, compartment, count, from}``: move ``count`` persons of ``place`` from
-        compartment ``from`` (default: the first compartment) into ``compartment``.
+    A seed moves ``count`` persons of its place from compartment ``from`` (default: the
+    model's first compartment) into ``compartment``, at most as many as are there.
     """
-    ids = list(model.compartments)
+    ids = list(spec.compartment_ids)
     share = np.zeros(len(ids))
-    for cid, value in fractions.items():
+    for cid, value in start.fractions.items():
         share[ids.index(cid)] = value
     state = places["population"].to_numpy()[:, None] * share[None, :]
     place_index = {pid: i for i, pid in enumerate(places["id"])}
-    for seed in seeds:
-        p = place_index[seed["place"]]
-        source = ids.index(seed.get("from", ids[0]))
-        count = min(float(seed["count"]), state[p, source])
+    for seed in start.seeds:
+        p = place_index[seed.place]
+        source = ids.index(seed.source or ids[0])
+        count = min(float(seed.count), state[p, source])
         state[p, source] -= count
-        state[p, ids.index(seed["compartment"])] += count
+        state[p, ids.index(seed.compartment)] += count
     return InitialState(state, {}, np.full(len(places), FLAG_MEANINGS.index("explicit_fractions")))
 
 

@@ -1,4 +1,4 @@
-"""Transient distributions of a continuous-time Markov chain over short and long horizons.
+"""One individual's continuous-time Markov chain: transient and stationary distributions.
 
 ``propagate`` gives ``v exp(Q t)`` for many row vectors and many times at once by
 uniformization (Jensen's method): with ``q >= max_i |Q_ii|`` and ``P = I + Q/q``,
@@ -65,3 +65,15 @@ def expected_events(generator: np.ndarray, event_rates: np.ndarray, horizon: flo
     augmented[:n, :n] = generator
     augmented[:n, n] = event_rates
     return expm(augmented * horizon)[:n, n]
+
+
+def stationary(generator: np.ndarray) -> np.ndarray:
+    """Stationary distribution ``x`` (sums to 1) of a closed chain: ``x @ generator = 0``."""
+    n = generator.shape[0]
+    system = generator.T.copy()
+    system[-1, :] = 1.0
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0
+    x = np.linalg.solve(system, rhs)
+    x = np.clip(x, 0.0, None)
+    return x / x.sum()

@@ -1,4 +1,4 @@
-"""Compile a :class:`~healthmob.spec.ModelSpec` into arrays that every engine shares.
+"""Compile a :class:`~healthmob.disease.spec.ModelSpec` into arrays that every engine shares.
 
 One mathematical object (DESIGN.md section 2): per place, a continuous-time Markov chain
 over an individual's compartments (spontaneous transitions, deaths, births) plus infection
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..checks import must_be, unknown_key
 from ..errors import ModelSpecError
 from .spec import ALL, DEATH, ModelSpec
 
@@ -164,7 +165,8 @@ class CompiledModel:
         return q
 
 
-def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = None):
+def compile_model(spec: ModelSpec, n_places: int = 1,
+                  overrides: dict | None = None) -> CompiledModel:
     """Compile ``spec`` for ``n_places`` places.
 
     Parameters
@@ -181,20 +183,58 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
     -------
     CompiledModel
     """
-    values = {name: np.full(n_places, value) for name, value in spec.base_values().items()}
-    for name, value in (overrides or {}).items():
-        if name not in values:
-            raise ModelSpecError(f"model {spec.name!r}: parameter {name!r} is not declared; "
-                                 f"declared: {sorted(values)}")
-        value = np.broadcast_to(np.asarray(value, dtype=float), (n_places,)).copy()
-        if not np.all(np.isfinite(value)) or value.min() < 0:
-            raise ModelSpecError(f"model {spec.name!r}: parameter {name} must be finite and "
-                                 f">= 0; got {value}")
-        values[name] = value
+    values = parameter_arrays(spec, n_places, overrides)
     index = {cid: i for i, cid in enumerate(spec.compartment_ids)}
     n_comp = len(index)
     tallies = tuple(spec.tallies)
+    tr_source, tr_target, tr_rate, tally_rows = _transitions(spec, values, index, n_places)
+    inf_source = np.array([index[f.source] for f in spec.infections], dtype=int)
+    inf_target = np.array([index[f.target] for f in spec.infections], dtype=int)
+    inf_rate = _stack([f.rate.evaluate(values) for f in spec.infections], n_places)
+    inf_weight = _infectiousness(spec, values, index)
+    births = spec.births
+    birth_rate = np.zeros(n_places)
+    if births is not None and births.rate is not None:
+        birth_rate = np.broadcast_to(births.rate.evaluate(values), (n_places,)).astype(float)
+    weight_groups, inf_group = np.unique(inf_weight, axis=0, return_inverse=True)
+    change_tr = _change_matrix(tr_source, tr_target, n_comp)
+    change_inf = _change_matrix(inf_source, inf_target, n_comp)
+    return CompiledModel(
+        spec=spec, n_places=n_places, values=values,
+        tr_source=tr_source, tr_target=tr_target, tr_rate=tr_rate,
+        inf_source=inf_source, inf_target=inf_target, inf_rate=inf_rate,
+        inf_weight=inf_weight, change_tr=change_tr, change_inf=change_inf,
+        birth_target=index[births.target] if births is not None else -1,
+        birth_rate=birth_rate,
+        replace_deaths=bool(births is not None and births.replace_deaths),
+        tally_names=tallies,
+        tally_tr=_tally_matrix(tally_rows, tallies),
+        tally_inf=_tally_matrix([f.tally for f in spec.infections], tallies),
+        weight_groups=weight_groups.reshape(-1, n_comp),
+        inf_group=inf_group.ravel(),
+        sparse_change_tr=sp.csr_array(change_tr),
+        sparse_change_inf=sp.csr_array(change_inf),
+    )
 
+
+def parameter_arrays(spec: ModelSpec, n_places: int, overrides: dict | None) -> dict:
+    """Every parameter in base units as an array of shape ``(n_places,)``, overrides applied
+    (each must be declared, finite and >= 0)."""
+    values = {name: np.full(n_places, value) for name, value in spec.base_values().items()}
+    for name, value in (overrides or {}).items():
+        if name not in values:
+            raise ModelSpecError(f"model {spec.name!r}: {unknown_key(name, values, 'parameter')}")
+        value = np.broadcast_to(np.asarray(value, dtype=float), (n_places,)).copy()
+        if not np.all(np.isfinite(value)) or value.min() < 0:
+            raise ModelSpecError(f"model {spec.name!r}: "
+                                 + must_be(f"parameter {name}", "finite and >= 0", value))
+        values[name] = value
+    return values
+
+
+def _transitions(spec: ModelSpec, values: dict, index: dict, n_places: int):
+    """Source, target (-1 for death), rates (P, T) and tallies of every transition, with
+    transitions from ``*`` expanded to every compartment."""
     sources, targets, rates, tally_rows = [], [], [], []
     for tr in spec.transitions:
         for src in (spec.compartment_ids if tr.source == ALL else (tr.source,)):
@@ -202,14 +242,13 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
             targets.append(-1 if tr.target == DEATH else index[tr.target])
             rates.append(tr.rate.evaluate(values))
             tally_rows.append(tr.tally)
-    tr_source, tr_target = np.array(sources, dtype=int), np.array(targets, dtype=int)
-    tr_rate = _stack(rates, n_places)
-    change_tr = _change_matrix(tr_source, tr_target, n_comp)
+    return (np.array(sources, dtype=int), np.array(targets, dtype=int),
+            _stack(rates, n_places), tally_rows)
 
-    inf_source = np.array([index[f.source] for f in spec.infections], dtype=int)
-    inf_target = np.array([index[f.target] for f in spec.infections], dtype=int)
-    inf_rate = _stack([f.rate.evaluate(values) for f in spec.infections], n_places)
-    inf_weight = np.zeros((len(spec.infections), n_comp))
+
+def _infectiousness(spec: ModelSpec, values: dict, index: dict) -> np.ndarray:
+    """Infectiousness weight of every compartment for each infection, shape (K, C)."""
+    weights = np.zeros((len(spec.infections), len(index)))
     for k, f in enumerate(spec.infections):
         for cid, weight in f.sources.items():
             if isinstance(weight, str):
@@ -217,46 +256,16 @@ def compile_model(spec: ModelSpec, n_places: int = 1, overrides: dict | None = N
                     raise ModelSpecError(f"model {spec.name!r}: infectiousness weight {weight} "
                                          "must be the same in every place")
                 weight = values[weight][0]
-            inf_weight[k, index[cid]] = weight
+            weights[k, index[cid]] = weight
+    return weights
 
-    births = spec.births
-    birth_rate = np.zeros(n_places)
-    if births is not None and births.rate is not None:
-        birth_rate = np.broadcast_to(births.rate.evaluate(values), (n_places,)).astype(float)
 
-    def tally_matrix(rows):
-        out = np.zeros((len(rows), len(tallies)))
-        for i, names in enumerate(rows):
-            for name in names:
-                out[i, tallies.index(name)] = 1.0
-        return out
-
-    weight_groups, inf_group = np.unique(inf_weight, axis=0, return_inverse=True)
-    change_inf = _change_matrix(inf_source, inf_target, n_comp)
-    return CompiledModel(
-        spec=spec,
-        n_places=n_places,
-        values=values,
-        tr_source=tr_source,
-        tr_target=tr_target,
-        tr_rate=tr_rate,
-        inf_source=inf_source,
-        inf_target=inf_target,
-        inf_rate=inf_rate,
-        inf_weight=inf_weight,
-        change_tr=change_tr,
-        change_inf=change_inf,
-        birth_target=index[births.target] if births is not None else -1,
-        birth_rate=birth_rate,
-        replace_deaths=bool(births is not None and births.replace_deaths),
-        tally_names=tallies,
-        tally_tr=tally_matrix(tally_rows),
-        tally_inf=tally_matrix([f.tally for f in spec.infections]),
-        weight_groups=weight_groups.reshape(-1, n_comp),
-        inf_group=inf_group.ravel(),
-        sparse_change_tr=sp.csr_array(change_tr),
-        sparse_change_inf=sp.csr_array(change_inf),
-    )
+def _tally_matrix(rows: list, tallies: tuple) -> np.ndarray:
+    out = np.zeros((len(rows), len(tallies)))
+    for i, names in enumerate(rows):
+        for name in names:
+            out[i, tallies.index(name)] = 1.0
+    return out
 
 
 def _stack(columns: list, n_places: int) -> np.ndarray:

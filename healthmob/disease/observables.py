@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schema import PER_100K_YEAR_UNITS
-from ..units import DAYS_PER_YEAR
+from ..units import PER_100K_YEAR, PER_100K_YEAR_UNITS
 from .spec import SCALES, ModelSpec, select
-
-PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
-"""Factor from a per-capita rate per day to a rate per 100,000 population per year."""
 
 
 def observe(spec: ModelSpec, name: str, state: np.ndarray, tallies: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ A product spec (``models/tb_hiv.toml``) names its ``components`` (other model fi
 adds what only the combination knows: population-level transitions (background mortality,
 declared once), births, rate ``modifiers`` (e.g. TB activation multiplied by a relative risk
 in some HIV stages) and ``tally_splits`` (e.g. TB incidence among HIV-positive people). The
-result is an ordinary flat spec table, validated by :func:`healthmob.spec.parse_model`.
+result is an ordinary flat spec table, validated by :func:`healthmob.disease.parse.parse_model`.
 
 Compartment ids of the product are the component ids joined by ``_`` (``LE_C1``: early
 latent TB, first chronic HIV stage). Transitions and infections of each component act in
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
-from pathlib import Path
 
+from ..checks import must_be, report_unknown, unknown_key
 from ..errors import ModelSpecError, join_problems
+from .spec import ModelSpec, select
 
 PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "components",
                 "transitions", "births", "tallies", "parameters", "outputs", "modifiers",
@@ -26,7 +27,7 @@ PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "co
 SEPARATOR = "_"
 
 
-def compose(table: dict, components: list, where: str) -> dict:
+def compose(table: dict, components: list[ModelSpec], where: str) -> dict:
     """Flatten a product spec table into an ordinary spec table.
 
     Parameters
@@ -42,9 +43,9 @@ def compose(table: dict, components: list, where: str) -> dict:
     -------
     dict
         A flat spec table (compartments, transitions, infections, births, tallies,
-        outputs, parameters) for :func:`healthmob.spec.parse_model`.
+        outputs, parameters) for :func:`healthmob.disease.parse.parse_model`.
     """
-    problems = [f"{k} is not a known key of a product spec; valid keys: {sorted(PRODUCT_KEYS)}"
+    problems = [f"{unknown_key(k, PRODUCT_KEYS)} (a product spec)"
                 for k in sorted(set(table) - PRODUCT_KEYS)]
     names = [c.name for c in components]
     for spec in components:
@@ -59,20 +60,49 @@ def compose(table: dict, components: list, where: str) -> dict:
                           {"tally", "name", "where", "long_name"})
     if problems:
         raise ModelSpecError(join_problems(where, problems))
+    transitions, infections = _product_flows(components, modifiers, splits)
+    tallies = {name: text for spec in components for name, text in spec.tallies.items()}
+    for split in splits:
+        tallies[split["name"]] = split.get("long_name", split["name"])
+    tallies.update(table.get("tallies", {}))
+    flat = {key: table[key] for key in ("name", "long_name", "description", "authors")
+            if key in table}
+    flat["references"] = list(table.get("references", [])) + [
+        ref for spec in components for ref in spec.references]
+    flat.update(compartments=_product_compartments(components),
+                transitions=list(table.get("transitions", [])) + transitions,
+                infections=infections, tallies=tallies,
+                outputs={**_product_outputs(components), **table.get("outputs", {})},
+                parameters=parameters)
+    if "births" in table:
+        flat["births"] = table["births"]
+    flat["infected"] = table.get("infected") or [
+        _lift(p, k, len(components)) for k, spec in enumerate(components)
+        for p in (spec.infected if not any(x.startswith("!") for x in spec.infected)
+                  else _negations_lifted(spec))]
+    flat["parameter_sets"] = {}
+    for sets in [spec.parameter_sets for spec in components] + [
+            table.get("parameter_sets", {})]:
+        for set_name, values in sets.items():
+            flat["parameter_sets"].setdefault(set_name, {}).update(values)
+    return flat
 
-    states = list(itertools.product(*(c.compartments for c in components)))
-    compartments = [{
+
+def _product_compartments(components: list[ModelSpec]) -> list[dict]:
+    """Every combination of the components' compartments, ids joined by ``_``."""
+    return [{
         "id": SEPARATOR.join(c.id for c in combo),
         "long_name": " / ".join(c.long_name for c in combo),
         "symptomatic": any(c.symptomatic for c in combo),
         "detectable_by": sorted({t for c in combo for t in c.detectable_by}),
-    } for combo in states]
+    } for combo in itertools.product(*(c.compartments for c in components))]
 
-    transitions = list(table.get("transitions", []))
-    infections = []
-    tallies = {}
+
+def _product_flows(components: list[ModelSpec], modifiers: list, splits: list):
+    """Each component's transitions and infections in every state of the others."""
+    names = [c.name for c in components]
+    transitions, infections = [], []
     for k, spec in enumerate(components):
-        tallies.update(spec.tallies)
         others = [c.compartment_ids for j, c in enumerate(components) if j != k]
         for context in itertools.product(*others):
             context_of = {names[j]: s for j, s in zip([j for j in range(len(names)) if j != k],
@@ -95,10 +125,11 @@ def compose(table: dict, components: list, where: str) -> dict:
                     "sources": {_join(k, cid, ctx): weight for cid, weight in inf.sources.items()
                                 for ctx in itertools.product(*others)},
                     "tally": _split_tallies(inf.tally, splits, context_of)})
-    for split in splits:
-        tallies[split["name"]] = split.get("long_name", split["name"])
-    tallies.update(table.get("tallies", {}))
+    return transitions, infections
 
+
+def _product_outputs(components: list[ModelSpec]) -> dict:
+    """The components' outputs, their patterns lifted to the product's compartments."""
     outputs = {}
     for k, spec in enumerate(components):
         for name, out in spec.outputs.items():
@@ -111,27 +142,7 @@ def compose(table: dict, components: list, where: str) -> dict:
                 entry.update(numerator=[_lift(p, k, len(components)) for p in out.numerator],
                              denominator=[_lift(p, k, len(components)) for p in out.denominator])
             outputs[name] = entry
-    outputs.update(table.get("outputs", {}))
-
-    flat = {key: table[key] for key in ("name", "long_name", "description", "authors")
-            if key in table}
-    flat["references"] = list(table.get("references", [])) + [
-        ref for spec in components for ref in spec.references]
-    flat.update(compartments=compartments, transitions=transitions, infections=infections,
-                tallies=tallies, outputs=outputs, parameters=parameters)
-    if "births" in table:
-        flat["births"] = table["births"]
-    flat["infected"] = table.get("infected") or [
-        _lift(p, k, len(components)) for k, spec in enumerate(components)
-        for p in (spec.infected if not any(x.startswith("!") for x in spec.infected)
-                  else _negations_lifted(spec, k, len(components)))]
-    flat["parameter_sets"] = {}
-    for spec in components:
-        for set_name, values in spec.parameter_sets.items():
-            flat["parameter_sets"].setdefault(set_name, {}).update(values)
-    for set_name, values in table.get("parameter_sets", {}).items():
-        flat["parameter_sets"].setdefault(set_name, {}).update(values)
-    return flat
+    return outputs
 
 
 def _join(k: int, state: str, context: tuple) -> str:
@@ -147,11 +158,9 @@ def _lift(pattern: str, k: int, n: int) -> str:
     return ("!" if negate else "") + SEPARATOR.join(parts)
 
 
-def _negations_lifted(spec, k: int, n: int) -> list:
+def _negations_lifted(spec: ModelSpec) -> list:
     """Patterns with exclusions cannot be lifted one by one (their union would undo the
     exclusion); lift the compartments they select instead."""
-    from .spec import select
-
     return select(spec.infected, spec.compartment_ids)
 
 
@@ -187,31 +196,29 @@ def _merge_parameters(components, own: dict, problems: list) -> dict:
 
 def _check_rules(rules, key, names, problems, allowed) -> list:
     if not isinstance(rules, list):
-        problems.append(f"{key} must be an array of tables")
+        problems.append(must_be(key, "an array of tables", rules))
         return []
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict):
-            problems.append(f"{key}[{i}] must be a table")
+            problems.append(must_be(f"{key}[{i}]", "a table", rule))
             continue
-        for extra in sorted(set(rule) - allowed):
-            problems.append(f"{key}[{i}].{extra} is not a known key; valid keys: "
-                            f"{sorted(allowed)}")
+        report_unknown(rule, allowed, f"{key}[{i}]", problems)
         where = rule.get("where", {})
         if not isinstance(where, dict) or not set(where) <= set(names):
-            problems.append(f"{key}[{i}].where must be a table of component = [patterns] "
-                            f"with components {names}; got {where!r}")
+            problems.append(must_be(f"{key}[{i}].where", "a table of component = [patterns] "
+                                    f"with components {names}", where))
             rule["where"] = {}
         if "component" in allowed and rule.get("component") not in names:
-            problems.append(f"{key}[{i}].component must be one of {names}; "
-                            f"got {rule.get('component')!r}")
+            problems.append(must_be(f"{key}[{i}].component", f"one of {names}",
+                                    rule.get("component")))
     return [r for r in rules if isinstance(r, dict)]
 
 
-def component_paths(table: dict, base: Path | None) -> list:
+def component_paths(table: dict) -> list:
     """The ``components`` entries of a product spec, checked to be a list of names."""
     components = table.get("components")
     if not isinstance(components, list) or len(components) < 2 or not all(
             isinstance(c, str) for c in components):
-        raise ModelSpecError(f"components must be an array of at least two model names; "
-                             f"got {components!r}")
+        raise ModelSpecError(must_be("components", "an array of at least two model names",
+                                     components))
     return components

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..calibration.fit import stationary
+from .chains import stationary
 from .compile import CompiledModel
 
 

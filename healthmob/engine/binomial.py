@@ -3,7 +3,8 @@
 Each step of length ``dt`` (one day by default), in every place and compartment at once:
 
 1. the force of infection is taken from the state at the start of the step
-   (:meth:`~healthmob.coupling.Coupling.force`, so visiting mixes people where they are);
+   (:meth:`~healthmob.engine.coupling.Coupling.force`, so visiting mixes people where they
+   are);
 2. every exit from a compartment competes: transitions, infections and relocation with total
    hazard ``h``; the number leaving is one binomial draw with probability ``1 - exp(-h dt)``;
 3. the leavers are split between the exits in proportion to their rates (conditional
@@ -16,8 +17,21 @@ Each step of length ``dt`` (one day by default), in every place and compartment 
 People are integers and never negative; without births and deaths the total is conserved
 exactly. Only numpy and scipy are used: no Python loop over places.
 
+Mean presence. In the plain chain binomial an infectious person who leaves during a step
+still counts for the whole of it, so each infectious period is lengthened by about
+``dt / 2`` and R0 by a factor of about ``1 + gamma dt / 2`` (+13% for gamma = 0.25/day and
+daily steps: the SIR final size at R0 = 2 comes out 0.855 instead of 0.797). With
+``mean_presence`` the people present at the start of a step are weighted by the share of
+the step they are expected to stay, so each person's expected exposure is exact,
+``1 / gamma``, and the final size matches z = 1 - exp(-R0 z) at daily steps
+(docs/ensembles.md); what remains of the step is a delay of about ``dt / 2`` per
+generation. The final size depends on the infectious period only through its mean (Ball
+and Donnelly 1995).
+
 References
 ----------
+Ball F, Donnelly P (1995). Strong approximations for epidemic models. Stoch Proc Appl
+55:1-21.
 Gillespie DT (2001). Approximate accelerated stochastic simulation of chemically reacting
 systems. J Chem Phys 115:1716-1733 (tau-leaping).
 Abbey H (1952). An examination of the Reed-Frost theory of epidemics. Hum Biol 24:201-233
@@ -34,109 +48,11 @@ import scipy.sparse as sp
 
 from ..disease.compile import CompiledModel
 from ..errors import RunError
+from .channels import Channels, plan_channels
 from .coupling import Coupling
-from .ode import Trajectory
+from .trajectory import Trajectory
 
 log = logging.getLogger(__name__)
-
-
-_RELOCATION = -2  # target of a relocation channel (handled apart from the disease)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Index arrays fixed for a run: which exits compete and where people go.
-
-    Arrays are compartment-major, ``(rows, P)``, so that per-compartment updates touch
-    contiguous memory. A *channel* is one way out of a compartment: a transition, an
-    infection or (with relocation) moving away.
-    """
-
-    exit_cols: np.ndarray | slice  # compartments with at least one exit
-    base_hazard: np.ndarray        # (Ce, P) transition + relocation hazards (1/day)
-    inf_exit: np.ndarray           # (K,) row of exit_cols of each infection's source
-    channel_rates: np.ndarray      # (E, P) per-capita rates; infection rows refreshed per step
-    infection_rows: slice          # rows of the infection channels
-    channel_col: np.ndarray        # (E,) row of exit_cols of each channel's source
-    split_steps: tuple             # ((channels, cols), ...) per rank, but the last
-    channel_rank: np.ndarray       # (E,) rank of each channel among its row's exits
-    last_channel: np.ndarray       # (Ce,) channel taking the remainder of each exit row
-    targets: tuple                 # ((compartment, channel), ...) for every live target
-    death_channels: np.ndarray
-    reloc_channels: np.ndarray     # (C,) relocation channel of each compartment, or empty
-    tally_pairs: tuple             # ((tally index, channel), ...)
-    into: sp.csr_array | None      # (C, E) arrivals per channel, when there are many
-    into_tally: sp.csr_array | None  # (n_tally, E) likewise for the tallies
-    n_tally: int
-    birth_target: int
-    replace_deaths: bool
-
-
-def _plan(model: CompiledModel, coupling: Coupling) -> _Plan:
-    n_places, n_comp = model.n_places, model.n_compartments
-    n_tr, n_inf = len(model.tr_source), len(model.inf_source)
-    relocating = coupling.relocation.nnz > 0
-    sources = list(model.tr_source) + list(model.inf_source)
-    targets = list(model.tr_target) + list(model.inf_target)
-    rates = [model.tr_rate[:, j] for j in range(n_tr)] + [np.zeros(n_places)] * n_inf
-    reloc_first = len(sources)
-    if relocating:
-        sources += list(range(n_comp))
-        targets += [_RELOCATION] * n_comp
-        rates += [coupling.relocation_out] * n_comp
-    sources, targets = np.array(sources, dtype=int), np.array(targets, dtype=int)
-    channel_rates = np.array(rates, dtype=float).reshape(len(sources), n_places)
-    exit_list = np.unique(sources)
-    position = {c: i for i, c in enumerate(exit_list)}
-    channel_col = np.array([position[c] for c in sources], dtype=int)
-    n_exit = len(exit_list)
-    base_hazard = np.zeros((n_exit, n_places))
-    infection_rows = slice(n_tr, n_tr + n_inf)
-    for e, col in enumerate(channel_col):
-        if not n_tr <= e < n_tr + n_inf:
-            base_hazard[col] += channel_rates[e]
-    by_col = [np.flatnonzero(channel_col == i) for i in range(n_exit)]
-    channel_rank = np.zeros(len(sources), dtype=int)
-    for chans in by_col:
-        channel_rank[chans] = np.arange(len(chans))
-    split_steps = []
-    for rank in range(max((len(c) for c in by_col), default=1) - 1):
-        cols = [i for i, c in enumerate(by_col) if len(c) > rank + 1]
-        chans = [by_col[i][rank] for i in cols]
-        split_steps.append((np.array(chans), np.array(cols)))
-    tally_matrix = np.vstack([model.tally_tr, model.tally_inf]) if n_tr + n_inf else np.zeros(
-        (0, len(model.tally_names)))
-    exit_cols = exit_list
-    if n_exit and np.array_equal(exit_list, np.arange(exit_list[0], exit_list[0] + n_exit)):
-        exit_cols = slice(int(exit_list[0]), int(exit_list[0]) + n_exit)  # a view, no copy
-    return _Plan(
-        exit_cols=exit_cols, base_hazard=base_hazard,
-        inf_exit=channel_col[infection_rows], channel_rates=channel_rates,
-        infection_rows=infection_rows, channel_col=channel_col,
-        split_steps=tuple(split_steps), channel_rank=channel_rank,
-        last_channel=np.array([c[-1] for c in by_col], dtype=int),
-        targets=tuple((int(t), e) for e, t in enumerate(targets) if t >= 0),
-        death_channels=np.flatnonzero(targets == -1),
-        reloc_channels=np.arange(reloc_first, len(sources)) if relocating else np.zeros(0, int),
-        tally_pairs=tuple((int(t), int(e)) for e, t in zip(*np.nonzero(tally_matrix))),
-        into=_incidence([(int(t), e) for e, t in enumerate(targets) if t >= 0],
-                        (n_comp, len(sources))),
-        into_tally=_incidence([(int(t), int(e)) for e, t in zip(*np.nonzero(tally_matrix))],
-                              (tally_matrix.shape[1], len(sources))),
-        n_tally=tally_matrix.shape[1], birth_target=model.birth_target,
-        replace_deaths=model.replace_deaths)
-
-
-def _incidence(pairs: list, shape: tuple) -> sp.csr_array | None:
-    """0/1 matrix (row, channel) when there are enough pairs to beat a Python loop."""
-    if len(pairs) <= _LOOP_LIMIT:
-        return None
-    rows, cols = zip(*pairs)
-    return sp.csr_array((np.ones(len(pairs)), (rows, cols)), shape=shape)
-
-
-_LOOP_LIMIT = 12
-"""Up to this many updates, a loop of row additions; beyond, one sparse product."""
 
 
 class _Force:
@@ -222,7 +138,7 @@ def _destinations(coupling: Coupling) -> _Destinations | None:
     return _Destinations(pvals[:, None, :], rows, columns)
 
 
-def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
+def simulate_stochastic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarray,
                         coupling: Coupling | None = None,
                         rng: np.random.Generator | None = None,
                         dt: float = 1.0, mean_presence: bool = True,
@@ -231,7 +147,7 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
 
     Parameters
     ----------
-    model : CompiledModel
+    compiled : CompiledModel
         Compiled for ``P`` places (rates per day).
     x0 : ndarray, shape (P, C)
         Initial persons per place and compartment (non-negative whole numbers).
@@ -241,7 +157,7 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
         Mobility coupling; none by default.
     rng : numpy.random.Generator, optional
         The stream of this realisation (one per ensemble member; the seeding rule is in
-        :mod:`healthmob.ensemble`). A fresh unseeded generator when omitted.
+        :mod:`healthmob.engine.seeds`). A fresh unseeded generator when omitted.
     dt : float
         Longest step (days). Each interval between output times is cut into
         ``ceil(interval / dt)`` equal steps.
@@ -262,51 +178,57 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
         (persons/day), comparable with the deterministic engine's rates; ``tally_rates[0]``
         is the expected rate at the start. ``n_evaluations`` counts steps.
 
-    Notes
-    -----
-    The force of infection is computed once per step, from the state at its start
-    (:meth:`Coupling.force`'s formula). In the plain chain binomial an infectious person
-    who leaves during a step still counts for the whole of it, so each infectious period
-    is lengthened by about ``dt / 2`` and R0 by a factor of about ``1 + gamma dt / 2``
-    (+13% for gamma = 0.25/day and daily steps: the SIR final size at R0 = 2 comes out
-    0.855 instead of 0.797). With ``mean_presence`` each person's expected exposure over
-    their stay is exact, ``1 / gamma``, and the final size matches z = 1 - exp(-R0 z) at
-    daily steps (docs/ensembles.md); what remains of the step is a delay of about
-    ``dt / 2`` per generation.
-
-    References
-    ----------
-    Ball F, Donnelly P (1995). Strong approximations for epidemic models. Stoch Proc Appl
-    55:1-21 (the final size depends on the infectious period only through its mean).
+    The mean-presence correction is explained in the module docstring.
     """
-    x0 = np.asarray(x0)
-    n_places, n_comp = model.n_places, model.n_compartments
-    if x0.shape != (n_places, n_comp):
-        raise RunError(f"stochastic engine: x0 must have shape {(n_places, n_comp)}; "
-                       f"got {x0.shape}")
-    state = np.ascontiguousarray(np.rint(x0).astype(np.int64).T)  # (C, P)
-    if np.any(state < 0) or np.any(np.abs(x0.T - state) > 1e-9):
-        raise RunError("stochastic engine: x0 must hold non-negative whole numbers of people")
+    state = _whole_people(compiled, x0)
+    times = np.asarray(times, dtype=float)
     if not dt > 0:
         raise RunError(f"stochastic engine: dt must be > 0; got {dt}")
-    times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times[0] != 0 or np.any(np.diff(times) <= 0):
         raise RunError("stochastic engine: times must start at 0 and increase")
     rng = rng if rng is not None else np.random.default_rng()
-    coupling = coupling or Coupling.none(n_places)
-    plan = _plan(model, coupling)
+    coupling = coupling or Coupling.none(compiled.n_places)
+    plan = plan_channels(compiled, coupling)
     destinations = _destinations(coupling)
     birth_rate = None
-    if model.birth_target >= 0 and not model.replace_deaths and np.any(model.birth_rate > 0):
-        birth_rate = model.birth_rate
+    if compiled.birth_target >= 0 and not compiled.replace_deaths and np.any(
+            compiled.birth_rate > 0):
+        birth_rate = compiled.birth_rate
     static_totals = (destinations is None and birth_rate is None
-                     and (model.replace_deaths or len(plan.death_channels) == 0))
-    force_of = _Force(model, coupling, static_totals)
+                     and (compiled.replace_deaths or len(plan.death_channels) == 0))
+    force_of = _Force(compiled, coupling, static_totals)
+    x0 = np.asarray(x0)
+    first_rates = compiled.tally_rates(x0.astype(float), coupling.force(compiled, x0)).T
+    out_state, out_tally, n_steps = _advance(
+        plan, destinations, force_of, state, times, rng, dt, mean_presence, birth_rate,
+        state_dtype, first_rates)
+    log.debug("stochastic engine: %d steps for %d places x %d compartments", n_steps,
+              compiled.n_places, compiled.n_compartments)
+    return Trajectory(times, out_state.transpose(0, 2, 1), out_tally.transpose(0, 2, 1),
+                      n_steps)
 
+
+def _whole_people(compiled: CompiledModel, x0) -> np.ndarray:
+    """``x0`` (P, C) as int64 counts, compartment-major (C, P); checked."""
+    x0 = np.asarray(x0)
+    shape = (compiled.n_places, compiled.n_compartments)
+    if x0.shape != shape:
+        raise RunError(f"stochastic engine: x0 must have shape {shape}; got {x0.shape}")
+    state = np.ascontiguousarray(np.rint(x0).astype(np.int64).T)
+    if np.any(state < 0) or np.any(np.abs(x0.T - state) > 1e-9):
+        raise RunError("stochastic engine: x0 must hold non-negative whole numbers of people")
+    return state
+
+
+def _advance(plan, destinations, force_of, state, times, rng, dt, mean_presence, birth_rate,
+             state_dtype, first_rates):
+    """Step ``state`` through every output interval; return the states, the tallied rates
+    per interval (persons/day) and the number of steps."""
+    n_comp, n_places = state.shape
     out_state = np.empty((len(times), n_comp, n_places), dtype=state_dtype)
     out_tally = np.empty((len(times), plan.n_tally, n_places))
     out_state[0] = state
-    out_tally[0] = model.tally_rates(x0.astype(float), coupling.force(model, x0)).T
+    out_tally[0] = first_rates
     rates = plan.channel_rates.copy()
     tally = np.zeros((plan.n_tally, n_places), dtype=np.int64)
     presence = {}
@@ -324,13 +246,10 @@ def simulate_stochastic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
         n_steps += n_sub
         out_state[i] = state
         np.divide(tally, span, out=out_tally[i])
-    log.debug("stochastic engine: %d steps for %d places x %d compartments", n_steps,
-              n_places, n_comp)
-    return Trajectory(times, out_state.transpose(0, 2, 1), out_tally.transpose(0, 2, 1),
-                      n_steps)
+    return out_state, out_tally, n_steps
 
 
-def _presence(plan: _Plan, n_comp: int, h: float) -> np.ndarray:
+def _presence(plan: Channels, n_comp: int, h: float) -> np.ndarray:
     """Expected share of a step of ``h`` days that the people present at its start stay.
 
     ``(1 - exp(-r h)) / (r h)`` per compartment and place, with ``r`` the hazard of leaving
@@ -344,7 +263,7 @@ def _presence(plan: _Plan, n_comp: int, h: float) -> np.ndarray:
     return presence
 
 
-def _step(plan: _Plan, destinations, state, force, rates, h, rng, birth_rate, tally):
+def _step(plan: Channels, destinations, state, force, rates, h, rng, birth_rate, tally):
     """Advance ``state`` (C, P) in place by one step of ``h`` days; add events to ``tally``."""
     hazard = plan.base_hazard.copy()
     for k, row in enumerate(plan.inf_exit):

@@ -82,7 +82,7 @@ class Coupling:
         """True when any visiting layer has a non-zero flow."""
         return self.away.nnz > 0
 
-    def force(self, model: CompiledModel, x: np.ndarray) -> np.ndarray:
+    def force(self, compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
         """Force of infection felt by residents of each place (1/day), shape (P, K).
 
         With visiting layers, residents of i spend a fraction ``away[i, j] / (1 + a_i)`` of
@@ -90,13 +90,13 @@ class Coupling:
         force felt by residents of i averages the forces where they are (GLEaM).
         """
         if not self.has_visiting:
-            return model.local_force(x)
+            return compiled.local_force(x)
         home = 1.0 / (1.0 + self.away_total)
-        infectious = model.infectious(x) * home[:, None]
+        infectious = compiled.infectious(x) * home[:, None]
         present_infectious = infectious + self.away.T @ infectious
         total = x.sum(axis=1) * home
         present_total = total + self.away.T @ total
-        local = model.inf_rate * present_infectious / np.where(
+        local = compiled.inf_rate * present_infectious / np.where(
             present_total > 0, present_total, 1.0)[:, None]
         return (local + self.away @ local) * home[:, None]
 

@@ -8,7 +8,6 @@ keeps the SIR final size within 1e-6 of the analytic value (tests/regression).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -16,40 +15,19 @@ from scipy.integrate import solve_ivp
 from ..disease.compile import CompiledModel
 from ..errors import RunError
 from .coupling import Coupling
+from .trajectory import Trajectory
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """Engine output before labelling.
-
-    Attributes
-    ----------
-    times : ndarray, shape (n_t,)
-        Days since the start.
-    state : ndarray, shape (n_t, P, C)
-        Persons per place and compartment.
-    tally_rates : ndarray, shape (n_t, P, n_tally)
-        Instantaneous tallied flows at each time (persons/day).
-    n_evaluations : int
-        Right-hand-side evaluations the solver needed.
-    """
-
-    times: np.ndarray
-    state: np.ndarray
-    tally_rates: np.ndarray
-    n_evaluations: int = 0
-
-
-def simulate_deterministic(model: CompiledModel, x0: np.ndarray, times: np.ndarray,
+def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarray,
                            coupling: Coupling | None = None, method: str = "RK45",
                            rtol: float = 1e-6, atol: float = 1e-6) -> Trajectory:
     """Integrate the metapopulation ODE and report the state at ``times``.
 
     Parameters
     ----------
-    model : CompiledModel
+    compiled : CompiledModel
         Compiled for ``P`` places.
     x0 : ndarray, shape (P, C)
         Initial persons per place and compartment.
@@ -71,7 +49,7 @@ def simulate_deterministic(model: CompiledModel, x0: np.ndarray, times: np.ndarr
 
     def rhs(_t, flat):
         x = flat.reshape(n_places, n_comp)
-        dx = model.derivative(x, coupling.force(model, x)) + coupling.relocation_flux(x)
+        dx = compiled.derivative(x, coupling.force(compiled, x)) + coupling.relocation_flux(x)
         return dx.ravel()
 
     solution = solve_ivp(rhs, (float(times[0]), float(times[-1])), x0.ravel().astype(float),
@@ -79,7 +57,7 @@ def simulate_deterministic(model: CompiledModel, x0: np.ndarray, times: np.ndarr
     if not solution.success:
         raise RunError(f"deterministic engine: solve_ivp ({method}) failed: {solution.message}")
     state = solution.y.T.reshape(len(times), n_places, n_comp)
-    tallies = np.stack([model.tally_rates(x, coupling.force(model, x)) for x in state])
+    tallies = np.stack([compiled.tally_rates(x, coupling.force(compiled, x)) for x in state])
     log.info("solve_ivp %s: %d right-hand-side evaluations for %d places x %d compartments",
              method, solution.nfev, n_places, n_comp)
     return Trajectory(np.asarray(times, dtype=float), state, tallies, solution.nfev)

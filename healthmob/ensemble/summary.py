@@ -16,16 +16,13 @@ import datetime as dt
 import numpy as np
 
 from .. import __version__
-from ..calibration.initial import FLAG_MEANINGS
-from ..schema import CONVENTIONS, PER_100K_YEAR_UNITS
-from ..units import DAYS_PER_YEAR
-from .members import EnsemblePlan, member_path, read_member
+from ..schema import CONVENTIONS
+from ..units import PER_100K_YEAR, PER_100K_YEAR_UNITS
+from .members import member_path, read_member
+from .plan import EnsemblePlan
 
 PLACE_BLOCK_BYTES = 16 * 2**20
 """Target size of the member slices read at once to compute quantiles (bytes)."""
-PER_100K_YEAR = 1e5 * DAYS_PER_YEAR
-"""From a per-capita rate per day to a rate per 100,000 population per year."""
-DEFAULT_START = dt.date(2022, 1, 1)
 MEMBER_DIMS = ("scenario", "member", "time", "place")
 QUANTILE_DIMS = ("scenario", "quantile", "time", "place")
 
@@ -43,33 +40,37 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
     attrs : dict
         Global attributes.
     """
+    return _coords(plan), _variables(plan), _attrs(plan)
+
+
+def _coords(plan: EnsemblePlan) -> dict:
     labels = plan.labels
-    spec = plan.spec
-    n_places = plan.x0.shape[0]
-    start = np.datetime64(labels.get("start", DEFAULT_START), "ns")
+    start = np.datetime64(labels.start, "ns")
     times = start + (np.asarray(plan.times) * 86400e9).astype("timedelta64[ns]")
-    quantiles = np.asarray(labels.get("quantiles", (0.05, 0.25, 0.5, 0.75, 0.95)), dtype=float)
     coords = {
         "scenario": (("scenario",), np.arange(plan.n_scenarios),
                      {"long_name": "index of the parameter-sweep scenario"}),
         "member": (("member",), np.arange(plan.members),
                    {"long_name": "index of the ensemble member (its random stream)"}),
         "time": (("time",), times, {"long_name": "time", "standard_name": "time"}),
-        "compartment": (("compartment",), np.array(spec.compartment_ids, dtype=str),
+        "compartment": (("compartment",), np.array(plan.spec.compartment_ids, dtype=str),
                         {"long_name": "compartment id of the disease model"}),
-        "quantile": (("quantile",), quantiles,
-                     {"long_name": "quantile across ensemble members", "units": "1"}),
     }
-    place_coords = labels.get("place_coords") or {
-        "place": ("place", np.array([str(i) for i in range(n_places)]),
+    if plan.members >= 2:
+        coords["quantile"] = (("quantile",), np.asarray(labels.quantiles, dtype=float),
+                              {"long_name": "quantile across ensemble members", "units": "1"})
+    place_coords = labels.place_coords or {
+        "place": ("place", np.array([str(i) for i in range(plan.x0.shape[0])]),
                   {"long_name": "place id"})}
     for name, (dims, values, attrs) in place_coords.items():
         coords[name] = ((dims,) if isinstance(dims, str) else dims, values, attrs)
-    if plan.members < 2:
-        del coords["quantile"]
-    for name, (values, units) in labels.get("sweep", {}).items():
+    for name, (values, units) in labels.sweep.items():
         coords[f"sweep_{name}"] = (("scenario",), np.asarray(values, dtype=float), {
             "units": units, "long_name": f"model parameter {name} in this scenario"})
+    return coords
+
+
+def _variables(plan: EnsemblePlan) -> dict:
     state_dtype = plan.state_dtype
     variables = {
         "population": (MEMBER_DIMS + ("compartment",), state_dtype,
@@ -87,7 +88,7 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
     if plan.engine == "deterministic":
         interval = "instantaneous rate at the time stamp"
     for tally in _tallies(plan):
-        long_name = f"{spec.tallies[tally]} per 100,000 population per year"
+        long_name = f"{plan.spec.tallies[tally]} per 100,000 population per year"
         variables[tally] = (MEMBER_DIMS, np.float64, {
             "units": PER_100K_YEAR_UNITS, "long_name": long_name, "comment": interval},
             "member")
@@ -96,11 +97,16 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
             "comment": interval}, "quantile")
     if plan.members < 2:  # quantiles of one member are that member
         variables = {k: v for k, v in variables.items() if v[3] != "quantile"}
+    return variables
+
+
+def _attrs(plan: EnsemblePlan) -> dict:
+    spec, given = plan.spec, plan.labels.attrs
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     attrs = {
         "title": f"healthmob ensemble: {spec.long_name}",
         "source": f"healthmob {__version__}",
-        "history": f"{now} {labels.get('attrs', {}).get('history', 'healthmob ensemble')}",
+        "history": f"{now} {given.get('history', 'healthmob ensemble')}",
         "Conventions": CONVENTIONS,
         "references": " | ".join(spec.references),
         "model": spec.name,
@@ -114,19 +120,8 @@ def skeleton(plan: EnsemblePlan) -> tuple[dict, dict, dict]:
                    "spawn_key=(s, m)) = SeedSequence(seed).spawn(S)[s].spawn(M)[m] (PCG64)",
         "plan_sha256": plan.fingerprint(),
     }
-    attrs.update({k: v for k, v in labels.get("attrs", {}).items() if k != "history"})
-    return coords, variables, attrs
-
-
-def initial_flag_variable(plan: EnsemblePlan) -> dict:
-    """``initial_state_flag (place)`` when the plan's labels carry it."""
-    flag = plan.labels.get("initial_flag")
-    if flag is None:
-        return {}
-    return {"initial_state_flag": (("place",), np.asarray(flag).astype(np.int8), {
-        "long_name": "how the initial state of the place was obtained",
-        "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
-        "flag_meanings": " ".join(FLAG_MEANINGS)})}
+    attrs.update({k: v for k, v in given.items() if k != "history"})
+    return attrs
 
 
 def member_variables(plan: EnsemblePlan, folder, scenario: int, member: int) -> dict:
@@ -142,7 +137,7 @@ def member_variables(plan: EnsemblePlan, folder, scenario: int, member: int) -> 
 
 def quantile_variables(plan: EnsemblePlan, folder, scenario: int, places: slice) -> dict:
     """Quantiles across members for a block of places: name -> (quantile, time, block...)."""
-    quantiles = np.asarray(plan.labels.get("quantiles", (0.05, 0.25, 0.5, 0.75, 0.95)))
+    quantiles = np.asarray(plan.labels.quantiles)
     states, rates = [], {name: [] for name in _tallies(plan)}
     for member in range(plan.members):
         path = member_path(folder, scenario, member)

@@ -1,6 +1,8 @@
-"""Write ``geo/SOURCES.md``: provenance, licences, method notes and the counts of a build.
+"""Render ``geo/SOURCES.md``: provenance, licences, method notes and the counts of a build.
 
-Used by :mod:`healthmob.geobuild`; kept apart so that the builders stay short.
+Used by :func:`.build.build`; kept apart so that the builders stay short. Each ``*_section``
+function returns one part of the file, ending with a newline; :func:`render_sources` joins
+them with blank lines.
 """
 
 from __future__ import annotations
@@ -86,10 +88,38 @@ def sanity_rows(places, air, land, mig):
 
 
 def render_sources(stats: dict) -> str:
-    """Write ``geo/SOURCES.md``: provenance, licences, method notes and measured counts."""
-    places, air, land, mig, centres = (stats[k] for k in
-                                       ("places", "air", "land", "migration", "centres"))
-    a, c = air.attrs, centres.attrs
+    """The text of ``geo/SOURCES.md``: provenance, licences, method notes and measured counts.
+
+    Parameters
+    ----------
+    stats : dict
+        The tables and counts of a build (:func:`.build.build_stats`, plus
+        ``countries_valid``).
+    """
+    sections = (intro_section(), files_section(stats), provenance_section(),
+                place_methods_section(stats), layer_methods_section(stats),
+                measured_section(stats), sanity_section(stats), caveats_section(stats))
+    return "\n".join(sections)
+
+
+def intro_section() -> str:
+    """Title, how the folder is rebuilt and how its CSV files are read."""
+    return """# geo/ — the embedded world dataset
+
+Derived files built by the package `healthmob/geobuild/` from the raw public files in
+`../shared/data` (described, with checks, in that folder's `SOURCES.md`). No raw file is
+copied here. Rebuild from the repository root with
+
+    healthmob build-geo --data ../shared/data
+
+Read the CSV files with `pd.read_csv(path, keep_default_na=False, na_values=[""])`:
+Namibia's ISO2 code is `NA`. Empty cells are missing values; nothing is imputed.
+"""
+
+
+def files_section(stats: dict) -> str:
+    """``## Files``: one row per derived file, then what a place is."""
+    places, air, land, mig = (stats[k] for k in ("places", "air", "land", "migration"))
     files = md_table(("File", "Rows", "Holds", "Built from"), [
         ("`places.csv`", len(places), "one row per place: ids, names, centre, population, "
          "TB and HIV burden", "Natural Earth, OpenFlights, WHO TB, World Bank, OWID/UNAIDS"),
@@ -103,36 +133,7 @@ def render_sources(stats: dict) -> str:
         ("`migration.csv`", len(mig), "UN DESA 2019 migrant stock > 0: `origin` = country of "
          "origin, `destination` = country of residence", "UN DESA"),
     ])
-    raw = md_table(("Raw file (under `../shared/data`)", "Origin repository", "Commit"),
-                   [(f"`{p}`", r, f"`{k}`") for p, r, k in RAW])
-    licences = md_table(("Source", "Publisher", "Year of data", "Licence / terms"), LICENCES)
-    coverage = md_table(("Column", "Non-empty"),
-                        [(f"`{k}`", v) for k, v in places.notna().sum().items()])
-    values, pairs = sanity_rows(places, air, land, mig)
-    checks = md_table(("Check", "Expected (raw file)", "This build"), values)
-    pair_table = md_table(("Pair", "air `n_routes`", "air `distance_km`", "land `distance_km`",
-                           "migration `migrant_stock`"), pairs)
-    lacking = "\n".join(
-        f"- No {label} ({len(ids)}): {', '.join(ids)}" for label, ids in (
-            (label, places.loc[places[col].isna(), "id"].tolist()) for label, col in (
-                ("WHO TB estimates nor WHO region", "tb_incidence_per_100k"),
-                ("`tb_hiv_percent`", "tb_hiv_percent"),
-                ("HIV prevalence", "hiv_prevalence_percent"))))
-    fallback = places.loc[~places["population_source"].str.startswith("World Bank"), "id"]
-    top = ", ".join(f"{k} {v}" for k, v in stats["unresolved_airports"].items())
-    return f"""# geo/ — the embedded world dataset
-
-Derived files built by `healthmob/geobuild.py` from the raw public files in `../shared/data`
-(described, with checks, in that folder's `SOURCES.md`). No raw file is copied here.
-Rebuild from the repository root with
-
-    python -m healthmob.geobuild --data ../shared/data
-
-(`healthmob build-geo --data ../shared/data` does the same). Read the CSV files with
-`pd.read_csv(path, keep_default_na=False, na_values=[""])`: Namibia's ISO2 code is `NA`.
-Empty cells are missing values; nothing is imputed.
-
-## Files
+    return f"""## Files
 
 {files}
 
@@ -142,8 +143,15 @@ and SOL (Somaliland) are Natural Earth codes, not ISO**, and have no WHO or Worl
 `iso2` is Natural Earth `ISO_A2_EH` (`XK` for Kosovo, `TW` for Taiwan); empty for CYN and SOL.
 Small states and territories absent from the 1:110m map (e.g. Singapore, Hong Kong, Bahrain,
 Malta, Mauritius, the Caribbean islands) are not places: their routes and migrants are dropped.
+"""
 
-### Raw files used
+
+def provenance_section() -> str:
+    """``### Raw files used`` and ``### Publishers and licences``, with what they imply."""
+    raw = md_table(("Raw file (under `../shared/data`)", "Origin repository", "Commit"),
+                   [(f"`{p}`", r, f"`{k}`") for p, r, k in RAW])
+    licences = md_table(("Source", "Publisher", "Year of data", "Licence / terms"), LICENCES)
+    return f"""### Raw files used
 
 {raw}
 
@@ -158,8 +166,13 @@ above); mixing them with ODbL-derived distances in one file should be reviewed b
 release. HIV values with `hiv_prevalence_source = OWID/UNAIDS` are non-commercial
 (CC BY-NC-SA 3.0 IGO). WHO columns (`who_region`, `tb_*`) await confirmation of WHO's terms.
 These data licences are separate from the code licence (GPL-3.0-or-later).
+"""
 
-## Columns and methods
+
+def place_methods_section(stats: dict) -> str:
+    """``## Columns and methods``, first part: the columns of ``places.csv`` and the centres."""
+    places, c = stats["places"], stats["centres"].attrs
+    return f"""## Columns and methods
 
 `places.csv`:
 - `id`, `iso2`, `name` (Natural Earth `NAME`), `continent`, `subregion` (Natural Earth).
@@ -185,7 +198,12 @@ Belize). A mean that falls outside the polygon (archipelagos, countries around a
 to the nearest point of the polygon. Places with no routed airport use a point on the polygon's
 surface. `centre_source`: {counts(places["centre_source"])}.
 This is an air-traffic-weighted proxy, not a census population centroid.
+"""
 
+
+def layer_methods_section(stats: dict) -> str:
+    """``## Columns and methods``, second part: how the three layers are made."""
+    return f"""\
 `air.csv`: each OpenFlights route (one airline, one airport pair) is joined to airports.dat
 by airport id. `n_routes` counts airline-routes, `n_airport_pairs` distinct directed airport
 pairs, `distance_km` is the route-weighted mean WGS84 geodesic airport-to-airport distance
@@ -201,8 +219,23 @@ names (`NAME`, `NAME_LONG`, `FORMAL_EN`, `NAME_EN`, `ADMIN`, `NAME_SORT`, compar
 case, accents or punctuation); the explicit dict `UN_NAME_ISO3` is checked first. Unmatched:
 {", ".join(stats["unmatched_un"]) or "none"} (sub-regions, expected).
 {len(stats["un_not_place"])} UN names map to codes that are not places (dropped).
+"""
 
-## Measured by this build
+
+def measured_section(stats: dict) -> str:
+    """``## Measured by this build``: route, border and migrant counts, gaps, field coverage."""
+    places, air, land, mig = (stats[k] for k in ("places", "air", "land", "migration"))
+    a = air.attrs
+    lacking = "\n".join(
+        f"- No {label} ({len(ids)}): {', '.join(ids)}" for label, ids in (
+            (label, places.loc[places[col].isna(), "id"].tolist()) for label, col in (
+                ("WHO TB estimates nor WHO region", "tb_incidence_per_100k"),
+                ("`tb_hiv_percent`", "tb_hiv_percent"),
+                ("HIV prevalence", "hiv_prevalence_percent"))))
+    fallback = places.loc[~places["population_source"].str.startswith("World Bank"), "id"]
+    coverage = md_table(("Column", "Non-empty"),
+                        [(f"`{k}`", v) for k, v in places.notna().sum().items()])
+    return f"""## Measured by this build
 
 - Routes: {a["routes"]:,} in routes.dat; {a["resolved"]:,} resolve to airports at both ends;
   {a["international"]:,} are international between places, over {len(air):,} directed pairs.
@@ -214,14 +247,28 @@ case, accents or punctuation); the explicit dict `UN_NAME_ISO3` is checked first
 Field coverage in `places.csv` (non-empty values out of {len(places)}):
 
 {coverage}
+"""
 
-## Sanity values checked
+
+def sanity_section(stats: dict) -> str:
+    """``## Sanity values checked``: known raw values against this build, and known pairs."""
+    values, pairs = sanity_rows(*(stats[k] for k in ("places", "air", "land", "migration")))
+    checks = md_table(("Check", "Expected (raw file)", "This build"), values)
+    pair_table = md_table(("Pair", "air `n_routes`", "air `distance_km`", "land `distance_km`",
+                           "migration `migrant_stock`"), pairs)
+    return f"""## Sanity values checked
 
 {checks}
 
 {pair_table}
+"""
 
-## Caveats
+
+def caveats_section(stats: dict) -> str:
+    """``## Caveats``: missing airports and the places some layer leaves out."""
+    a = stats["air"].attrs
+    top = ", ".join(f"{k} {v}" for k, v in stats["unresolved_airports"].items())
+    return f"""## Caveats
 
 - OpenFlights routes are a June 2014 snapshot. {a["routes"] - a["resolved"]:,} routes name an
   airport id missing from airports.dat; the most frequent (route ends): {top}.

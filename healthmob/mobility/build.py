@@ -1,11 +1,10 @@
-"""Build the mobility of a scenario from its ``[mobility]`` table: the mobility stage's API.
+"""Build the mobility of a scenario from its ``[mobility]`` section: the stage's entry point.
 
-``build_mobility(places, table, base_dir=...)`` composes the world layers of ``geo/``
-(:mod:`healthmob.worldlayers`), user corridor files (:mod:`healthmob.corridorfile`), the flow
-models for missing volumes (:mod:`healthmob.flowmodels`) and shortest travel times over the
-corridor graphs (:mod:`healthmob.traveltime`) into a :class:`~healthmob.mobility.Mobility`.
-Writing (``mobility.nc``, ``corridors.gpkg``) is in :mod:`healthmob.mobilityio`; the config
-schema in :mod:`healthmob.mobilityconfig`. All of them are re-exported here.
+:func:`build_mobility` composes the world layers of ``geo/`` (:mod:`.world`), user corridor
+files (:mod:`.corridor_file`), the flow models for missing volumes (:mod:`.edges`,
+:mod:`.flow_models`) and shortest travel times over the corridor graphs (:mod:`.travel_time`)
+into a :class:`~healthmob.mobility.matrix.Mobility`. Writing ``mobility.nc`` and
+``corridors.gpkg`` is :mod:`.files`; the section's keys are :mod:`.config`.
 """
 
 from __future__ import annotations
@@ -17,31 +16,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import ConfigError, DataError, join_problems
-from ..store.resources import data_dir
-from .config import (
-    GLOBAL_DEFAULTS,
-    layer_defaults,
-    mobility_inputs,
-    resolve_path,
-    validate_mobility_config,
-)
+from ..errors import ConfigError, DataError
+from .config import LayerConfig, MobilityConfig, mobility_config, resolve_path
 from .corridor_file import corridor_edges, read_corridor_file
 from .edges import Edges, model_volumes
-from .files import mobility_to_dataset, read_mobility, write_mobility
 from .matrix import Mobility, MobilityLayer
-from .places import validate_places
-from .travel_time import DEFAULT_MODES, build_graph, routes_at_pairs
+from .places import place_polygons, validate_places
+from .travel_time import build_graph, routes_at_pairs
 from .world import world_layer
-
-__all__ = ["assemble_layer", "build_mobility", "mobility_inputs",
-           "mobility_to_dataset", "read_mobility", "validate_mobility_config",
-           "write_mobility"]
 
 log = logging.getLogger(__name__)
 
 
-def build_mobility(places: pd.DataFrame, table: dict, *,
+def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
                    base_dir: str | Path | None = None) -> Mobility:
     """Mobility layers of a scenario.
 
@@ -50,8 +37,9 @@ def build_mobility(places: pd.DataFrame, table: dict, *,
     places : DataFrame or GeoDataFrame
         ``id`` (unique), ``population`` (persons), ``lat``/``lon`` (degrees) in engine order;
         a GeoDataFrame's polygons are used to match corridor ends by containment.
-    table : dict
-        The ``[mobility]`` table of the config (defaults are filled in here too).
+    config : MobilityConfig or dict
+        The scenario's checked ``[mobility]`` section, or a ``[mobility]`` table to check
+        (:func:`healthmob.mobility.config.mobility_config`).
     base_dir : path, optional
         Folder that relative corridor paths are resolved against (the config's folder);
         the working directory when omitted.
@@ -70,90 +58,38 @@ def build_mobility(places: pd.DataFrame, table: dict, *,
         Bad places or corridors (naming the file and rows); nothing is written.
     """
     base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
-    cfg, problems = validate_mobility_config(table or {}, "mobility", base_dir=base_dir)
-    if problems:
-        raise ConfigError(join_problems("mobility", problems))
+    if not isinstance(config, MobilityConfig):
+        config = mobility_config(config, base_dir)
     frame = validate_places(places)[["id", "population", "lat", "lon"]]
-    modes = {**{m: dict(v) for m, v in DEFAULT_MODES.items()}, **cfg["modes"]}
-    edges: list[Edges] = [world_layer(name, frame, cfg[name], modes) for name in cfg["layers"]]
+    modes = config.all_modes()
+    edges: list[Edges] = [world_layer(name, frame, config.layer(name), modes)
+                          for name in config.layers]
     polygons = None
-    for k, value in enumerate(cfg["corridors"]):
+    for value in config.corridors:
         path = resolve_path(value, base_dir)
         raw = read_corridor_file(path)
         if polygons is None:
-            polygons = place_polygons(places, cfg["match"]["polygons"], base_dir)
+            polygons = place_polygons(places, config.match.polygons, base_dir)
         edges += corridor_edges(raw, frame, modes=modes, where=str(path),
-                                tolerance_km=cfg["match"]["tolerance_km"],
+                                tolerance_km=config.match.tolerance_km,
                                 polygons=polygons if polygons is not False else None)
     names = list(dict.fromkeys(e.layer for e in edges))
-    stray = sorted(k for k in cfg if k not in GLOBAL_DEFAULTS and k not in names)
+    stray = sorted(k for k in config.layer_settings if k not in names)
     if stray:
         raise ConfigError(f"mobility: {[f'mobility.{s}' for s in stray]} configure no layer; "
                           f"layers: {names}")
-    settings = {name: cfg.get(name) or layer_defaults(name) for name in names}
     for e in edges:
-        _fill_volumes(e, settings[e.layer], frame)
-    layers = {}
-    for name in names:
-        layers[name] = assemble_layer(name, [e for e in edges if e.layer == name], edges,
-                                      settings[name], len(frame))
+        _fill_volumes(e, config.layer(e.layer), frame)
+    layers = {name: assemble_layer(name, [e for e in edges if e.layer == name], edges,
+                                   config.layer(name), len(frame)) for name in names}
     return Mobility(tuple(frame["id"]), layers,
-                    attrs={"effective_distance": cfg["effective_distance"]})
+                    attrs={"effective_distance": config.effective_distance})
 
 
-def place_polygons(places, setting: str, base_dir: Path):
-    """Polygons to match corridor ends by containment, indexed by place position.
-
-    ``setting`` is ``"none"``, ``"world"`` (``geo/countries.gpkg``), a vector file with
-    ``id`` and polygons, or ``"auto"``: the places' own polygons, else the world countries
-    when every place id is a country id, else none. Returns ``False`` for none.
-    """
-    import geopandas as gpd
-
-    if setting == "none":
-        return False
-    own = _geometry(places)
-    if setting == "auto" and own is not None and own.geom_type.isin(
-            ["Polygon", "MultiPolygon"]).all():
-        return own.reset_index(drop=True)
-    path = data_dir("geo") / "countries.gpkg" if setting in ("auto", "world") \
-        else resolve_path(setting, base_dir)
-    if not path.is_file():
-        if setting == "auto":
-            return False
-        raise DataError(f"{path}: polygons file (mobility.match.polygons) not found")
-    shapes = gpd.read_file(path, engine="pyogrio")
-    if shapes.crs is None:
-        raise DataError(f"{path}: polygons must declare a CRS; got none")
-    if "id" not in shapes.columns:
-        raise DataError(f"{path}: column 'id' is required; columns: {list(shapes.columns)}")
-    ids = shapes["id"].astype(str)
-    dup = ids[ids.duplicated()].unique().tolist()
-    if dup:
-        raise DataError(f"{path}: id must be unique; got duplicates {dup[:10]}")
-    position = pd.Series(np.arange(len(places)), index=places["id"].astype(str).to_numpy())
-    if setting == "auto" and not ids.isin(position.index).sum() == len(position):
-        return False
-    keep = ids.isin(position.index).to_numpy()
-    series = shapes.to_crs(4326).geometry[keep]
-    series.index = position[ids[keep]].to_numpy()
-    return series
-
-
-def _geometry(places):
-    import geopandas as gpd
-
-    if isinstance(places, gpd.GeoDataFrame) and places.geometry.name in places:
-        if places.crs is None:
-            raise DataError("places: geometry must declare a CRS; got none")
-        return places.geometry.to_crs(4326)
-    return None
-
-
-def _fill_volumes(edges: Edges, cfg: dict, frame: pd.DataFrame) -> None:
+def _fill_volumes(edges: Edges, cfg: LayerConfig, frame: pd.DataFrame) -> None:
     missing = ~np.isfinite(edges.volume_per_day)
     if missing.any():
-        if cfg.get("flow_model", "none") == "none":
+        if (cfg.flow_model or "none") == "none":
             raise DataError(f"{edges.source}: persons_per_day or persons_per_year must be a "
                             f"number >= 0 (or set mobility.{edges.layer}.flow_model to model "
                             f"missing volumes); got missing in rows "
@@ -167,7 +103,7 @@ def _fill_volumes(edges: Edges, cfg: dict, frame: pd.DataFrame) -> None:
         edges.description += f"; {missing.sum()} volumes from {text}"
 
 
-def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: dict,
+def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: LayerConfig,
                    n: int) -> MobilityLayer:
     """One MobilityLayer from its edges: flows, and the fastest route of every flow.
 
@@ -179,18 +115,18 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: dict,
         The layer's corridors with volumes (persons/day) filled in.
     every : list of Edges
         All corridors of all layers (``travel_via`` picks the graph from them).
-    cfg : dict
-        The layer's resolved config (``scale``, ``travel_via``, ``coupling``, ``stay_days``).
+    cfg : LayerConfig
+        The layer's settings (``scale``, ``travel_via``, ``coupling``, ``stay_days``).
     n : int
         Number of places.
     """
-    volume = np.concatenate([e.volume_per_day for e in own]) * cfg["scale"]
+    volume = np.concatenate([e.volume_per_day for e in own]) * cfg.scale
     origin = np.concatenate([e.origin for e in own])
     destination = np.concatenate([e.destination for e in own])
     flow = sp.csr_array((volume, (origin, destination)), shape=(n, n))
     flow.sum_duplicates()
     flow.eliminate_zeros()
-    via = cfg["travel_via"] or [name]
+    via = cfg.travel_via or [name]
     known = {e.layer for e in every}
     unknown = [v for v in via if v not in known]
     if unknown:
@@ -210,7 +146,7 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: dict,
     travel_time = sp.csr_array((time[ok], (i[ok], j[ok])), shape=(n, n))
     distance = sp.csr_array((km[ok], (i[ok], j[ok])), shape=(n, n))
     modes = {e.mode for e in own}
-    return MobilityLayer(name, flow, cfg["coupling"], float(cfg["stay_days"]), travel_time,
+    return MobilityLayer(name, flow, cfg.coupling, float(cfg.stay_days), travel_time,
                          distance, mode=modes.pop() if len(modes) == 1 else "mixed",
                          description="; ".join(dict.fromkeys(e.description for e in own))
-                         + (f"; x {cfg['scale']:g}" if cfg["scale"] != 1 else ""))
+                         + (f"; x {cfg.scale:g}" if cfg.scale != 1 else ""))

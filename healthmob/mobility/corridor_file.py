@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, join_problems
-from .edges import DAYS_PER_YEAR, Edges, geodesic_km
+from ..units import DAYS_PER_YEAR
+from .config import ModeConfig
+from .edges import Edges, geodesic_km
 from .travel_time import edge_time_days
 
 VOLUME_COLUMNS = {"persons_per_day": 1.0, "persons_per_year": 1.0 / DAYS_PER_YEAR}
@@ -72,7 +74,8 @@ def read_corridor_file(path: str | Path):
     return frame.reset_index(drop=True)
 
 
-def corridor_edges(frame, places: pd.DataFrame, *, modes: dict, tolerance_km: float,
+def corridor_edges(frame, places: pd.DataFrame, *, modes: dict[str, ModeConfig],
+                   tolerance_km: float,
                    polygons=None, where: str = "corridors") -> list[Edges]:
     """Check a corridor GeoDataFrame and turn it into one :class:`Edges` per layer.
 
@@ -82,8 +85,8 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict, tolerance_km: fl
         From :func:`read_corridor_file` (any CRS).
     places : DataFrame
         ``id``, ``lat``, ``lon`` (degrees) in engine order.
-    modes : dict
-        Mode -> ``{"speed_kmh", "overhead_hours"}`` (defaults merged with the config).
+    modes : dict of str to ModeConfig
+        Speed and overhead of every mode (the built-in ones and the configured ones).
     tolerance_km : float
         Largest geodesic distance from an end to its nearest place (km).
     polygons : geopandas.GeoSeries, optional
@@ -220,8 +223,8 @@ def _times(numbers, mode, speed, length, modes) -> np.ndarray:
         if column in numbers:
             v = numbers[column].to_numpy() * factor
             time = np.where(np.isfinite(time), time, v)
-    default_speed = np.array([modes.get(m, {}).get("speed_kmh", np.nan) for m in mode])
-    overhead = np.array([modes.get(m, {}).get("overhead_hours", 0.0) for m in mode])
+    default_speed = np.array([modes[m].speed_kmh if m in modes else np.nan for m in mode])
+    overhead = np.array([modes[m].overhead_hours if m in modes else 0.0 for m in mode])
     speed = np.where(np.isfinite(speed), speed, default_speed)
     return np.where(np.isfinite(time), time, edge_time_days(length, speed, overhead))
 

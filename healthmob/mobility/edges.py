@@ -1,7 +1,7 @@
 """Corridor edges of one layer, and the volumes the flow models give them.
 
 :class:`Edges` is the common currency between the sources of corridors (world tables in
-``geo/``, user corridor files) and :func:`healthmob.corridors.build_mobility`: place indices,
+``geo/``, user corridor files) and :func:`healthmob.mobility.build.build_mobility`: place indices,
 volumes (persons/day; NaN where a flow model must supply them), travel times (days) and
 lengths (km). Geodesic lengths use pyproj's WGS84 ellipsoid, never planar degrees.
 """
@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..errors import ConfigError
-from . import flow_models as flowmodels
-
-DAYS_PER_YEAR = 365.25
+from ..units import DAYS_PER_YEAR
+from . import flow_models
+from .config import TOTAL_KEYS, LayerConfig
 
 
 @dataclass
@@ -73,17 +72,16 @@ def per_day(value: float, key: str) -> float:
     return value / DAYS_PER_YEAR if key.endswith("_per_year") else value
 
 
-def model_volumes(cfg: dict, label: str, population, lat, lon, origin, destination,
+def model_volumes(cfg: LayerConfig, label: str, population, lat, lon, origin, destination,
                   distance_km) -> tuple[np.ndarray, str]:
     """Volumes (persons/day) of corridors from the layer's flow model and normalisation.
 
     Parameters
     ----------
-    cfg : dict
-        The resolved ``[mobility.<layer>]`` table: ``flow_model`` (gravity or radiation),
-        kernel options, and one of ``total_per_day``, ``total_per_year`` (the modelled
-        corridors sum to it) or ``trips_per_capita_per_day`` (each origin's corridors share
-        ``rate x population``).
+    cfg : LayerConfig
+        The layer's settings: ``flow_model`` (gravity or radiation), kernel options, and one
+        of ``total_per_day``, ``total_per_year`` (the modelled corridors sum to it) or
+        ``trips_per_capita_per_day`` (each origin's corridors share ``rate x population``).
     label : str
         ``mobility.<layer>``, for messages.
     population, lat, lon : ndarray, shape (N,)
@@ -104,35 +102,35 @@ def model_volumes(cfg: dict, label: str, population, lat, lon, origin, destinati
     ----------
     SCIENCE.md section 4.5; Simini et al. 2012; Masucci et al. 2013.
     """
-    model = cfg.get("flow_model", "none")
-    keys = [k for k in ("total_per_day", "total_per_year", "trips_per_capita_per_day")
-            if k in cfg]
-    if model == "none" or not keys:
+    model = cfg.flow_model or "none"
+    normalisation = cfg.normalisation()
+    if model == "none" or normalisation is None:
         raise ConfigError(f"{label}: flow_model must be gravity or radiation with one of "
-                          f"total_per_day, total_per_year, trips_per_capita_per_day to model "
-                          f"missing volumes; got flow_model={model!r}, normalisation {keys}")
+                          f"{', '.join(TOTAL_KEYS)} to model missing volumes; got "
+                          f"flow_model={model!r}, normalisation "
+                          f"{[normalisation[0]] if normalisation else []}")
     population = np.asarray(population, dtype=float)
     if model == "gravity":
-        weights = flowmodels.gravity_weights(
+        weights = flow_models.gravity_weights(
             population[origin], population[destination], np.maximum(distance_km, 1e-3),
-            kernel=cfg["kernel"], exponent_origin=cfg["exponent_origin"],
-            exponent_destination=cfg["exponent_destination"],
-            exponent_distance=cfg["exponent_distance"], scale_km=cfg["scale_km"])
-        text = (f"gravity ({cfg['kernel']} kernel, exponents {cfg['exponent_origin']}, "
-                f"{cfg['exponent_destination']}, "
-                + (f"distance {cfg['exponent_distance']}" if cfg["kernel"] == "power"
-                   else f"scale {cfg['scale_km']} km") + ")")
+            kernel=cfg.kernel, exponent_origin=cfg.exponent_origin,
+            exponent_destination=cfg.exponent_destination,
+            exponent_distance=cfg.exponent_distance, scale_km=cfg.scale_km)
+        text = (f"gravity ({cfg.kernel} kernel, exponents {cfg.exponent_origin}, "
+                f"{cfg.exponent_destination}, "
+                + (f"distance {cfg.exponent_distance}" if cfg.kernel == "power"
+                   else f"scale {cfg.scale_km} km") + ")")
     else:
         weights = radiation_weights(population, lat, lon, origin, destination)
         text = "radiation (Simini 2012, finite-size correction of Masucci 2013)"
-    key = keys[0]
+    key, value = normalisation
     if key == "trips_per_capita_per_day":
-        outflow = cfg[key] * population
-        volumes = flowmodels.constrain_outflows(weights, origin, outflow)
-        text += f", each origin's corridors share {cfg[key]:g} trips per person per day"
+        outflow = value * population
+        volumes = flow_models.constrain_outflows(weights, origin, outflow)
+        text += f", each origin's corridors share {value:g} trips per person per day"
     else:
-        volumes = flowmodels.scale_to_total(weights, per_day(cfg[key], key))
-        text += f", scaled to a total of {cfg[key]:g} persons {key[6:].replace('_', ' ')}"
+        volumes = flow_models.scale_to_total(weights, per_day(value, key))
+        text += f", scaled to a total of {value:g} persons {key[6:].replace('_', ' ')}"
     return volumes, text
 
 
@@ -147,9 +145,9 @@ def radiation_weights(population, lat, lon, origin, destination) -> np.ndarray:
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)
     out = np.zeros(len(origin))
-    frame = pd.DataFrame({"o": origin, "k": np.arange(len(origin))})
-    for i, group in frame.groupby("o"):
-        row = geodesic_km(np.full(len(lat), lon[i]), np.full(len(lat), lat[i]), lon, lat)
-        shares = flowmodels.radiation_shares(population, row, int(i), finite_size=True)
-        out[group["k"].to_numpy()] = shares[destination[group["k"].to_numpy()]]
+    for i in np.unique(origin):
+        rows = np.flatnonzero(origin == i)
+        distance = geodesic_km(np.full(len(lat), lon[i]), np.full(len(lat), lat[i]), lon, lat)
+        shares = flow_models.radiation_shares(population, distance, int(i), finite_size=True)
+        out[rows] = shares[destination[rows]]
     return out

@@ -19,8 +19,9 @@ import xarray as xr
 
 from .. import __version__
 from ..errors import DataError
-from ..schema import CONVENTIONS, check_dataset, write_dataset
+from ..schema import CONVENTIONS, require_conforming
 from ..store.atomic import atomic_path
+from ..store.netcdf import write_dataset
 from .effective_distance import effective_distance
 from .matrix import Mobility, MobilityLayer
 
@@ -109,9 +110,7 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
                 "history": f"{now} healthmob mobility", "Conventions": CONVENTIONS,
                 "references": "Brockmann D, Helbing D (2013) Science 342:1337 (effective "
                               "distance); see docs/mobility.md for the volume assumptions"}
-    problems = check_dataset(ds)
-    assert not problems, problems  # a bug here, never a user error
-    return ds
+    return require_conforming(ds, "mobility.nc")
 
 
 def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Path, *,

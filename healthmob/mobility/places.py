@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import DataError, join_problems
 from ..store.resources import data_dir
+from .config import resolve_path
 
 WORLD = "world"
 REQUIRED = ("id", "population")
@@ -114,3 +115,52 @@ def _read_vector_places(path: Path):
     if invalid:
         raise DataError(f"{path}: geometry must be valid and non-empty; rows {invalid[:10]}")
     return frame
+
+
+def place_polygons(places, setting: str, base_dir: Path):
+    """Polygons to match corridor ends by containment, indexed by place position.
+
+    ``setting`` is ``"none"``, ``"world"`` (``geo/countries.gpkg``), a vector file with
+    ``id`` and polygons, or ``"auto"``: the places' own polygons, else the world countries
+    when every place id is a country id, else none. Returns ``False`` for none.
+    """
+    import geopandas as gpd
+
+    if setting == "none":
+        return False
+    own = _geometry(places)
+    if setting == "auto" and own is not None and own.geom_type.isin(
+            ["Polygon", "MultiPolygon"]).all():
+        return own.reset_index(drop=True)
+    path = data_dir("geo") / "countries.gpkg" if setting in ("auto", "world") \
+        else resolve_path(setting, base_dir)
+    if not path.is_file():
+        if setting == "auto":
+            return False
+        raise DataError(f"{path}: polygons file (mobility.match.polygons) not found")
+    shapes = gpd.read_file(path, engine="pyogrio")
+    if shapes.crs is None:
+        raise DataError(f"{path}: polygons must declare a CRS; got none")
+    if "id" not in shapes.columns:
+        raise DataError(f"{path}: column 'id' is required; columns: {list(shapes.columns)}")
+    ids = shapes["id"].astype(str)
+    dup = ids[ids.duplicated()].unique().tolist()
+    if dup:
+        raise DataError(f"{path}: id must be unique; got duplicates {dup[:10]}")
+    position = pd.Series(np.arange(len(places)), index=places["id"].astype(str).to_numpy())
+    if setting == "auto" and not ids.isin(position.index).sum() == len(position):
+        return False
+    keep = ids.isin(position.index).to_numpy()
+    series = shapes.to_crs(4326).geometry[keep]
+    series.index = position[ids[keep]].to_numpy()
+    return series
+
+
+def _geometry(places):
+    import geopandas as gpd
+
+    if isinstance(places, gpd.GeoDataFrame) and places.geometry.name in places:
+        if places.crs is None:
+            raise DataError("places: geometry must declare a CRS; got none")
+        return places.geometry.to_crs(4326)
+    return None

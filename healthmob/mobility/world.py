@@ -44,7 +44,9 @@ import pandas as pd
 
 from ..errors import DataError
 from ..store.resources import data_dir
-from .edges import DAYS_PER_YEAR, Edges, geodesic_km, model_volumes, per_day
+from ..units import DAYS_PER_YEAR
+from .config import LayerConfig, ModeConfig
+from .edges import Edges, geodesic_km, model_volumes, per_day
 from .places import read_table
 from .travel_time import edge_time_days
 
@@ -60,7 +62,7 @@ def read_world_table(name: str) -> pd.DataFrame:
 
 
 def air_volumes(n_routes, population_origin, population_destination,
-                cfg: dict) -> tuple[np.ndarray, str]:
+                cfg: LayerConfig) -> tuple[np.ndarray, str]:
     """Air passengers per day on each directed country pair (the air assumption above).
 
     Parameters
@@ -69,7 +71,7 @@ def air_volumes(n_routes, population_origin, population_destination,
         OpenFlights airline routes on each pair.
     population_origin, population_destination : ndarray
         Persons at each end.
-    cfg : dict
+    cfg : LayerConfig
         ``route_exponent``, ``exponent_origin``, ``exponent_destination`` and
         ``total_per_year`` or ``total_per_day`` (international passengers, all pairs).
 
@@ -79,18 +81,19 @@ def air_volumes(n_routes, population_origin, population_destination,
         Persons per day.
     description : str
     """
-    weights = (np.asarray(n_routes, dtype=float) ** cfg["route_exponent"]
-               * np.asarray(population_origin, dtype=float) ** cfg["exponent_origin"]
-               * np.asarray(population_destination, dtype=float) ** cfg["exponent_destination"])
-    key = "total_per_day" if "total_per_day" in cfg else "total_per_year"
-    total = per_day(cfg[key], key)
+    weights = (np.asarray(n_routes, dtype=float) ** cfg.route_exponent
+               * np.asarray(population_origin, dtype=float) ** cfg.exponent_origin
+               * np.asarray(population_destination, dtype=float) ** cfg.exponent_destination)
+    key, value = cfg.normalisation()
+    total = per_day(value, key)
     text = (f"OpenFlights routes 2014 (geo/air.csv): {total:,.0f} international passengers "
-            f"per day shared by n_routes^{cfg['route_exponent']:g} x "
-            f"N_origin^{cfg['exponent_origin']:g} x N_destination^{cfg['exponent_destination']:g}")
+            f"per day shared by n_routes^{cfg.route_exponent:g} x "
+            f"N_origin^{cfg.exponent_origin:g} x N_destination^{cfg.exponent_destination:g}")
     return weights * (total / weights.sum()), text
 
 
-def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edges:
+def world_layer(name: str, places: pd.DataFrame, cfg: LayerConfig,
+                modes: dict[str, ModeConfig]) -> Edges:
     """Corridors and volumes of world layer ``name`` between ``places``.
 
     Parameters
@@ -98,10 +101,10 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
     name : {"air", "land", "migration"}
     places : DataFrame
         Places of the run (``id`` = ISO3), in engine order.
-    cfg : dict
-        The resolved ``[mobility.<name>]`` table.
-    modes : dict
-        Mode -> ``{"speed_kmh", "overhead_hours"}``.
+    cfg : LayerConfig
+        The layer's settings (``[mobility.<name>]``).
+    modes : dict of str to ModeConfig
+        Speed and overhead of every mode.
 
     Returns
     -------
@@ -121,7 +124,7 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
                                     population[o_world], population[d_world], cfg)
         distance = table["distance_km"].to_numpy(dtype=float)
     elif name == "land":
-        closed = {frozenset(pair.split("-")) for pair in cfg["closed_borders"]}
+        closed = {frozenset(pair.split("-")) for pair in cfg.closed_borders}
         table = table[[frozenset(p) not in closed
                        for p in zip(table["origin"], table["destination"])]]
         o_world = position[table["origin"]].to_numpy()
@@ -131,12 +134,12 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
                                       world["lon"].to_numpy(), o_world, d_world, distance)
         text = f"land borders (geo/land.csv), {text}"
     elif name == "migration":
-        volumes = (table["migrant_stock"].to_numpy(dtype=float) * cfg["turnover_per_year"]
+        volumes = (table["migrant_stock"].to_numpy(dtype=float) * cfg.turnover_per_year
                    / DAYS_PER_YEAR)
         lat, lon = world["lat"].to_numpy(), world["lon"].to_numpy()
         distance = geodesic_km(lon[o_world], lat[o_world], lon[d_world], lat[d_world])
         text = (f"UN DESA 2019 bilateral migrant stock (geo/migration.csv) x turnover "
-                f"{cfg['turnover_per_year']:g} per year")
+                f"{cfg.turnover_per_year:g} per year")
     else:
         raise DataError(f"mobility.layers: world layer must be one of air, land, migration; "
                         f"got {name!r}")
@@ -152,7 +155,7 @@ def world_layer(name: str, places: pd.DataFrame, cfg: dict, modes: dict) -> Edge
         origin=ours[table["origin"][keep]].to_numpy(),
         destination=ours[table["destination"][keep]].to_numpy(),
         volume_per_day=volumes[keep],
-        time_days=edge_time_days(distance[keep], mode["speed_kmh"], mode["overhead_hours"]),
+        time_days=edge_time_days(distance[keep], mode.speed_kmh, mode.overhead_hours),
         distance_km=distance[keep],
         mode=name,
         source=str(data_dir("geo") / f"{name}.csv"),

@@ -1,90 +1,129 @@
-"""The ``[network]`` config section: network ensembles and their mean-field calibration.
+"""The ``[network]`` sections: network ensembles, and places that take a network's rate.
 
-:func:`validate_network_config` fills every default and collects every problem, each naming
-its key (``network.members must be an integer >= 1; got 0``); unknown keys are reported with
-the valid names. Keys: docs/networks.md.
+A network config (``configs/network-sir.toml``: ``name``, ``description``, ``[network]``)
+is checked into a :class:`NetworkConfig`; a run config's ``[network] places = [...]`` into
+:class:`NetworkPlace` entries. Keys and defaults are the fields below and
+:data:`NETWORK_KEYS` (docs/networks.md).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import units as _units
-from ..checks import fill_defaults, is_number, parameter_values
-from ..disease.spec import ModelSpec, load_model
+import pandas as pd
+
+from ..checks import (
+    REQUIRED,
+    Duration,
+    Number,
+    Numbers,
+    OneOf,
+    Section,
+    Table,
+    Tables,
+    Text,
+    check_table,
+    must_be,
+    report_unknown,
+    setting,
+)
+from ..disease.overrides import parameter_values
+from ..disease.parse import load_model
+from ..disease.spec import ModelSpec
 from ..errors import ConfigError, HealthmobError, join_problems
-from ..store.resources import read_toml
+from ..store.resources import read_toml, resolve_named_file
+from ..units import parse_duration
 from .generators import NETWORK_TYPES
 
 CONTACT_SCALINGS = ("mean_degree", "none")
 EXECUTORS = ("serial", "local")
 FITS = ("growth", "final_size")
-NETWORK_DEFAULTS = {
-    "model": None,
-    "parameter_set": "",
-    "parameters": {},
-    "n_nodes": 1000,
-    "members": 10,
-    "seed": 0,
-    "max_time": "100 days",
-    "step": "1 day",
-    "initial_infected": 10,
-    "initial_compartment": "",
-    "contact_scaling": "mean_degree",
-    "growth_window": [0.02, 0.1],
-    "executor": "serial",
-    "workers": 2,
-    "host": "127.0.0.1",
-    "scheduler": "",
-    "networks": {"erdos_renyi": {"type": "erdos_renyi"}},
-}
-"""``[network]`` keys and defaults (``model`` is required)."""
-FILE_KEYS = {"name", "description", "network"}
+FILE_KEYS = ("name", "description", "network")
 """Top-level keys of a standalone network config file."""
+POSITIVE = Number(low=0, low_open=True)
+NETWORK_KEYS = {
+    "mean_degree": POSITIVE, "exponent": POSITIVE, "cutoff": Number(low=0),
+    "k_min": Number(low=1, integer=True), "k_max": Number(low=0, integer=True),
+    "household_size": Number(low=1), "community_degree": Number(low=0),
+}
+"""What each network parameter must be; their defaults by type are
+:data:`healthmob.network.generators.NETWORK_TYPES`."""
 
 
-def validate_network_config(table, where: str = "network", *,
-                            base_dir: Path | None = None) -> tuple[dict, list[str]]:
-    """Check a ``[network]`` table and fill its defaults.
+@dataclass(frozen=True)
+class NetworkConfig(Section):
+    """``[network]``: a model on contact networks, their members, and the executor."""
 
-    Parameters
-    ----------
-    table : dict
-        The section as parsed from TOML.
-    where : str
-        Prefix of every problem (the section's name in the file).
-    base_dir : Path, optional
-        Folder that a model path is resolved against (the config's folder).
+    model: str = setting(REQUIRED, Text(nonempty=True))
+    parameter_set: str = setting("", Text())
+    parameters: dict = setting({}, Table())
+    n_nodes: int = setting(1000, Number(low=2, integer=True))
+    members: int = setting(10, Number(low=1, integer=True))
+    seed: int = setting(0, Number(low=0, integer=True))
+    max_time: str = setting("100 days", Duration())
+    step: str = setting("1 day", Duration())
+    initial_infected: int = setting(10, Number(low=1, integer=True))
+    initial_compartment: str = setting("", Text())
+    contact_scaling: str = setting("mean_degree", OneOf(CONTACT_SCALINGS))
+    growth_window: tuple = setting((0.02, 0.1), Numbers(Number(0, 1)))
+    executor: str = setting("serial", OneOf(EXECUTORS))
+    workers: int = setting(2, Number(low=1, integer=True))
+    host: str = setting("127.0.0.1", Text(nonempty=True))
+    scheduler: str = setting("", Text())
+    networks: dict = setting({"erdos_renyi": {"type": "erdos_renyi"}}, Table())
+    """Network name -> ``{type, parameters}``, each type's defaults filled."""
+    spec: ModelSpec | None = None
+    """The model, loaded (derived, not a key)."""
+    overrides: dict = dataclasses.field(default_factory=dict)
+    """Parameter values in base units from ``parameter_set`` and ``parameters`` (derived)."""
+
+
+def parse_network(table, where: str, problems: list[str], *,
+                  base_dir: Path | None = None) -> NetworkConfig:
+    """Check a ``[network]`` table (its model read from ``base_dir`` first)."""
+    cfg = NetworkConfig.from_table(table, where, problems)
+    found = len(problems)
+    _check_sizes(cfg, where, problems)
+    spec, overrides = None, {}
+    if cfg.model is not None:
+        try:
+            spec = load_model(cfg.model, base_dir)
+        except HealthmobError as exc:
+            problems.append(f"{where}.model: {exc}")
+    if spec is not None:
+        overrides = parameter_values(spec, cfg.parameter_set, cfg.parameters,
+                                     f"{where}.parameters", problems,
+                                     set_key=f"{where}.parameter_set")
+        _check_model(cfg, spec, where, problems)
+    networks = {name: _network(item, f"{where}.networks.{name}", problems)
+                for name, item in cfg.networks.items()}
+    if not networks and len(problems) == found:
+        problems.append(f"{where}.networks must name at least one network, e.g. "
+                        "[network.networks.er] with type = 'erdos_renyi'")
+    return dataclasses.replace(cfg, networks=networks, spec=spec, overrides=overrides)
+
+
+def network_config(table, base_dir: Path | None = None, where: str = "network"):
+    """:func:`parse_network` raising one ConfigError with every problem."""
+    if isinstance(table, NetworkConfig):
+        return table
+    problems: list[str] = []
+    cfg = parse_network(table, where, problems, base_dir=base_dir)
+    if problems:
+        raise ConfigError(join_problems(where, problems))
+    return cfg
+
+
+def load_network_config(path: str | Path) -> tuple[str, NetworkConfig, Path]:
+    """Read a standalone network config file (``name``, ``description``, ``[network]``).
 
     Returns
     -------
-    (dict, list of str)
-        The table with every default filled (each network with its type's defaults), and
-        the problems found (empty when valid).
-    """
-    if not isinstance(table, dict):
-        return {}, [f"{where} must be a table; got {table!r}"]
-    problems: list[str] = []
-    out = fill_defaults(table, NETWORK_DEFAULTS, where, problems)
-    _check_numbers(out, where, problems)
-    spec = None
-    if isinstance(out.get("model"), str):
-        try:
-            spec = load_model(out["model"], base_dir)
-        except HealthmobError as exc:
-            problems.append(f"{where}.model: {exc}")
-    elif "model" in out:
-        problems.append(f"{where}.model must be a model name or path; got {out['model']!r}")
-    if spec is not None:
-        _check_model_keys(out, spec, where, problems)
-    out["networks"] = _check_networks(out["networks"], where, problems)
-    return out, problems
-
-
-def load_network_config(path: str | Path) -> tuple[dict, Path]:
-    """Read and validate a standalone network config file (``name``, ``description``,
-    ``[network]``); returns the file's table with ``network`` resolved, and its folder.
+    (str, NetworkConfig, Path)
+        The config's name (``network`` when it has none), its checked ``[network]``, and the
+        file's folder.
 
     Raises
     ------
@@ -92,67 +131,39 @@ def load_network_config(path: str | Path) -> tuple[dict, Path]:
         Naming the file and every problem.
     """
     path, table, _ = read_toml(path, "configs", ConfigError, what="config file")
-    problems = [f"{extra} is not a known key; valid keys: {sorted(FILE_KEYS)}"
-                for extra in sorted(set(table) - FILE_KEYS)]
+    problems: list[str] = []
+    report_unknown(table, FILE_KEYS, "", problems)
     if "network" not in table:
-        problems.append("network must be a table (the [network] section)")
-    resolved, found = validate_network_config(table.get("network", {}), "network",
-                                              base_dir=path.parent)
-    problems += found
+        problems.append(must_be("network", "a table (the [network] section)", None))
+    cfg = parse_network(table.get("network", {}), "network", problems, base_dir=path.parent)
+    name = table.get("name", "network")
+    if not isinstance(name, str) or not name:
+        problems.append(must_be("name", "a non-empty string", name))
     if problems:
         raise ConfigError(join_problems(str(path), problems))
-    return {**table, "network": resolved}, path.parent
+    return name, cfg, path.parent
 
 
-def parameter_overrides(resolved: dict, spec: ModelSpec) -> dict[str, float]:
-    """Parameter values in base units: the parameter set's, then ``parameters``."""
-    problems: list[str] = []
-    values = parameter_values(spec, resolved.get("parameter_set") or "",
-                              resolved.get("parameters", {}), "network.parameters", problems)
-    if problems:
-        raise ConfigError(join_problems("network", problems))
-    return values
+def _check_sizes(cfg: NetworkConfig, where: str, problems: list[str]) -> None:
+    if cfg.initial_infected is not None and cfg.n_nodes is not None \
+            and cfg.initial_infected >= cfg.n_nodes:
+        problems.append(must_be(f"{where}.initial_infected", f"< n_nodes ({cfg.n_nodes})",
+                                cfg.initial_infected))
+    if Duration().accepts(cfg.step) and Duration().accepts(cfg.max_time):
+        if parse_duration(cfg.step) > parse_duration(cfg.max_time):
+            problems.append(must_be(f"{where}.step", f"<= max_time ({cfg.max_time!r})",
+                                    cfg.step))
+    low, high = (cfg.growth_window + (None, None))[:2]
+    if low is not None and high is not None and not (0 < low < high <= 1):
+        problems.append(must_be(f"{where}.growth_window", "[low, high] shares of n_nodes with "
+                                "0 < low < high <= 1", list(cfg.growth_window)))
 
 
-def _check_numbers(out: dict, where: str, problems: list[str]) -> None:
-    for key, low in (("n_nodes", 2), ("members", 1), ("workers", 1), ("seed", 0),
-                     ("initial_infected", 1)):
-        if isinstance(out[key], int) and out[key] < low:
-            problems.append(f"{where}.{key} must be an integer >= {low}; got {out[key]}")
-    if isinstance(out["initial_infected"], int) and isinstance(out["n_nodes"], int) \
-            and out["initial_infected"] >= out["n_nodes"]:
-        problems.append(f"{where}.initial_infected must be < n_nodes ({out['n_nodes']}); "
-                        f"got {out['initial_infected']}")
-    days = {}
-    for key in ("max_time", "step"):
-        try:
-            days[key] = _units.parse_duration(out[key])
-            if days[key] <= 0:
-                problems.append(f"{where}.{key} must be > 0; got {out[key]!r}")
-        except ValueError as exc:
-            problems.append(f"{where}.{key} {exc}")
-    if len(days) == 2 and days["step"] > days["max_time"]:
-        problems.append(f"{where}.step must be <= max_time ({out['max_time']!r}); "
-                        f"got {out['step']!r}")
-    for key, allowed in (("contact_scaling", CONTACT_SCALINGS), ("executor", EXECUTORS)):
-        if out[key] not in allowed:
-            problems.append(f"{where}.{key} must be one of {list(allowed)}; got {out[key]!r}")
-    window = out["growth_window"]
-    if not (len(window) == 2 and all(is_number(v) for v in window)
-            and 0 < window[0] < window[1] <= 1):
-        problems.append(f"{where}.growth_window must be [low, high] shares of n_nodes with "
-                        f"0 < low < high <= 1; got {window!r}")
-
-
-def _check_model_keys(out: dict, spec: ModelSpec, where: str, problems: list[str]) -> None:
-    if out["parameter_set"] and out["parameter_set"] not in spec.parameter_sets:
-        problems.append(f"{where}.parameter_set must be one of {sorted(spec.parameter_sets)} "
-                        f"(model {spec.name!r}); got {out['parameter_set']!r}")
-    parameter_values(spec, "", out["parameters"], f"{where}.parameters", problems)
-    if out["initial_compartment"] and out["initial_compartment"] not in spec.compartment_ids:
-        problems.append(f"{where}.initial_compartment must be a compartment of model "
-                        f"{spec.name!r} {list(spec.compartment_ids)}; "
-                        f"got {out['initial_compartment']!r}")
+def _check_model(cfg: NetworkConfig, spec: ModelSpec, where: str, problems: list[str]) -> None:
+    if cfg.initial_compartment and cfg.initial_compartment not in spec.compartment_ids:
+        problems.append(must_be(f"{where}.initial_compartment", f"a compartment of model "
+                                f"{spec.name!r} {list(spec.compartment_ids)}",
+                                cfg.initial_compartment))
     if not spec.infections:
         problems.append(f"{where}.model must have an infection to spread on a network; "
                         f"model {spec.name!r} has none")
@@ -162,57 +173,51 @@ def _check_model_keys(out: dict, spec: ModelSpec, where: str, problems: list[str
                         "births.replace_deaths = true")
 
 
-def _check_networks(networks: dict, where: str, problems: list[str]) -> dict:
-    if not networks:
-        problems.append(f"{where}.networks must name at least one network, e.g. "
-                        "[network.networks.er] with type = 'erdos_renyi'")
-    out = {}
-    for name, item in networks.items():
-        key = f"{where}.networks.{name}"
-        if not isinstance(item, dict):
-            problems.append(f"{key} must be a table with type and parameters; got {item!r}")
-            continue
-        kind = item.get("type")
-        if kind not in NETWORK_TYPES:
-            problems.append(f"{key}.type must be one of {sorted(NETWORK_TYPES)}; got {kind!r}")
-            continue
-        defaults = NETWORK_TYPES[kind]
-        for extra in sorted(set(item) - set(defaults) - {"type"}):
-            problems.append(f"{key}.{extra} is not a parameter of type {kind!r}; valid keys: "
-                            f"{sorted(set(defaults) | {'type'})}")
-        filled = {"type": kind, **copy.deepcopy(defaults)}
-        for param, default in defaults.items():
-            value = item.get(param, default)
-            integer = isinstance(default, int)
-            if not is_number(value) or (integer and not isinstance(value, int)):
-                kind_name = "an integer" if integer else "a number"
-                problems.append(f"{key}.{param} must be {kind_name}; got {value!r}")
-                continue
-            filled[param] = value
-        _check_network_values(filled, key, problems)
-        out[name] = filled
-    return out
+def _network(item, key: str, problems: list[str]) -> dict:
+    """One network's type and parameters, its type's defaults filled."""
+    if not isinstance(item, dict):
+        problems.append(must_be(key, "a table with type and parameters", item))
+        return {}
+    kind = item.get("type")
+    if kind not in NETWORK_TYPES:
+        problems.append(must_be(f"{key}.type", OneOf(tuple(sorted(NETWORK_TYPES))).text, kind))
+        return {}
+    keys = {"type": (kind, OneOf((kind,)))}
+    keys.update({name: (default, NETWORK_KEYS[name])
+                 for name, default in NETWORK_TYPES[kind].items()})
+    net = check_table(item, keys, key, problems)
+    if kind == "configuration" and isinstance(net["k_min"], int) \
+            and isinstance(net["k_max"], int) and 0 < net["k_max"] < net["k_min"]:
+        problems.append(must_be(f"{key}.k_max", f"0 (no limit) or >= k_min ({net['k_min']})",
+                                net["k_max"]))
+    return net
 
 
-def _check_network_values(net: dict, key: str, problems: list[str]) -> None:
-    positive = {"erdos_renyi": ("mean_degree",), "configuration": ("exponent",),
-                "household": ("household_size",)}[net["type"]]
-    for param in positive:
-        if is_number(net[param]) and not net[param] > 0:
-            problems.append(f"{key}.{param} must be > 0; got {net[param]!r}")
-    if net["type"] == "household":
-        if is_number(net["household_size"]) and net["household_size"] < 1:
-            problems.append(f"{key}.household_size must be >= 1; got {net['household_size']!r}")
-        if is_number(net["community_degree"]) and net["community_degree"] < 0:
-            problems.append(f"{key}.community_degree must be >= 0; "
-                            f"got {net['community_degree']!r}")
-    if net["type"] == "configuration":
-        if is_number(net["cutoff"]) and net["cutoff"] < 0:
-            problems.append(f"{key}.cutoff must be >= 0 (0: no exponential cut-off); "
-                            f"got {net['cutoff']!r}")
-        k_min, k_max = net["k_min"], net["k_max"]
-        if isinstance(k_min, int) and k_min < 1:
-            problems.append(f"{key}.k_min must be an integer >= 1; got {k_min!r}")
-        if isinstance(k_max, int) and isinstance(k_min, int) and 0 < k_max < k_min:
-            problems.append(f"{key}.k_max must be 0 (no limit) or >= k_min ({k_min}); "
-                            f"got {k_max!r}")
+@dataclass(frozen=True)
+class NetworkPlace(Section):
+    """One entry of a run config's ``[network] places``: ``place`` takes its transmission
+    rate from the ``fit`` of ``network`` (default: the first) in network config ``config``."""
+
+    place: str = setting(REQUIRED, Text(nonempty=True))
+    config: str = setting(REQUIRED, Text(nonempty=True))
+    network: str = setting("", Text())
+    fit: str = setting("growth", OneOf(FITS))
+
+
+def parse_network_places(table, places: pd.DataFrame | None, base: Path,
+                         problems: list[str]) -> tuple[NetworkPlace, ...]:
+    """Check a run config's ``[network]`` (the single key ``places``)."""
+    if not isinstance(table, dict) or set(table) - {"places"}:
+        problems.append(must_be("network", "a table with the single key 'places'", table))
+        return ()
+    entries = check_table(table, {"places": ((), Tables())}, "network", problems)["places"]
+    out = []
+    for i, entry in enumerate(entries):
+        key = f"network.places[{i}]"
+        place = NetworkPlace.from_table(entry, key, problems)
+        if places is not None and place.place not in set(places["id"]):
+            problems.append(must_be(f"{key}.place", "a place id", place.place))
+        if place.config and not resolve_named_file(place.config, "configs", base).is_file():
+            problems.append(f"{key}.config: network config file not found: {place.config!r}")
+        out.append(place)
+    return tuple(out)

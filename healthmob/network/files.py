@@ -109,7 +109,7 @@ def network_dataset(runs, rows: list[dict], reference: dict,
         values = np.array([row[column] for row in rows])
         data[column] = (("network",), values, {"units": units, "long_name": long_name})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    config = json.dumps(runs.resolved, sort_keys=True, default=str)
+    config = json.dumps(runs.config.to_table(), sort_keys=True, default=str)
     ds = xr.Dataset(
         {key: xr.Variable(dims, values, attrs) for key, (dims, values, attrs) in data.items()},
         coords={
@@ -130,9 +130,9 @@ def network_dataset(runs, rows: list[dict], reference: dict,
             "model": runs.spec.name,
             "model_sha256": runs.spec.sha256,
             "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
-            "seed": runs.resolved["seed"],
-            "members": runs.resolved["members"],
-            "contact_scaling": runs.resolved["contact_scaling"],
+            "seed": runs.config.seed,
+            "members": runs.config.members,
+            "contact_scaling": runs.config.contact_scaling,
             "seeding": "member m of the t-th network: SeedSequence(seed, spawn_key=(t, m))",
         },
     )

@@ -1,11 +1,12 @@
 """Network ensembles from a ``[network]`` config: run, summarise, fit, write.
 
-:func:`run_network` runs every network type's members (:func:`healthmob.network.
-run_network_member`, mapped serially or on the executors of :mod:`healthmob.ensemble`),
-compares them with the mean-field engine, fits the mean-field transmission rate that matches
-each network's early growth and its final size (:mod:`healthmob.netfit`), and writes
-``network.nc`` (CF) and ``network_fit.csv`` atomically. :func:`calibrate_transmission` gives
-a place's transmission parameter from a network calibration. Docs: docs/networks.md.
+:func:`run_network` runs every network type's members
+(:func:`healthmob.network.process.run_network_member`, serially or on the executors of
+:mod:`healthmob.ensemble.executors`), compares them with the mean-field engine, fits the
+mean-field transmission rate that matches each network's early growth and its final size
+(:mod:`healthmob.network.fit`), and writes ``network.nc`` (CF) and ``network_fit.csv``
+atomically. :func:`calibrate_transmission` gives a place's transmission parameter from a
+network calibration. Docs: docs/networks.md.
 """
 
 from __future__ import annotations
@@ -18,102 +19,96 @@ from pathlib import Path
 import numpy as np
 
 from .. import units as _units
+from ..checks import OneOf, must_be
 from ..disease.compile import CompiledModel, compile_model
 from ..disease.reproduction import basic_reproduction_number, infected_states
-from ..disease.spec import ModelSpec, load_model
+from ..disease.spec import ModelSpec
 from ..engine.ode import simulate_deterministic
-from ..errors import ConfigError, ModelSpecError, join_problems
-from ..schema import check_dataset, write_dataset
+from ..engine.seeds import stream
+from ..errors import ConfigError, ModelSpecError
+from ..schema import require_conforming
 from ..store.atomic import write_text_atomic
+from ..store.netcdf import write_dataset
 from . import fit as netfit
-from .config import FITS, parameter_overrides, validate_network_config
+from .config import FITS, NetworkConfig, network_config
 from .files import fit_table_csv, network_dataset
 from .process import run_network_member
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class NetworkEnsembles:
     """Members of every network type, before summarising."""
 
-    resolved: dict
-    spec: ModelSpec
-    overrides: dict
+    config: NetworkConfig
     times: np.ndarray
     x0: np.ndarray
     members: dict  # network name -> list of member dicts
 
     @property
-    def model(self) -> CompiledModel:
+    def spec(self) -> ModelSpec:
+        """The disease model."""
+        return self.config.spec
+
+    @property
+    def compiled(self) -> CompiledModel:
         """The mean-field model (one place) with the config's parameters."""
-        return compile_model(self.spec, 1, self.overrides)
+        return compile_model(self.config.spec, 1, self.config.overrides)
 
 
-def resolve_network_config(table: dict, *, base_dir: Path | None = None,
-                           where: str = "network") -> dict:
-    """Validate a ``[network]`` table (defaults filled) or raise one :class:`ConfigError`."""
-    resolved, problems = validate_network_config(table, where, base_dir=base_dir)
-    if problems:
-        raise ConfigError(join_problems(where, problems))
-    return resolved
-
-
-def run_network_ensembles(table: dict, *, base_dir: Path | None = None,
+def run_network_ensembles(table: NetworkConfig | dict, *, base_dir: Path | None = None,
                           only: list[str] | None = None, progress=None) -> NetworkEnsembles:
-    """Run the members of every network in ``table`` (a ``[network]`` section).
+    """Run the members of every network of a ``[network]`` section (checked, or a table).
 
-    Member ``m`` of the ``t``-th network (config order) is seeded with
-    ``SeedSequence(seed, spawn_key=(t, m))``; ``only`` restricts to some networks (their
+    Member ``m`` of the ``t``-th network (config order) draws from stream ``(t, m)`` of the
+    section's seed (:func:`member_seeds`); ``only`` restricts to some networks (their
     seeds do not change).
     """
-    resolved = resolve_network_config(table, base_dir=base_dir)
-    spec = load_model(resolved["model"], base_dir)
-    overrides = parameter_overrides(resolved, spec)
-    max_time = _units.parse_duration(resolved["max_time"])
-    step = _units.parse_duration(resolved["step"])
+    cfg = network_config(table, base_dir)
+    max_time = _units.parse_duration(cfg.max_time)
+    step = _units.parse_duration(cfg.step)
     times = np.append(np.arange(0.0, max_time - 1e-9 * max_time, step), max_time)
-    n_nodes = resolved["n_nodes"]
-    x0 = initial_state(spec, n_nodes, resolved["initial_infected"],
-                       resolved["initial_compartment"])
+    x0 = initial_state(cfg.spec, cfg.n_nodes, cfg.initial_infected, cfg.initial_compartment)
     tasks, owners = [], []
-    for t, (name, net) in enumerate(resolved["networks"].items()):
+    for t, (name, net) in enumerate(cfg.networks.items()):
         if only is not None and name not in only:
             continue
-        params = {**net, "n_nodes": n_nodes, "times": times, "x0": x0,
-                  "overrides": overrides, "contact_scaling": resolved["contact_scaling"]}
-        for seed_seq in member_seeds(resolved["seed"], t, resolved["members"]):
-            tasks.append((spec, params, seed_seq))
+        params = {**net, "n_nodes": cfg.n_nodes, "times": times, "x0": x0,
+                  "overrides": cfg.overrides, "contact_scaling": cfg.contact_scaling}
+        for seed_seq in member_seeds(cfg.seed, t, cfg.members):
+            tasks.append((cfg.spec, params, seed_seq))
             owners.append(name)
     t0 = time.perf_counter()
-    results = _map_members(tasks, resolved, progress)
+    results = _map_members(tasks, cfg, progress)
     log.info("network: %d member(s) in %.2f s", len(tasks), time.perf_counter() - t0)
     members: dict = {}
     for name, result in zip(owners, results):
         members.setdefault(name, []).append(result)
-    return NetworkEnsembles(resolved, spec, overrides, times, x0, members)
+    return NetworkEnsembles(cfg, times, x0, members)
 
 
-def _map_members(tasks: list, resolved: dict, progress) -> list:
-    """Run the tasks serially, on a local dask cluster, or on a scheduler (ensemble.py)."""
-    if resolved["executor"] == "serial" and not resolved["scheduler"]:
+def _map_members(tasks: list, cfg: NetworkConfig, progress) -> list:
+    """Run the tasks serially, on a local dask cluster, or on a scheduler."""
+    if cfg.executor == "serial" and not cfg.scheduler:
         out = []
         for i, task in enumerate(tasks):
             out.append(run_network_member(*task))
             if progress is not None:
                 progress(i + 1, len(tasks))
         return out
-    from ..ensemble import run as ensemble
+    from ..ensemble.executors import client_for  # dask: imported only when used
 
-    kind = "address" if resolved["scheduler"] else "local"
-    with ensemble._client(kind, workers=resolved["workers"], host=resolved["host"],
-                          cluster=None, scheduler=resolved["scheduler"] or None) as client:
+    kind = "address" if cfg.scheduler else "local"
+    with client_for(kind, workers=cfg.workers, host=cfg.host,
+                    scheduler=cfg.scheduler or None) as client:
         futures = client.map(run_network_member, *zip(*tasks), pure=False)
         return client.gather(futures)
 
 
 def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
     """One row of :data:`FIT_COLUMNS` per network, and the mean-field reference curves."""
-    model, times, x0 = runs.model, runs.times, runs.x0
+    model, times, x0 = runs.compiled, runs.times, runs.x0
     n_nodes = float(x0.sum())
     infectious = np.flatnonzero(model.inf_weight.max(axis=0) > 0)
     infected = infected_states(model)
@@ -131,14 +126,14 @@ def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
     start = n_nodes - x0[model.inf_source[0]]
     rows = []
     for t, (name, members) in enumerate(runs.members.items()):
-        net = runs.resolved["networks"][name]
+        net = runs.config.networks[name]
         state = np.stack([m["state"] for m in members]).astype(float)
         ever = start + np.stack([m["cumulative"][:, 0] for m in members]).astype(float)
         attack = ever[:, -1] / n_nodes
         mean_state = state.mean(axis=0)
         growth = netfit.fit_growth_rate(times, mean_state[:, infected].sum(axis=1),
                                         ever.mean(axis=0), n_nodes,
-                                        runs.resolved["growth_window"])
+                                        runs.config.growth_window)
         per_contact = float(np.mean([m["per_contact"][0] for m in members]))
         degrees = _pooled_degrees(members)
         transmissibility = netfit.transmissibility(model, per_contact)
@@ -184,14 +179,14 @@ def _pooled_degrees(members: list) -> np.ndarray:
     return np.repeat(np.arange(width), counts)
 
 
-def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
-                name: str = "", progress=None) -> list[Path]:
+def run_network(table: NetworkConfig | dict, output_dir: Path, *,
+                base_dir: Path | None = None, name: str = "", progress=None) -> list[Path]:
     """Run a ``[network]`` section and write ``network.nc`` and ``network_fit.csv``.
 
     Parameters
     ----------
-    table : dict
-        The ``[network]`` section (validated here; defaults filled).
+    table : NetworkConfig or dict
+        The ``[network]`` section, checked or to check here.
     output_dir : Path
         Folder the two files are written to (atomically); created if missing.
     base_dir : Path, optional
@@ -210,9 +205,7 @@ def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
     output_dir.mkdir(parents=True, exist_ok=True)
     runs = run_network_ensembles(table, base_dir=base_dir, progress=progress)
     rows, reference = summarise(runs)
-    ds = network_dataset(runs, rows, reference, name)
-    problems = check_dataset(ds)
-    assert not problems, problems  # a bug here, never a user error
+    ds = require_conforming(network_dataset(runs, rows, reference, name), "network.nc")
     nc_path, csv_path = output_dir / "network.nc", output_dir / "network_fit.csv"
     write_dataset(ds, nc_path)
     write_text_atomic(csv_path, fit_table_csv(rows))
@@ -220,8 +213,8 @@ def run_network(table: dict, output_dir: Path, *, base_dir: Path | None = None,
 
 
 def member_seeds(seed: int, network_index: int, members: int) -> list:
-    """Seeds of a network type's members: ``SeedSequence(seed).spawn(T)[t].spawn(M)[m]``."""
-    return [np.random.SeedSequence(seed, spawn_key=(network_index, m)) for m in range(members)]
+    """Seeds of a network type's members: streams ``(t, m)`` (:mod:`healthmob.engine.seeds`)."""
+    return [stream(seed, network_index, m) for m in range(members)]
 
 
 def initial_state(spec: ModelSpec, n_nodes: int, n_infected: int,
@@ -248,13 +241,14 @@ def transmission_parameter(spec: ModelSpec) -> str:
                       "shared by every infection's rate; a network calibration cannot set it")
 
 
-def calibrate_transmission(table: dict, fit: str = "growth", network: str | None = None, *,
+def calibrate_transmission(table: NetworkConfig | dict, fit: str = "growth",
+                           network: str | None = None, *,
                            base_dir: Path | None = None) -> dict[str, float]:
     """Transmission parameter fitted to a network ensemble, in base units (per day).
 
     Parameters
     ----------
-    table : dict
+    table : NetworkConfig or dict
         A ``[network]`` section.
     fit : {"growth", "final_size"}
         Match the network's early growth rate, or its attack fraction by ``max_time``.
@@ -268,13 +262,13 @@ def calibrate_transmission(table: dict, fit: str = "growth", network: str | None
         parameter override.
     """
     if fit not in FITS:
-        raise ConfigError(f"network fit must be one of {list(FITS)}; got {fit!r}")
-    resolved = resolve_network_config(table, base_dir=base_dir)
-    network = network or next(iter(resolved["networks"]))
-    if network not in resolved["networks"]:
-        raise ConfigError(f"network: network must be one of {sorted(resolved['networks'])}; "
-                          f"got {network!r}")
-    runs = run_network_ensembles(resolved, base_dir=base_dir, only=[network])
+        raise ConfigError(must_be("network fit", OneOf(FITS).text, fit))
+    cfg = network_config(table, base_dir)
+    network = network or next(iter(cfg.networks))
+    if network not in cfg.networks:
+        raise ConfigError("network: " + must_be("network", OneOf(tuple(sorted(
+            cfg.networks))).text, network))
+    runs = run_network_ensembles(cfg, only=[network])
     rows, _ = summarise(runs)
     column = ("fitted_transmission_rate_growth_per_day" if fit == "growth"
               else "fitted_transmission_rate_final_size_per_day")
@@ -283,5 +277,5 @@ def calibrate_transmission(table: dict, fit: str = "growth", network: str | None
         raise ConfigError(f"network.networks.{network}: the {fit} fit failed (the epidemic "
                           "did not grow within max_time or the growth window)")
     pname = transmission_parameter(runs.spec)
-    current = runs.overrides.get(pname, runs.spec.base_values()[pname])
+    current = cfg.overrides.get(pname, runs.spec.base_values()[pname])
     return {pname: float(current * ratio)}

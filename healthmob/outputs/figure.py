@@ -15,27 +15,27 @@ import numpy as np
 import pandas as pd
 
 from ..store.atomic import atomic_path
-from .tables import (
+from .shapes import great_circle, outside_countries
+from .style import (
     CHOROPLETH,
     CHOROPLETH_UNITS,
+    EDGE_COLOUR,
+    LAT_RANGE,
+    LINE_COLOUR,
+    MAP_CRS,
     NODATA_COLOUR,
     OUTSIDE_COLOUR,
     ZERO_COLOUR,
-    RunFiles,
     class_breaks,
     class_colours,
     class_labels,
     classify,
-    format_number,
 )
+from .tables import RunFiles, format_number
 
 WIDTH_IN, HEIGHT_IN, DPI = 16.0, 10.0, 100
-LINE_COLOUR = "#08306b"
-EDGE_COLOUR = "#636363"
-LAT_RANGE = (-57.0, 84.0)
 WORLD_AXES = [0.005, 0.38, 0.60, 0.50]
 ZOOM_AXES = [0.615, 0.21, 0.38, 0.64]
-"""Latitudes shown: Antarctica and the Southern Ocean are cut off."""
 
 
 def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
@@ -48,18 +48,16 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
         The ``places`` layer (EPSG:4326) with the column ``undetectable_arrivals_per_100k``
         when ``risk.nc`` has it.
     top : DataFrame
-        Ranked corridors (:func:`healthmob.risktables.rank_corridors`) to draw.
+        Ranked corridors (:func:`healthmob.outputs.tables.rank_corridors`) to draw.
     path : Path
         The PNG to write (atomically).
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib: imported only to draw
     from pyproj import Transformer
 
-    from .maps import outside_countries
-
-    project = Transformer.from_crs(4326, "EPSG:8857", always_xy=True).transform
+    project = Transformer.from_crs(4326, MAP_CRS, always_xy=True).transform
     top = _with_ends(top, places)
-    shapes = places.to_crs("EPSG:8857")
+    shapes = places.to_crs(MAP_CRS)
     values = places[CHOROPLETH].to_numpy(float) if CHOROPLETH in places else \
         np.full(len(places), np.nan)
     breaks = class_breaks(values)
@@ -78,7 +76,7 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
                 f"to show it).{policy} Lines: the corridors with the most such arrivals.")
     fig.text(0.01, 0.94, "\n".join(textwrap.wrap(subtitle, 170)), fontsize=12, va="top",
              color="#333333")
-    outside = outside_countries(places["id"]).to_crs("EPSG:8857")
+    outside = outside_countries(places["id"]).to_crs(MAP_CRS)
     world = fig.add_axes(WORLD_AXES)
     _draw_outside(world, outside)
     _draw_places(world, shapes, fills)
@@ -154,8 +152,6 @@ def _widths(top: pd.DataFrame) -> np.ndarray:
 
 def _corridor_lines(top: pd.DataFrame, project) -> list[list[np.ndarray]]:
     """Projected great-circle pieces of each corridor (empty without coordinates)."""
-    from .maps import great_circle
-
     ends = _ends(top)
     if ends is None:
         return []

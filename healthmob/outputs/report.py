@@ -1,10 +1,10 @@
 """``report.html``: one self-contained page with the map, the top tables and the provenance.
 
 All CSS and JavaScript are inline and nothing is loaded from the network, so the file can be
-mailed, archived and opened offline. The map is inline SVG (:mod:`healthmob.reportmap`):
+mailed, archived and opened offline. The map is inline SVG (:mod:`.svgmap`):
 hover a country for its value, a corridor for its flows; a button zooms on the top
 corridors. Tables sort by a click on a column header. The page's CSS and script are in
-:mod:`healthmob.reportassets`.
+:mod:`.assets`.
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ import pandas as pd
 
 from ..store.atomic import write_text_atomic
 from .assets import SCRIPT, STYLE
-from .tables import (
-    CHOROPLETH_UNITS,
-    RunFiles,
-    corridor_table,
-    format_number,
-    load_run,
-    rank_corridors,
-)
+from .shapes import places_geoframe
+from .style import CHOROPLETH_UNITS
+from .svgmap import svg_map
+from .tables import RunFiles, corridor_table, format_number, load_run, rank_corridors
 
 HTML_FILE = "report.html"
 N_TOP_TABLE, N_TOP_PLACES, N_TOP_MAP = 20, 20, 20
@@ -54,9 +50,6 @@ def write_report(run: RunFiles | str | Path) -> Path:
 
 def render_report(run: RunFiles) -> str:
     """The report as one HTML string (see the module docstring)."""
-    from .maps import places_geoframe
-    from .svgmap import svg_map
-
     places = places_geoframe(run)
     corridors = corridor_table(run)
     top = rank_corridors(corridors, max(N_TOP_TABLE, N_TOP_MAP))

@@ -2,7 +2,7 @@
 
 No library and nothing remote: countries are simplified Natural Earth polygons in the Equal
 Earth projection written as SVG paths (about 100 kB for the world), each carrying its name
-and value for the page's small script (:data:`healthmob.report.SCRIPT`) to show on hover.
+and value for the page's small script (:data:`healthmob.outputs.assets.SCRIPT`) to show on hover.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ import html
 import numpy as np
 import pandas as pd
 
-from .figure import LAT_RANGE, LINE_COLOUR
-from .tables import (
+from .shapes import great_circle, outside_countries
+from .style import (
     CHOROPLETH,
     CHOROPLETH_UNITS,
+    LAT_RANGE,
+    LINE_COLOUR,
+    MAP_CRS,
     NODATA_COLOUR,
     OUTSIDE_COLOUR,
     ZERO_COLOUR,
@@ -23,8 +26,8 @@ from .tables import (
     class_colours,
     class_labels,
     classify,
-    format_number,
 )
+from .tables import format_number
 
 WIDTH = 1000.0
 CURVE = 0.12
@@ -51,9 +54,7 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     """
     from pyproj import Transformer
 
-    from .maps import outside_countries
-
-    to_map = Transformer.from_crs(4326, "EPSG:8857", always_xy=True).transform
+    to_map = Transformer.from_crs(4326, MAP_CRS, always_xy=True).transform
     x_max = to_map(180, 0)[0]
     y_top, y_bottom = to_map(0, LAT_RANGE[1])[1], to_map(0, LAT_RANGE[0])[1]
     scale = WIDTH / (2 * x_max)
@@ -69,11 +70,11 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     breaks = class_breaks(values)
     colours = class_colours(breaks)
     classes = classify(values, breaks)
-    shapes = places.to_crs("EPSG:8857").geometry.simplify(SIMPLIFY_M, preserve_topology=True)
+    shapes = places.to_crs(MAP_CRS).geometry.simplify(SIMPLIFY_M, preserve_topology=True)
     parts = []
     outside = outside_countries(places["id"])
     if not outside.empty:
-        simple = outside.to_crs("EPSG:8857").geometry.simplify(SIMPLIFY_M,
+        simple = outside.to_crs(MAP_CRS).geometry.simplify(SIMPLIFY_M,
                                                                 preserve_topology=True)
         for name, shape in zip(outside["name"], simple):
             parts.append(f'<path class="o" d="{_path(shape, svg_xy)}" data-n="{_esc(name)}" '
@@ -130,8 +131,6 @@ def _path(shape, svg_xy) -> str:
 
 def _corridors(top, places, to_map, svg_xy, height):
     """Corridor polylines (great circles, split at 180°), rank labels and the zoom box."""
-    from .maps import great_circle
-
     if top.empty or "origin" not in top:
         return [], [], None
     centre = pd.DataFrame(places[["id", "lon", "lat"]]).set_index("id")

@@ -1,7 +1,7 @@
 """Risk tables: a run directory's ``risk.nc`` as per-place and per-corridor tables.
 
-The labelled layer under the maps and the report (:mod:`healthmob.maps`,
-:mod:`healthmob.report`): xarray and pandas only, no geometry. Everything is read from the
+The labelled layer under the maps and the report (:mod:`.maps`, :mod:`.report`): xarray and
+pandas only, no geometry. Everything is read from the
 files of a run directory, so the outputs can be rebuilt at any time. A variable that
 ``risk.nc`` lacks is left out with a note (``RunFiles.notes``), never an error.
 """
@@ -18,30 +18,13 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, RunError
+from ..store.resources import DATA_SOURCES
 
 RISK_FILE = "risk.nc"
 CORRIDOR_DIMS = ("origin", "destination", "layer")
-CHOROPLETH = "undetectable_arrivals_per_100k"
-CHOROPLETH_UNITS = "undetectable infected arrivals per 100,000 population per year"
-DATA_SOURCES = ("Natural Earth; OpenFlights (ODbL); WHO Global TB Programme; UNAIDS via World "
-                "Bank and Our World in Data; UN DESA International Migrant Stock 2019; "
-                "GeoDataSource country borders (CC BY-SA 4.0)")
-"""Credits used when ``risk.nc`` has no ``data_sources`` attribute."""
-
 HEADLINE = ("undetectable_arrivals_per_100k", "undetectable_arrivals_total",
             "p_undetectable_infectious_arrival")
 """Per-place variables the map and report are built around; each absent one is a note."""
-
-# ColorBrewer YlOrRd (Brewer, Harrower & Penn State, Apache 2.0), by number of classes
-YLORRD = {1: ["#fd8d3c"], 2: ["#fecc5c", "#e31a1c"],
-          3: ["#ffeda0", "#feb24c", "#f03b20"],
-          4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
-          5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
-          6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
-          7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]}
-ZERO_COLOUR, NODATA_COLOUR, OUTSIDE_COLOUR = "#f0f0f0", "#bdbdbd", "#ffffff"
-"""Places with 0, places without a value, countries that are not places of the scenario."""
-MAX_CLASSES = 7
 
 
 @dataclass
@@ -229,55 +212,6 @@ def top_corridors_csv_frame(top: pd.DataFrame) -> pd.DataFrame:
              "flow", "infected_arrivals", "undetectable_arrivals", "missed_arrivals",
              "travel_time"]
     return top[[c for c in order if c in top.columns]].rename(columns=rename)
-
-
-def class_breaks(values, max_classes: int = MAX_CLASSES) -> list[float]:
-    """Inner class breaks for a log-scaled choropleth of positive ``values``.
-
-    Breaks are 1-3-10 steps (1-10 when that gives more than ``max_classes`` classes, 1-2-5
-    when fewer than 3), so the legend reads in round numbers. Zero and missing values are
-    classed apart (see :func:`classify`).
-
-    Returns
-    -------
-    list of float
-        Increasing breaks ``b``; class 0 is ``< b[0]``, class ``k`` is ``[b[k-1], b[k])``,
-        the last ``>= b[-1]``. Empty when there are fewer than two distinct positive values.
-    """
-    values = np.asarray(values, dtype=float)
-    positive = values[np.isfinite(values) & (values > 0)]
-    if np.unique(positive).size < 2:
-        return []
-    lo, hi = positive.min(), positive.max()
-    for mantissas in ((1, 3), (1,), (1, 2, 5)):
-        exps = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2)
-        steps = sorted(m * 10.0 ** e for e in exps for m in mantissas)
-        breaks = [b for b in steps if lo < b <= hi]
-        if len(breaks) + 1 <= max_classes and (len(breaks) >= 2 or mantissas == (1, 2, 5)):
-            return [float(f"{b:.6g}") for b in breaks]
-    return list(np.quantile(positive, np.linspace(0, 1, max_classes + 1)[1:-1]))
-
-
-def classify(values, breaks: list[float]) -> np.ndarray:
-    """Class of each value: ``-2`` missing, ``-1`` zero, else ``0..len(breaks)``."""
-    values = np.asarray(values, dtype=float)
-    out = np.searchsorted(np.asarray(breaks, dtype=float), values, side="right")
-    out = np.where(values > 0, out, -1)
-    return np.where(np.isfinite(values), out, -2).astype(int)
-
-
-def class_colours(breaks: list[float]) -> list[str]:
-    """Fill colour of each class of :func:`classify` (``len(breaks) + 1`` colours)."""
-    return list(YLORRD[min(len(breaks) + 1, MAX_CLASSES)])
-
-
-def class_labels(breaks: list[float]) -> list[str]:
-    """Legend label of each class, e.g. ``"under 0.1"``, ``"0.1 to 0.3"``, ``"10 or more"``."""
-    if not breaks:
-        return ["more than 0"]
-    labels = [f"under {breaks[0]:g}"]
-    labels += [f"{a:g} to {b:g}" for a, b in zip(breaks[:-1], breaks[1:])]
-    return labels + [f"{breaks[-1]:g} or more"]
 
 
 def format_number(value) -> str:

@@ -20,20 +20,20 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from ..disease.compile import compile_model
-from ..disease.spec import load_model, select
+from ..disease.parse import load_model
+from ..disease.spec import select
 from ..engine.binomial import simulate_stochastic
 from ..engine.coupling import Coupling
+from ..engine.seeds import generator
 from ..mobility.effective_distance import effective_distance
 from ..mobility.matrix import Mobility
 from ..units import parse_duration
+from .config import ArrivalConfig
 
 log = logging.getLogger(__name__)
 
-ARRIVAL_DEFAULTS = {"seed_place": "", "model": "seir", "members": 20, "duration": "1 year",
-                    "seed_count": 10, "threshold": 1}
-
-
-def arrival_times(mobility: Mobility, population: np.ndarray, cfg: dict, seed: int) -> dict:
+def arrival_times(mobility: Mobility, population: np.ndarray, cfg: ArrivalConfig,
+                  seed: int) -> dict:
     """Effective distance and simulated arrival time of every place from ``seed_place``.
 
     Returns
@@ -44,24 +44,24 @@ def arrival_times(mobility: Mobility, population: np.ndarray, cfg: dict, seed: i
         ``reached`` (P,) share of members that arrived, ``rho`` and ``p_value`` of the
         Spearman correlation over the places reached (the seed excluded).
     """
-    origin = mobility.index(cfg["seed_place"])
+    origin = mobility.index(cfg.seed_place)
     distance = effective_distance(mobility.combined_flow(), origins=origin)
-    spec = load_model(cfg["model"])
+    spec = load_model(cfg.model)
     n = mobility.n_places
     model = compile_model(spec, n)
     infected = np.isin(spec.compartment_ids, select(spec.infected, spec.compartment_ids))
     first = int(np.flatnonzero(infected)[0])
     x0 = np.zeros((n, len(spec.compartments)), dtype=np.int64)
     x0[:, 0] = np.round(population).astype(np.int64)
-    x0[origin, 0] -= cfg["seed_count"]
-    x0[origin, first] += cfg["seed_count"]
+    x0[origin, 0] -= cfg.seed_count
+    x0[origin, first] += cfg.seed_count
     coupling = Coupling.from_mobility(mobility, population)
-    times = np.arange(0.0, parse_duration(cfg["duration"]) + 1.0)
-    arrivals = np.full((cfg["members"], n), np.nan)
-    for m, child in enumerate(np.random.SeedSequence(seed).spawn(cfg["members"])):
-        trajectory = simulate_stochastic(model, x0, times, coupling, np.random.default_rng(child))
+    times = np.arange(0.0, parse_duration(cfg.duration) + 1.0)
+    arrivals = np.full((cfg.members, n), np.nan)
+    for m in range(cfg.members):
+        trajectory = simulate_stochastic(model, x0, times, coupling, generator(seed, m))
         count = trajectory.state[:, :, infected].sum(axis=2)               # (n_t, P)
-        hit = count >= cfg["threshold"]
+        hit = count >= cfg.threshold
         arrivals[m] = np.where(hit.any(axis=0), times[np.argmax(hit, axis=0)], np.nan)
     reached = np.isfinite(arrivals).mean(axis=0)
     median = np.where(reached >= 0.5, np.nanmedian(np.where(np.isfinite(arrivals), arrivals,
@@ -71,6 +71,6 @@ def arrival_times(mobility: Mobility, population: np.ndarray, cfg: dict, seed: i
     rho, p_value = (spearmanr(distance[use], median[use]) if use.sum() > 2
                     else (np.nan, np.nan))
     log.info("arrival times from %s: %d places reached; Spearman rho %.3f (effective distance "
-             "vs simulated arrival)", cfg["seed_place"], int(use.sum()), rho)
+             "vs simulated arrival)", cfg.seed_place, int(use.sum()), rho)
     return {"effective_distance": distance, "arrival_time": median, "reached": reached,
             "rho": float(rho), "p_value": float(p_value)}

@@ -26,63 +26,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import REQUIRED, Number, OneOf, Section, Tables, Text, setting
+
 SYMPTOMS = "symptoms"
 QUESTIONNAIRE = "questionnaire"
 STAGES = ("departure", "arrival")
-
-# name -> (description, screens, share_symptomatic, share_aware). Sensitivities are the
-# literature values quoted in docs/risk.md; a config may define its own policies.
-BUILT_IN = {
-    "none": ("no screening", [], 0.5, 0.0),
-    "symptoms_arrival": (
-        "symptom screening at arrival", [
-            {"stage": "arrival", "test": SYMPTOMS, "sensitivity": 0.7, "specificity": 1.0}],
-        0.5, 0.0),
-    "symptoms_both": (
-        "symptom screening at departure and at arrival", [
-            {"stage": "departure", "test": SYMPTOMS, "sensitivity": 0.7, "specificity": 1.0},
-            {"stage": "arrival", "test": SYMPTOMS, "sensitivity": 0.7, "specificity": 1.0}],
-        0.5, 0.0),
-    "pre_entry_cxr": (
-        "pre-entry chest X-ray with sputum culture for active TB", [
-            {"stage": "departure", "test": "cxr", "sensitivity": 0.87, "specificity": 0.99}],
-        0.5, 0.0),
-    "igra_arrival": (
-        "IGRA for latent TB at arrival", [
-            {"stage": "arrival", "test": "igra", "sensitivity": 0.80, "specificity": 0.97}],
-        0.5, 0.0),
-    "hiv_test_arrival": (
-        "4th-generation HIV Ag/Ab test at arrival", [
-            {"stage": "arrival", "test": "hiv_ag_ab", "sensitivity": 0.999,
-             "specificity": 0.998}],
-        0.5, 0.0),
-    "questionnaire_arrival": (
-        "exposure-risk questionnaire at arrival", [
-            {"stage": "arrival", "test": QUESTIONNAIRE, "sensitivity": 0.5, "specificity": 1.0}],
-        0.5, 0.29),
-    "pre_entry_cxr_igra_hiv": (
-        "pre-entry chest X-ray and culture, then IGRA and HIV test at arrival", [
-            {"stage": "departure", "test": "cxr", "sensitivity": 0.87, "specificity": 0.99},
-            {"stage": "arrival", "test": "igra", "sensitivity": 0.80, "specificity": 0.97},
-            {"stage": "arrival", "test": "hiv_ag_ab", "sensitivity": 0.999,
-             "specificity": 0.998}],
-        0.5, 0.0),
-}
+SHARE = Number(0, 1)
 
 
 @dataclass(frozen=True)
-class Policy:
-    """A screening policy: screens plus the two person-level class shares."""
+class Screen(Section):
+    """One test applied to every traveller at one stage of the journey."""
 
-    name: str
-    description: str
-    screens: tuple
-    share_symptomatic: float = 0.5
-    share_aware: float = 0.0
+    stage: str = setting(REQUIRED, OneOf(STAGES))
+    test: str = setting(REQUIRED, Text(nonempty=True))
+    sensitivity: float = setting(REQUIRED, SHARE)
+    specificity: float = setting(1.0, SHARE)
+
+
+@dataclass(frozen=True)
+class Policy(Section):
+    """A screening policy: screens plus the two person-level class shares.
+
+    ``[risk.policies.<name>]`` in a config; ``name`` is the table's name.
+    """
+
+    description: str = setting("", Text())
+    screens: tuple = setting(REQUIRED, Tables())
+    share_symptomatic: float = setting(0.5, SHARE)
+    share_aware: float = setting(0.0, SHARE)
+    name: str = ""
 
     def tests(self) -> set[str]:
         """Every test the policy applies (questionnaires excluded)."""
-        return {s["test"] for s in self.screens if s["test"] != QUESTIONNAIRE}
+        return {s.test for s in self.screens if s.test != QUESTIONNAIRE}
 
     def classes(self) -> list[tuple[float, bool, bool]]:
         """The four person classes: (weight, shows symptoms, aware of exposure)."""
@@ -105,34 +82,57 @@ class Policy:
         """
         miss = np.ones(len(infected))
         for screen in self.screens:
-            if screen["stage"] != stage:
+            if screen.stage != stage:
                 continue
-            test, sensitivity = screen["test"], screen["sensitivity"]
-            if test == QUESTIONNAIRE:
+            if screen.test == QUESTIONNAIRE:
                 caught = infected & aware
-            elif test == SYMPTOMS:
+            elif screen.test == SYMPTOMS:
                 caught = detectable.get(SYMPTOMS, np.zeros_like(infected)) & symptomatic & shows
             else:
-                caught = detectable.get(test, np.zeros_like(infected))
-            miss *= np.where(caught, 1.0 - sensitivity, 1.0)
+                caught = detectable.get(screen.test, np.zeros_like(infected))
+            miss *= np.where(caught, 1.0 - screen.sensitivity, 1.0)
         return miss
 
     def false_positive_rate(self) -> float:
         """P(an uninfected traveller is wrongly flagged by at least one screen)."""
         keep = 1.0
         for screen in self.screens:
-            keep *= screen.get("specificity", 1.0)
+            keep *= screen.specificity
         return 1.0 - keep
 
 
-def policy_from_config(name: str, custom: dict) -> Policy:
-    """The policy ``name``: a config-defined one (``[risk.policies.<name>]``) or built in."""
-    if name in custom:
-        entry = custom[name]
-        return Policy(name, entry.get("description", name), tuple(entry["screens"]),
-                      entry.get("share_symptomatic", 0.5), entry.get("share_aware", 0.0))
-    description, screens, f, g = BUILT_IN[name]
-    return Policy(name, description, tuple(screens), f, g)
+def _policy(name: str, description: str, screens: list[tuple], share_aware: float = 0.0):
+    return Policy(description, tuple(Screen(*s) for s in screens), 0.5, share_aware, name)
+
+
+CXR = ("departure", "cxr", 0.87, 0.99)
+IGRA = ("arrival", "igra", 0.80, 0.97)
+HIV_TEST = ("arrival", "hiv_ag_ab", 0.999, 0.998)
+BUILT_IN = {policy.name: policy for policy in (
+    _policy("none", "no screening", []),
+    _policy("symptoms_arrival", "symptom screening at arrival",
+            [("arrival", SYMPTOMS, 0.7, 1.0)]),
+    _policy("symptoms_both", "symptom screening at departure and at arrival",
+            [("departure", SYMPTOMS, 0.7, 1.0), ("arrival", SYMPTOMS, 0.7, 1.0)]),
+    _policy("pre_entry_cxr", "pre-entry chest X-ray with sputum culture for active TB", [CXR]),
+    _policy("igra_arrival", "IGRA for latent TB at arrival", [IGRA]),
+    _policy("hiv_test_arrival", "4th-generation HIV Ag/Ab test at arrival", [HIV_TEST]),
+    _policy("questionnaire_arrival", "exposure-risk questionnaire at arrival",
+            [("arrival", QUESTIONNAIRE, 0.5, 1.0)], share_aware=0.29),
+    _policy("pre_entry_cxr_igra_hiv", "pre-entry chest X-ray and culture, then IGRA and HIV "
+            "test at arrival", [CXR, IGRA, HIV_TEST]),
+)}
+"""The built-in policies by name. Sensitivities and specificities are the literature values
+quoted in docs/risk.md; a config may define its own (``[risk.policies.<name>]``)."""
+
+
+def parse_policy(table, name: str, where: str, problems: list[str]) -> Policy:
+    """A config-defined policy (``[risk.policies.<name>]``), every problem reported."""
+    policy = Policy.from_table(table, where, problems, name=name)
+    screens = tuple(Screen.from_table(s, f"{where}.screens[{i}]", problems)
+                    for i, s in enumerate(policy.screens))
+    return Policy(policy.description or name, screens, policy.share_symptomatic,
+                  policy.share_aware, name)
 
 
 def gostic_miss(F_d, F_dd, f, g, s_d, s_a, r_d, r_a):

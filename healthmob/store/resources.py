@@ -1,14 +1,24 @@
-"""Locate the data that ships with healthmob: ``models/``, ``geo/`` and ``configs/``.
+"""Locate the data that ships with healthmob (``models/``, ``geo/``, ``configs/``) and the
+user's cache folder.
 
-In a checkout these are top-level folders beside the package. A wheel (``pip install .``)
-carries them inside the package as ``healthmob/_data/<name>`` so that cluster workers and
-users outside the checkout find them too.
+In a checkout the shipped folders are top-level folders beside the package. A wheel (``pip
+install .``) carries them inside the package as ``healthmob/_data/<name>`` so that cluster
+workers and users outside the checkout find them too. Nothing ever writes into them at run
+time; what healthmob caches goes to :func:`cache_dir`.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
+
+DATA_SOURCES = ("Natural Earth; OpenFlights (ODbL); WHO Global TB Programme; UNAIDS via World "
+                "Bank and Our World in Data; UN DESA International Migrant Stock 2019; "
+                "GeoDataSource country borders (CC BY-SA 4.0)")
+"""One line crediting the sources of the embedded data (``geo/SOURCES.md`` has each)."""
+CACHE_ENV = "HEALTHMOB_CACHE_DIR"
+"""Environment variable that overrides the cache folder (tests and batch jobs set it)."""
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # the healthmob package folder
 
@@ -23,6 +33,19 @@ def data_dir(name: str) -> Path:
     if installed.is_dir():
         return installed
     return _PACKAGE.parent / name
+
+
+def cache_dir() -> Path:
+    """The user's healthmob cache folder (created on first write, by the writer).
+
+    ``$HEALTHMOB_CACHE_DIR`` when set, else the platform's user cache folder
+    (``platformdirs.user_cache_dir("healthmob")``, e.g. ``~/.cache/healthmob`` on Linux).
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    import platformdirs  # only needed here
+
+    return Path(platformdirs.user_cache_dir("healthmob"))
 
 
 def resolve_named_file(value: str | Path, folder: str, base: Path | None = None) -> Path:

@@ -153,9 +153,9 @@ class RunDirectory:
         root.addHandler(self._handler)
         root.setLevel(logging.INFO)
 
-    def write_config(self, resolved: dict) -> None:
-        """Write the resolved config (every default filled in) as ``config.toml``."""
-        write_text_atomic(self.path / "config.toml", tomli_w.dumps(_tomlable(resolved)))
+    def write_config(self, table: dict) -> None:
+        """Write the config as run (TOML data, every default filled in) as ``config.toml``."""
+        write_text_atomic(self.path / "config.toml", tomli_w.dumps(table))
         self.add_output("config.toml")
 
     def add_output(self, name: str) -> None:
@@ -205,13 +205,3 @@ class RunDirectory:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _tomlable(value):
-    if isinstance(value, dict):
-        return {k: _tomlable(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_tomlable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value

@@ -15,14 +15,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from healthmob.disease.spec import load_model  # noqa: E402
-from healthmob.engine.coupling import Coupling  # noqa: E402
-from healthmob.ensemble.members import EnsemblePlan  # noqa: E402
-from healthmob.ensemble.run import execute_plan  # noqa: E402
-from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
-from healthmob.store.rundir import RunDirectory  # noqa: E402
+from healthmob.disease.parse import load_model
+from healthmob.engine.coupling import Coupling
+from healthmob.ensemble.plan import EnsemblePlan, Labels
+from healthmob.ensemble.run import execute_plan
+from healthmob.mobility.matrix import Mobility, MobilityLayer
+from healthmob.store.rundir import RunDirectory
 
 N_PLACES = 30
 MEMBERS = 24
@@ -47,7 +45,7 @@ def small_plan(members: int = MEMBERS, dt: float = 0.5) -> EnsemblePlan:
     return EnsemblePlan(spec=load_model("seir"), x0=x0,
                         coupling=Coupling.from_mobility(mobility, population.astype(float)),
                         times=np.arange(0.0, 181.0, 1.0), members=members, seed=SEED, dt=dt,
-                        labels={"quantiles": (0.1, 0.5, 0.9)})
+                        labels=Labels(quantiles=(0.1, 0.5, 0.9)))
 
 
 def main(argv=None) -> int:

@@ -1,47 +1,18 @@
-"""`healthmob run` with the stochastic engine, `--resume` and `cluster-script`, as a user runs them.
-
-Skipped until config.py accepts ``engine = "stochastic"`` and the ``[ensemble]``/``[cluster]``
-tables (docs/ensembles.md); the ensemble machinery itself is tested through
-tests/cli/test_ensemble_faults.py.
-"""
+"""`healthmob run` with the stochastic engine, `--resume` and `cluster-script`, as a user runs
+them. The ensemble machinery itself is tested through tests/cli/test_ensemble_faults.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
+from helpers import config_text, healthmob, start_healthmob
 
-from healthmob.scenario import ENGINES, SECTIONS
-
-REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-
-pytestmark = pytest.mark.skipif(
-    "stochastic" not in ENGINES or "ensemble" not in SECTIONS,
-    reason="config.py does not accept engine = 'stochastic' and [ensemble] yet")
-
-CONFIG = """
-name = "cli-ensemble"
-model = "seir"
-seed = 11
-engine = "stochastic"
-[places]
-source = "{places}"
-[time]
-duration = "150 days"
-step = "5 days"
-[initial]
-method = "fractions"
-fractions = {{ S = 1.0 }}
-seeds = [ {{ place = "AAA", compartment = "I", count = 50 }} ]
+ENSEMBLE = """
 [ensemble]
 members = {members}
 step = "{step}"
@@ -54,15 +25,16 @@ walltime = "00:30:00"
 """
 
 
-def _cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "healthmob.cli", *args], env=ENV,
-                          capture_output=True, text=True, timeout=180, **kwargs)
+def _config(write_config, places, members: int, step: str) -> Path:
+    return write_config(config_text(places, name="cli-ensemble", seed=11, engine="stochastic",
+                                    duration="150 days", step="5 days", infected=50,
+                                    extra=ENSEMBLE.format(members=members, step=step)))
 
 
 def test_stochastic_run_writes_members_quantiles_and_a_complete_manifest(write_config,
                                                                           places_csv, tmp_path):
-    config = write_config(CONFIG.format(places=places_csv, members=8, step="1 day"))
-    done = _cli("run", str(config), "--output-dir", str(tmp_path / "runs"))
+    config = _config(write_config, places_csv, 8, "1 day")
+    done = healthmob("run", config, "--output-dir", tmp_path / "runs")
     assert done.returncode == 0, done.stderr[-2000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1])
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -77,16 +49,14 @@ def test_stochastic_run_writes_members_quantiles_and_a_complete_manifest(write_c
         assert list(ds["quantile"].values) == [0.1, 0.5, 0.9]
         assert ds.attrs["engine"] == "stochastic" and ds.attrs["seed"] == 11
     assert not (run_dir / "members").exists()
-    again = _cli("run", "--resume", str(run_dir))
+    again = healthmob("run", "--resume", run_dir)
     assert again.returncode == 2 and "nothing to resume" in again.stderr
 
 
 def test_ctrl_c_then_resume_completes_the_run(write_config, places_csv, tmp_path):
-    config = write_config(CONFIG.format(places=places_csv, members=40, step="0.05 day"))
+    config = _config(write_config, places_csv, 40, "0.05 day")
     out = tmp_path / "runs"
-    run = subprocess.Popen([sys.executable, "-m", "healthmob.cli", "run", str(config),
-                            "--output-dir", str(out)], env=ENV, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    run = start_healthmob("run", config, "--output-dir", out)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -102,7 +72,7 @@ def test_ctrl_c_then_resume_completes_the_run(write_config, places_csv, tmp_path
     assert run.returncode == 130
     [run_dir] = list(out.iterdir())
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
-    done = _cli("run", "--resume", str(run_dir), "--no-progress")
+    done = healthmob("run", "--resume", run_dir, "--no-progress")
     assert done.returncode == 0, done.stderr[-2000:]
     sessions = json.loads((run_dir / "manifest.json").read_text())["ensemble"]["sessions"]
     assert sessions[1]["reused"] == len(sessions[0]["computed"]) >= 3
@@ -110,13 +80,13 @@ def test_ctrl_c_then_resume_completes_the_run(write_config, places_csv, tmp_path
 
 
 def test_cluster_script_prints_the_pbs_job(write_config, places_csv):
-    config = write_config(CONFIG.format(places=places_csv, members=2, step="1 day"))
-    done = _cli("cluster-script", str(config))
+    config = _config(write_config, places_csv, 2, "1 day")
+    done = healthmob("cluster-script", config)
     assert done.returncode == 0, done.stderr
     assert "#PBS -q workq" in done.stdout and "walltime=00:30:00" in done.stdout
     assert "dask_worker tcp://127.0.0.1:8786" in done.stdout
 
 
 def test_run_needs_exactly_one_of_config_and_resume(tmp_path):
-    done = _cli("run")
+    done = healthmob("run")
     assert done.returncode == 2 and "--resume" in done.stderr

@@ -20,15 +20,14 @@ import numpy as np
 import pytest
 import xarray as xr
 from ensemble_driver import MEMBERS, small_plan
+from helpers import environment, python, start_python
 
-from healthmob.ensemble.run import execute_plan, wait_for_workers
+from healthmob.ensemble.executors import local_cluster, wait_for_workers
+from healthmob.ensemble.run import execute_plan
 from healthmob.store.rundir import RunDirectory
 
 DRIVER = Path(__file__).with_name("ensemble_driver.py")
-REPO = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).with_name("dask")
-ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _free_port() -> int:
@@ -65,14 +64,14 @@ def _start_cluster(request, tmp_path, n_workers: int = 2):
     logs.mkdir(exist_ok=True)
     processes.append(subprocess.Popen(
         [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--dashboard-address", "127.0.0.1:0"], env=ENV, stdout=subprocess.DEVNULL,
+         "--dashboard-address", "127.0.0.1:0"], env=environment(), stdout=subprocess.DEVNULL,
         stderr=open(logs / "scheduler.log", "w")))
     workers = []
     for i in range(n_workers):
         worker = subprocess.Popen(
             [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
              "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"],
-            env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL,
+            env=environment(), cwd=tmp_path, stdout=subprocess.DEVNULL,
             stderr=open(logs / f"worker-{i}.log", "w"))
         processes.append(worker)
         workers.append(worker)
@@ -81,8 +80,7 @@ def _start_cluster(request, tmp_path, n_workers: int = 2):
 
 
 def _run(out: Path, *args: str, timeout: float = 120) -> Path:
-    done = subprocess.run([sys.executable, str(DRIVER), str(out), *args], env=ENV,
-                          capture_output=True, text=True, timeout=timeout)
+    done = python(DRIVER, out, *args, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return Path(done.stdout.splitlines()[0])
 
@@ -161,9 +159,7 @@ def _watch(out: Path, process: subprocess.Popen, at_least: int, timeout: float =
 
 def test_killed_worker_run_completes_identically(request, dask_cluster, tmp_path, reference):
     address, workers = dask_cluster
-    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path / "runs"),
-                            "--scheduler", address], env=ENV, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    run = start_python(DRIVER, tmp_path / "runs", "--scheduler", address)
     request.addfinalizer(lambda: _stop(run))
     run_dir = _watch(tmp_path, run, at_least=4)
     workers[0].send_signal(signal.SIGKILL)
@@ -179,8 +175,7 @@ def test_killed_worker_run_completes_identically(request, dask_cluster, tmp_path
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_then_resume_is_identical_and_computes_each_member_once(tmp_path, reference,
                                                                           signum):
-    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path)], env=ENV,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = start_python(DRIVER, tmp_path)
     try:
         run_dir = _watch(tmp_path, run, at_least=5)
         run.send_signal(signum)
@@ -209,17 +204,14 @@ def test_interrupt_then_resume_is_identical_and_computes_each_member_once(tmp_pa
 
 
 def test_resume_refuses_a_changed_plan(tmp_path):
-    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path)], env=ENV,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = start_python(DRIVER, tmp_path)
     try:
         run_dir = _watch(tmp_path, run, at_least=2)
         run.send_signal(signal.SIGINT)
         run.communicate(timeout=60)
     finally:
         _stop(run)
-    done = subprocess.run([sys.executable, str(DRIVER), str(tmp_path), "--resume",
-                           str(run_dir), "--members", "7"], env=ENV, capture_output=True,
-                          text=True, timeout=60)
+    done = python(DRIVER, tmp_path, "--resume", run_dir, "--members", "7", timeout=60)
     assert done.returncode != 0
     assert "cannot resume" in done.stderr
 
@@ -228,9 +220,7 @@ def test_resume_refuses_a_changed_plan(tmp_path):
 def test_ctrl_c_to_the_process_group_with_a_local_cluster_interrupts_cleanly(tmp_path,
                                                                             reference):
     """Ctrl-C in a terminal reaches the worker processes too: still `interrupted`."""
-    run = subprocess.Popen([sys.executable, str(DRIVER), str(tmp_path), "--executor", "local"],
-                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+    run = start_python(DRIVER, tmp_path, "--executor", "local", start_new_session=True)
     try:
         run_dir = _watch(tmp_path, run, at_least=4)
         os.killpg(run.pid, signal.SIGINT)
@@ -245,8 +235,6 @@ def test_ctrl_c_to_the_process_group_with_a_local_cluster_interrupts_cleanly(tmp
 
 def test_a_local_cluster_listens_on_127_0_0_1_only():
     import psutil
-
-    from healthmob.ensemble.run import local_cluster
 
     me = psutil.Process()
 

@@ -45,8 +45,8 @@ def test_place_takes_the_network_calibrated_rate(tmp_path, places_csv):
     config = tmp_path / "run.toml"
     config.write_text(textwrap.dedent(RUN.format(places=places_csv)))
     prepared = prepare(load_scenario(config))
-    beta = prepared.model.values["beta"] * 1.0
-    default = prepared.scenario.model.base_values()["beta"]
+    beta = prepared.compiled.values["beta"] * 1.0
+    default = prepared.scenario.spec.base_values()["beta"]
     assert beta[0] == beta[2] == pytest.approx(default)
     # a sparse network grows more slowly than the mean field: a lower equivalent rate
     assert 0 < beta[1] < default
@@ -62,4 +62,4 @@ def test_bad_network_places_are_reported(tmp_path, places_csv):
     message = str(err.value)
     assert "network.places[0].place must be a place id; got 'ZZZ'" in message
     assert "network.places[0].config: network config file not found" in message
-    assert "network.places[0].fit must be 'growth' or 'final_size'" in message
+    assert "network.places[0].fit must be one of ['growth', 'final_size']" in message

@@ -16,18 +16,14 @@ import os
 import select
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_risk import write_risk_run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic_risk import write_risk_run  # noqa: E402
-
-from healthmob.outputs.report import write_report  # noqa: E402
+from healthmob.outputs.report import write_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import xarray as xr
+from helpers import config_text
+from helpers import healthmob as run_cli
 
 from healthmob.schema import check_dataset
 
-SMALL = """
-name = "small"
-model = "seir"
-[places]
-source = "{places}"
-[time]
-duration = "60 days"
-step = "1 day"
-[initial]
-method = "fractions"
-fractions = {{ S = 1.0 }}
-seeds = [ {{ place = "AAA", compartment = "I", count = 100 }} ]
-"""
-
 
 def healthmob(*args, cwd=None):
-    """Run the CLI in a subprocess; return (exit code, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", "healthmob.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    """The CLI in a subprocess: (exit code, stdout, stderr)."""
+    done = run_cli(*args, cwd=cwd)
     return done.returncode, done.stdout, done.stderr
-
-
-@pytest.fixture
-def small_config(write_config, places_csv):
-    return write_config(SMALL.format(places=places_csv))
 
 
 def test_run_writes_the_run_directory(small_config, tmp_path):
@@ -83,18 +63,19 @@ def test_shipped_config_found_by_name_from_any_directory(tmp_path):
 
 BAD = {
     "unknown key": ("colour = 'red'\n", "colour is not a known key"),
-    "wrong type": ("", "time.duration must be of type str; got 60"),
+    "wrong type": ("", "time.duration must be a duration '<number> <day|week|month|year>' > 0;"
+                       " got 60"),
     "negative rate": ("[parameters]\nbeta = -1.0\n", "parameters.beta must be a number >= 0"),
     "unknown unit": ("[parameters]\nbeta = { value = 1.0, units = '1/fortnight' }\n",
                      "parameters.beta.units must be one of"),
     "missing file": ("", "places file not found"),
-    "undeclared compartment": ("", "initial.fractions.X is not a compartment"),
+    "undeclared compartment": ("", "initial.fractions.X is not a known compartment"),
     "place not in geography": ("", "places.ids ['XXX'] are not in the geography"),
 }
 
 
 def _bad_config(case, places_csv):
-    text = SMALL.format(places=places_csv)
+    text = config_text(places_csv)
     extra, _ = BAD[case]
     if case == "wrong type":
         text = text.replace('duration = "60 days"', "duration = 60")
@@ -144,7 +125,7 @@ def test_model_with_undeclared_compartment(write_config, places_csv, tmp_path):
     model.write_text('name = "bad"\ncompartments = [ { id = "S" } ]\n'
                      'transitions = [ { from = "S", to = "Q", rate = "r" } ]\n'
                      '[parameters]\nr = { value = 1.0, units = "1/day", source = "test" }\n')
-    config = write_config(SMALL.format(places=places_csv).replace('"seir"', f'"{model}"'))
+    config = write_config(config_text(places_csv).replace('"seir"', f'"{model}"'))
     code, _, err = healthmob("validate", config)
     assert code == 2
     assert "transitions[0].to must be a declared compartment" in err and "'Q'" in err
@@ -183,12 +164,14 @@ def _corridor_file_without_crs(tmp_path):
 
 
 @pytest.mark.parametrize("case, extra, expected", [
-    ("unknown policy", "[risk]\npolicy = 'scan_everyone'\n", "risk.policy must name a policy"),
+    ("unknown policy", "[risk]\npolicy = 'scan_everyone'\n",
+     "risk.policy must be one of the policies"),
     ("sensitivity", "[risk]\npolicy = 'x'\n[risk.policies.x]\nscreens = [ { stage = 'arrival',"
-     " test = 'symptoms', sensitivity = 1.5 } ]\n", "sensitivity must be in [0, 1]; got 1.5"),
+     " test = 'symptoms', sensitivity = 1.5 } ]\n",
+     "sensitivity must be a number in [0, 1]; got 1.5"),
 ])
 def test_bad_risk_config_exit_2(case, extra, expected, write_config, places_csv, tmp_path):
-    config = write_config(SMALL.format(places=places_csv) + extra)
+    config = write_config(config_text(places_csv, extra=extra))
     code, _, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
     assert code == 2 and expected in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
@@ -196,8 +179,8 @@ def test_bad_risk_config_exit_2(case, extra, expected, write_config, places_csv,
 
 def test_corridor_file_without_crs_exit_2(write_config, places_csv, tmp_path):
     corridors = _corridor_file_without_crs(tmp_path)
-    config = write_config(SMALL.format(places=places_csv)
-                          + f"[mobility]\ncorridors = ['{corridors}']\n")
+    config = write_config(config_text(places_csv,
+                                      extra=f"[mobility]\ncorridors = ['{corridors}']\n"))
     code, _, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
     assert code == 2 and "Traceback" not in err, err
     assert "CRS" in err and str(corridors.name) in err

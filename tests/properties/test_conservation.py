@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.coupling import Coupling
 from healthmob.engine.ode import simulate_deterministic
 from healthmob.mobility.matrix import Mobility, MobilityLayer
@@ -26,19 +26,24 @@ def _mobility(relocation, visiting, stay):
 
 
 flows = arrays(np.float64, (N_PLACES, N_PLACES), elements=st.floats(0, 5e4))
+moving = arrays(np.float64, (N_PLACES, N_PLACES), elements=st.floats(0, 0.01))
+"""Share of a place's residents who relocate to another place per day: up to 1% a day to
+each, ten times the busiest real corridor. (Places emptied within days by relocation are
+degenerate: RK45 can fail on them; that is not what this property is about.)"""
 
 
 @settings(max_examples=25, deadline=None)
-@given(relocation=flows, visiting=flows, stay=st.floats(0.5, 30),
+@given(relocating=moving, visiting=flows, stay=st.floats(0.5, 30),
        population=arrays(np.float64, N_PLACES, elements=st.floats(1e4, 1e7)),
        seeded=st.integers(0, N_PLACES - 1))
-def test_total_population_is_constant_and_nonnegative(relocation, visiting, stay, population,
+def test_total_population_is_constant_and_nonnegative(relocating, visiting, stay, population,
                                                       seeded):
     model = compile_model(load_model("seir"), N_PLACES)
     x0 = np.zeros((N_PLACES, 4))
     x0[:, 0] = population
     x0[seeded, 0] -= 100.0
     x0[seeded, 2] = 100.0
+    relocation = relocating * population[:, None]  # persons per day
     coupling = Coupling.from_mobility(_mobility(relocation, visiting, stay), population)
     trajectory = simulate_deterministic(model, x0, np.linspace(0, 120, 13), coupling)
     totals = trajectory.state.sum(axis=(1, 2))

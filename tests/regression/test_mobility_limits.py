@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.coupling import Coupling
 from healthmob.engine.ode import simulate_deterministic
 from healthmob.mobility.matrix import Mobility, MobilityLayer

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.ode import simulate_deterministic
 from healthmob.network import fit as netfit
 from healthmob.network.run import run_network_ensembles, summarise
@@ -42,7 +42,7 @@ def test_dense_erdos_renyi_matches_the_mean_field_engine(record_property):
              "networks": {"dense": {"type": "erdos_renyi", "mean_degree": 100.0}}}
     runs = run_network_ensembles(table)
     spec = load_model("sir")
-    model, mean_field = _mean_field(spec, runs.overrides, runs.x0, runs.times)
+    model, mean_field = _mean_field(spec, runs.config.overrides, runs.x0, runs.times)
     members = runs.members["dense"]
     assert min(m["degree"]["mean_degree"] for m in members) >= 95
     n = runs.x0.sum()
@@ -120,7 +120,7 @@ def test_dense_erdos_renyi_seir_matches_the_mean_field_engine(record_property):
              "initial_compartment": "I",
              "networks": {"dense": {"type": "erdos_renyi", "mean_degree": 100.0}}}
     runs = run_network_ensembles(table)
-    _, mean_field = _mean_field(load_model("seir"), runs.overrides, runs.x0, runs.times)
+    _, mean_field = _mean_field(load_model("seir"), runs.config.overrides, runs.x0, runs.times)
     n = runs.x0.sum()
     members = runs.members["dense"]
     final = np.mean([(n - m["state"][-1, 0]) / n for m in members])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.ode import simulate_deterministic
 
 PUBLISHED = {1.5: 0.5828, 2.0: 0.7968, 2.5: 0.8926, 3.0: 0.9405}

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.binomial import simulate_stochastic
 from healthmob.engine.coupling import Coupling
-from healthmob.ensemble.members import EnsemblePlan
+from healthmob.ensemble.plan import EnsemblePlan
 from healthmob.ensemble.run import execute_plan
 from healthmob.store.rundir import RunDirectory
 

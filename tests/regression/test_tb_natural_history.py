@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.ode import simulate_deterministic
 from healthmob.units import DAYS_PER_YEAR
 

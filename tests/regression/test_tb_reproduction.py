@@ -7,8 +7,8 @@ import pytest
 from healthmob.calibration.fit import Target
 from healthmob.calibration.initial import endemic_start
 from healthmob.disease.compile import compile_model
+from healthmob.disease.parse import load_model
 from healthmob.disease.reproduction import basic_reproduction_number
-from healthmob.disease.spec import load_model
 
 # no treatment failure and no reinfection: the structure of the closed form in section 1.1
 SIMPLE = {"p_treatment_success": 1.0, "rr_reinfection": 0.0}

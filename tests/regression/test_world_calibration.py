@@ -15,8 +15,8 @@ from healthmob.scenario import load_scenario
 def world():
     prepared = prepare(load_scenario("world"))
     x = prepared.initial.state
-    force = prepared.coupling.force(prepared.model, x)
-    tallies = prepared.model.tally_rates(x, force)
+    force = prepared.coupling.force(prepared.compiled, x)
+    tallies = prepared.compiled.tally_rates(x, force)
     return prepared, x, tallies
 
 
@@ -28,7 +28,7 @@ def test_world_start_matches_burden_within_2_percent(world, observable, column):
     prepared, x, tallies = world
     places = prepared.scenario.places
     has_data = places[column].notna().to_numpy()
-    model_value = observe(prepared.scenario.model, observable, x, tallies)
+    model_value = observe(prepared.scenario.spec, observable, x, tallies)
     ratio = model_value[has_data] / places[column].to_numpy()[has_data]
     within = np.abs(ratio - 1) <= 0.02
     assert within.mean() >= 0.95, pd.Series(ratio[~within], places["id"][has_data][~within])
@@ -39,7 +39,7 @@ def test_world_start_is_close_to_equilibrium(world):
     """Mobility perturbs the places' own equilibria only slightly: no place's state changes
     by more than 5% of its population per year at the start."""
     prepared, x, _ = world
-    dx = prepared.model.derivative(x, prepared.coupling.force(prepared.model, x))
+    dx = prepared.compiled.derivative(x, prepared.coupling.force(prepared.compiled, x))
     dx += prepared.coupling.relocation_flux(x)
     per_year = np.abs(dx).sum(axis=1) / x.sum(axis=1) * 365.25
     assert per_year.max() < 0.05
@@ -47,7 +47,7 @@ def test_world_start_is_close_to_equilibrium(world):
 
 def test_fitted_parameters_stay_in_their_literature_ranges(world):
     prepared, _, _ = world
-    spec = prepared.scenario.model
+    spec = prepared.scenario.spec
     low, high = spec.parameters["rr_tb_activation_hiv"].range
     rr = prepared.initial.overrides["rr_tb_activation_hiv"]
     assert np.all((rr >= low - 1e-9) & (rr <= high + 1e-9))

@@ -1,26 +1,20 @@
 """Corridor files -> Mobility: matching, travel times, flow models, bad input, round trips."""
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import LineString, MultiPoint, box
 
-gpd = pytest.importorskip("geopandas")
-
-from geopandas.testing import assert_geodataframe_equal  # noqa: E402
-
-from healthmob.errors import ConfigError, DataError  # noqa: E402
-from healthmob.mobility.build import (  # noqa: E402
-    build_mobility,
-    mobility_to_dataset,
-    read_mobility,
-    validate_mobility_config,
-    write_mobility,
-)
-from healthmob.mobility.corridor_file import read_corridor_file  # noqa: E402
-from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
-from healthmob.schema import check_dataset  # noqa: E402
+from healthmob.errors import ConfigError, DataError
+from healthmob.mobility.build import build_mobility
+from healthmob.mobility.config import parse_mobility
+from healthmob.mobility.corridor_file import read_corridor_file
+from healthmob.mobility.files import mobility_to_dataset, read_mobility, write_mobility
+from healthmob.mobility.matrix import Mobility, MobilityLayer
+from healthmob.schema import check_dataset
 
 # airports as population-centre proxies (lon, lat)
 COORDS = {"GBR": (-0.4543, 51.4700), "USA": (-73.7781, 40.6413), "ZAF": (28.2460, -26.1392),
@@ -207,22 +201,24 @@ def test_all_problems_of_a_file_are_reported_at_once(tmp_path, places):
 
 
 def test_config_defaults_are_filled_and_problems_collected(tmp_path):
-    resolved, problems = validate_mobility_config({"layers": ["air", "migration"]}, "mobility")
+    problems = []
+    config = parse_mobility({"layers": ["air", "migration"]}, "mobility", problems)
     assert problems == []
-    assert resolved["air"]["coupling"] == "visiting" and resolved["air"]["stay_days"] == 10.0
-    assert resolved["migration"]["coupling"] == "relocation"
-    assert resolved["match"] == {"tolerance_km": 25.0, "polygons": "auto"}
+    assert config.layer("air").coupling == "visiting" and config.layer("air").stay_days == 10.0
+    assert config.layer("migration").coupling == "relocation"
+    assert config.to_table()["match"] == {"tolerance_km": 25.0, "polygons": "auto"}
     bad = {"layers": ["air", "rail"], "corridors": ["missing.gpkg"], "colour": 3,
            "air": {"stay_days": -1, "speed": 3, "total_per_day": 1.0, "total_per_year": 2.0},
            "modes": {"rail": {"overhead_hours": 1.0}}, "effective_distance": "yes"}
-    _, problems = validate_mobility_config(bad, "mobility", base_dir=tmp_path)
+    problems = []
+    parse_mobility(bad, "mobility", problems, base_dir=tmp_path)
     text = "\n".join(problems)
     for expected in ["mobility.air.stay_days must be a number > 0; got -1",
-                     "mobility.layers must name world layers ['air', 'land', 'migration']; "
+                     "mobility.layers[1] must be one of ['air', 'land', 'migration']; "
                      "got 'rail'",
-                     "mobility.corridors[0] must be an existing file; got 'missing.gpkg'",
+                     "mobility.corridors[0] must be an existing file",
                      "mobility.colour is not a known key",
-                     "mobility.air.speed is not a known key for layer 'air'; valid keys:",
+                     "mobility.air.speed is not a known key; valid keys:",
                      "mobility.air must give at most one of",
                      "mobility.modes.rail.speed_kmh is required",
                      "mobility.effective_distance must be true or false; got 'yes'"]:

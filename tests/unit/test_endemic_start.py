@@ -8,7 +8,7 @@ from healthmob.calibration.fit import Target, stationary
 from healthmob.calibration.initial import FLAG_MEANINGS, endemic_start
 from healthmob.disease.compile import compile_model
 from healthmob.disease.observables import observe
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 
 PLACES = pd.DataFrame({
     "id": ["ZAF", "GBR", "IND", "XXX"],

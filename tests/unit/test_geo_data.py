@@ -1,18 +1,22 @@
 """The committed world dataset in ``geo/``: ids, known values, consistency between files.
 
 These tests read the derived files only; the last one rebuilds the air layer from the raw
-data when ``../shared/data`` is present, and is skipped otherwise.
+data when ``../shared/data`` (beside the repository) is present, and is skipped otherwise.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from healthmob.geobuild import build as geobuild
+from healthmob.geobuild.layers import airport_country_iso3, build_air_layer
+from healthmob.geobuild.readers import read_airports, read_openflights_countries, read_routes
 from healthmob.store.resources import data_dir
 
 GEO = data_dir("geo")
+RAW_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data of the repo
 LAYERS = ("air", "land", "migration")
 
 
@@ -117,14 +121,13 @@ def test_geo_folder_is_small():
     assert total < 10 * 1024 * 1024
 
 
-@pytest.mark.skipif(not geobuild.DEFAULT_DATA.is_dir(),
-                    reason=f"raw data folder {geobuild.DEFAULT_DATA} is absent")
+@pytest.mark.skipif(not RAW_DATA.is_dir(), reason=f"raw data folder {RAW_DATA} is absent")
 def test_air_layer_rebuilds_to_the_committed_pairs(places, layers):
-    data = geobuild.DEFAULT_DATA / "openflights"
-    routes = geobuild.read_routes(data / "routes.dat")
-    airports = geobuild.read_airports(data / "airports.dat")
-    countries = geobuild.read_openflights_countries(data / "countries.dat")
-    country_iso3 = geobuild.airport_country_iso3(countries, places.set_index("id")["iso2"])
-    air = geobuild.build_air_layer(routes, airports, country_iso3)
+    data = RAW_DATA / "openflights"
+    routes = read_routes(data / "routes.dat")
+    airports = read_airports(data / "airports.dat")
+    countries = read_openflights_countries(data / "countries.dat")
+    country_iso3 = airport_country_iso3(countries, places.set_index("id")["iso2"])
+    air = build_air_layer(routes, airports, country_iso3)
     assert len(air) == len(layers["air"])
     assert air["n_routes"].sum() == layers["air"]["n_routes"].sum()

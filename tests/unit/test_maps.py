@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -13,14 +10,14 @@ import pandas as pd
 import pyogrio
 import pytest
 import xarray as xr
+from synthetic_risk import PLACES, TOP, risk_dataset, write_risk_run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic_risk import PLACES, TOP, risk_dataset, write_risk_run  # noqa: E402
-
-from healthmob.errors import DataError, RunError  # noqa: E402
-from healthmob.outputs.maps import great_circle, write_risk_outputs  # noqa: E402
-from healthmob.outputs.tables import class_breaks, classify, load_run  # noqa: E402
-from healthmob.store.resources import data_dir  # noqa: E402
+from healthmob.errors import DataError, RunError
+from healthmob.outputs.publish import write_risk_outputs
+from healthmob.outputs.shapes import great_circle
+from healthmob.outputs.style import class_breaks, classify
+from healthmob.outputs.tables import load_run
+from healthmob.store.resources import data_dir
 
 SHUFFLED = ["USA", "ZZZ", "KEN", "FJI", "ZAF", "FRA", "MOZ"]
 
@@ -166,33 +163,6 @@ def test_bad_run_directories_raise_one_clear_error(tmp_path):
     xr.Dataset({"x": ("time", [1.0])}).to_netcdf(tmp_path / "risk.nc", engine="h5netcdf")
     with pytest.raises(DataError, match="dimensions must include 'place'"):
         load_run(tmp_path)
-
-
-def healthmob(*args):
-    done = subprocess.run([sys.executable, "-m", "healthmob", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
-    return done.returncode, done.stdout, done.stderr
-
-
-def test_cli_map_and_report(tmp_path):
-    run = write_risk_run(tmp_path / "run")
-    code, out, err = healthmob("map", run)
-    assert code == 0, err
-    assert [Path(line).name for line in out.splitlines()] == ["risk.gpkg", "top_corridors.csv",
-                                                               "risk_map.png"]
-    code, out, err = healthmob("report", run)
-    assert code == 0, err
-    assert out.strip().splitlines()[-1] == str(run / "report.html")
-
-
-def test_cli_exit_2_without_risk_nc(tmp_path):
-    for command in ("map", "report"):
-        code, out, err = healthmob(command, tmp_path)
-        assert code == 2, err
-        lines = err.strip().splitlines()
-        assert lines[-1].startswith("healthmob: error: ") and "risk.nc" in lines[-1]
-        assert "Traceback" not in err and out == ""
-    assert list(tmp_path.iterdir()) == []                   # nothing written
 
 
 def test_class_breaks_are_round_log_steps():

@@ -9,13 +9,13 @@ import pytest
 import xarray as xr
 
 from healthmob.disease.compile import compile_model
+from healthmob.disease.parse import load_model, parse_model
 from healthmob.disease.reproduction import basic_reproduction_number
-from healthmob.disease.spec import load_model, parse_model
 from healthmob.errors import ConfigError, ModelSpecError
 from healthmob.network import fit as netfit
 from healthmob.network import generators as netgen
 from healthmob.network import process as network
-from healthmob.network.config import load_network_config, validate_network_config
+from healthmob.network.config import load_network_config, parse_network
 from healthmob.network.fit import per_contact_rates
 from healthmob.network.process import SpecModel, run_network_member
 from healthmob.network.run import (
@@ -342,40 +342,42 @@ def test_peak_time_and_growth_fit_read_curves():
 # ---------- config, outputs, calibration ----------
 
 def test_validate_fills_defaults_and_names_every_problem():
-    resolved, problems = validate_network_config({"model": "sir"})
+    problems = []
+    config = parse_network({"model": "sir"}, "network", problems)
     assert problems == []
-    assert resolved["members"] == 10 and resolved["max_time"] == "100 days"
-    assert resolved["networks"]["erdos_renyi"] == {"type": "erdos_renyi", "mean_degree": 10.0}
+    assert config.members == 10 and config.max_time == "100 days"
+    assert config.networks["erdos_renyi"] == {"type": "erdos_renyi", "mean_degree": 10.0}
     bad = {"model": "sir", "members": 0, "colour": 1, "max_time": "soon",
            "parameters": {"gamma": 1.0, "beta": {"value": 1, "units": "day"}},
            "growth_window": [0.5, 0.1], "executor": "gpu",
            "networks": {"x": {"type": "lattice"},
                         "y": {"type": "configuration", "k_min": 0, "alpha": 2},
                         "z": {"type": "household", "household_size": "four"}}}
-    _, problems = validate_network_config(bad, "network")
+    problems = []
+    parse_network(bad, "network", problems)
     text = "\n".join(problems)
     for expected in ("network.members must be an integer >= 1; got 0",
                      "network.colour is not a known key; valid keys:",
                      "network.max_time must be",
-                     "network.parameters.gamma is not a parameter of model 'sir'",
+                     "network.parameters.gamma is not a known parameter; valid parameters:",
                      "network.parameters.beta.units must be compatible with '1/day'",
                      "network.growth_window must be",
                      "network.executor must be one of ['serial', 'local']",
                      "network.networks.x.type must be one of",
-                     "network.networks.y.alpha is not a parameter of type 'configuration'",
+                     "network.networks.y.alpha is not a known key; valid keys:",
                      "network.networks.y.k_min must be an integer >= 1",
                      "network.networks.z.household_size must be a number"):
         assert expected in text, expected
-    _, problems = validate_network_config({})
+    problems = []
+    parse_network({}, "network", problems)
     assert problems == ["network.model is required"]
 
 
 def test_load_network_config_reads_the_shipped_example_and_refuses_bad_files(tmp_path):
-    table, base = load_network_config("network-sir")
-    assert table["name"] == "network-sir" and base.name == "configs"
-    assert list(table["network"]["networks"]) == ["dense_er", "sparse_er", "heavy_tailed",
-                                                  "households"]
-    assert table["network"]["networks"]["households"]["community_degree"] == 4.0
+    name, config, base = load_network_config("network-sir")
+    assert name == "network-sir" and base.name == "configs"
+    assert list(config.networks) == ["dense_er", "sparse_er", "heavy_tailed", "households"]
+    assert config.networks["households"]["community_degree"] == 4.0
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\ncolour = 1\n[network]\nmodel = "nope"\n')
     with pytest.raises(ConfigError) as info:
@@ -392,7 +394,8 @@ def test_models_with_per_capita_births_are_refused(tmp_path):
     path = tmp_path / "births.toml"
     import tomli_w
     path.write_text(tomli_w.dumps(table))
-    _, problems = validate_network_config({"model": str(path)})
+    problems = []
+    parse_network({"model": str(path)}, "network", problems)
     assert any("births.replace_deaths" in p for p in problems)
 
 

@@ -10,10 +10,12 @@ from scipy.linalg import expm
 
 from healthmob.disease.chains import expected_events, propagate
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model, parse_model
+from healthmob.disease.parse import load_model, parse_model
 from healthmob.engine.binomial import simulate_stochastic
 from healthmob.mobility.matrix import Mobility, MobilityLayer
-from healthmob.risk.assess import RiskInputs, assess_risk, masks, validate_risk_config
+from healthmob.risk.assess import RiskInputs, assess_risk
+from healthmob.risk.config import parse_risk
+from healthmob.risk.kernel import masks
 
 PLACES = pd.DataFrame({"id": ["A", "B", "C"], "name": ["A", "B", "C"],
                        "population": [1e6, 2e6, 5e5], "lat": [0.0, 1.0, 2.0],
@@ -42,10 +44,11 @@ def _hiv_state(spec, prevalence=(0.2, 0.01, 0.05)):
 
 
 def _risk(spec, state, mobility, **cfg):
-    resolved, problems = validate_risk_config(cfg, spec)
+    problems = []
+    config = parse_risk(cfg, spec, problems)
     assert not problems
-    model = compile_model(spec, 3)
-    return assess_risk(RiskInputs(spec, model, state, PLACES, mobility, "test"), resolved)
+    compiled = compile_model(spec, 3)
+    return assess_risk(RiskInputs(spec, compiled, state, PLACES, mobility, "test"), config)
 
 
 def test_uniformization_matches_expm_for_generators_and_subgenerators():
@@ -157,17 +160,20 @@ def test_future_tb_from_latent_arrivals_matches_the_cohort_integral():
 
 def test_risk_config_errors_name_the_key():
     spec = load_model("tb")
-    _, problems = validate_risk_config({"policy": "scan_everyone"}, spec)
-    assert any("risk.policy must name a policy" in p for p in problems)
+    problems = []
+    parse_risk({"policy": "scan_everyone"}, spec, problems)
+    assert any("risk.policy must be one of the policies" in p for p in problems)
     bad = {"x": {"screens": [{"stage": "arrival", "test": "cxr", "sensitivity": 1.5}]}}
-    _, problems = validate_risk_config({"policies": bad, "policy": "x"}, spec)
-    assert any("risk.policies.x.screens[0].sensitivity must be in [0, 1]; got 1.5" in p
-               for p in problems)
+    problems = []
+    parse_risk({"policies": bad, "policy": "x"}, spec, problems)
+    assert any("risk.policies.x.screens[0].sensitivity must be a number in [0, 1]; got 1.5"
+               in p for p in problems)
     plain = parse_model(tomllib.loads(
         'name = "plain"\ncompartments = [ { id = "S" }, { id = "I", infectious = 1.0 } ]\n'
         'infections = [ { from = "S", to = "I", rate = "b" } ]\n'
         '[parameters]\nb = { value = 0.1, units = "1/day", source = "test" }\n'))
-    _, problems = validate_risk_config({}, plain)
+    problems = []
+    parse_risk({}, plain, problems)
     assert any("declares no detectable_by" in p for p in problems)
 
 

@@ -5,7 +5,7 @@ import tomllib
 import pytest
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model, parse_model
+from healthmob.disease.parse import load_model, parse_model
 from healthmob.errors import ModelSpecError
 from healthmob.units import DAYS_PER_YEAR
 

@@ -10,13 +10,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from healthmob.disease.compile import compile_model
-from healthmob.disease.spec import load_model
+from healthmob.disease.parse import load_model
 from healthmob.engine.binomial import _Force, simulate_stochastic
+from healthmob.engine.config import SolverConfig
 from healthmob.engine.coupling import Coupling
-from healthmob.ensemble.config import sweep_scenarios, validate_ensemble_config
-from healthmob.ensemble.members import EnsemblePlan, compute_member, integer_state, member_seed
-from healthmob.ensemble.run import render_cluster_script
-from healthmob.errors import ConfigError, RunError
+from healthmob.engine.seeds import stream
+from healthmob.ensemble.config import parse_cluster, parse_ensemble, parse_sweep
+from healthmob.ensemble.executors import render_cluster_script
+from healthmob.ensemble.members import compute_member
+from healthmob.ensemble.plan import EnsemblePlan, Labels, integer_state, sweep_scenarios
+from healthmob.errors import RunError
 from healthmob.mobility.matrix import Mobility, MobilityLayer
 
 N_PLACES = 4
@@ -180,7 +183,7 @@ def test_integer_state_keeps_each_place_total():
 
 def test_member_seed_is_the_spawned_child_and_ignores_ensemble_size():
     child = np.random.SeedSequence(42).spawn(3)[2].spawn(10)[7]
-    assert member_seed(42, 2, 7).generate_state(4).tolist() == child.generate_state(4).tolist()
+    assert stream(42, 2, 7).generate_state(4).tolist() == child.generate_state(4).tolist()
     # the member's numbers do not depend on how many members or scenarios there are
     spec = load_model("sir")
     x0 = np.array([[9_900, 100, 0]])
@@ -193,15 +196,15 @@ def test_member_seed_is_the_spawned_child_and_ignores_ensemble_size():
 
 
 def test_ensemble_config_defaults_and_problems():
-    filled, problems = validate_ensemble_config({}, "ensemble", seed=9)
+    problems = []
+    config = parse_ensemble({}, None, 9, problems)
     assert problems == []
-    assert filled["members"] == 10 and filled["seed"] == 9 and filled["executor"] == "serial"
-    _, problems = validate_ensemble_config(
-        {"members": 0, "executor": "mpi", "membres": 3, "step": "soon", "quantiles": [2]},
-        "ensemble")
+    assert config.members == 10 and config.seed == 9 and config.executor == "serial"
+    parse_ensemble({"members": 0, "executor": "mpi", "membres": 3, "step": "soon",
+                    "quantiles": [2]}, None, 0, problems)
     text = " | ".join(problems)
     assert "ensemble.members must be an integer >= 1; got 0" in text
-    assert "ensemble.executor must be one of ('serial', 'local', 'cluster'); got 'mpi'" in text
+    assert "ensemble.executor must be one of ['serial', 'local', 'cluster']; got 'mpi'" in text
     assert "ensemble.membres is not a known key; valid keys: [" in text and "'members'" in text
     assert "ensemble.step must be" in text
     assert "ensemble.quantiles must be" in text
@@ -209,27 +212,35 @@ def test_ensemble_config_defaults_and_problems():
 
 def test_sweep_config_is_checked_against_the_model():
     spec = load_model("sir")
-    _, problems = validate_ensemble_config(
-        {"sweep": {"method": "lhs", "parameters": {"beta": {"min": 0.1, "max": 0.5},
-                                                   "gamma": [1.0]}}}, "ensemble", model=spec)
+    problems = []
+    parse_ensemble({"sweep": {"method": "lhs", "parameters": {
+        "beta": {"min": 0.1, "max": 0.5}, "gamma": [1.0]}}}, spec, 0, problems)
     text = " | ".join(problems)
     assert "ensemble.sweep.samples must be an integer >= 1" in text
-    assert "ensemble.sweep.parameters.gamma is not a parameter of model 'sir'" in text
-    _, problems = validate_ensemble_config(
-        {"sweep": {"parameters": {"recovery": {"values": [1], "units": "day"}}}}, "ensemble",
-        model=spec)
+    assert "ensemble.sweep.parameters.gamma is not a known parameter; valid parameters:" in text
+    problems = []
+    parse_ensemble({"sweep": {"parameters": {"recovery": {"values": [1], "units": "day"}}}},
+                   spec, 0, problems)
     assert any("units must be compatible" in p for p in problems)
+
+
+def _sweep(table: dict, spec):
+    problems = []
+    sweep = parse_sweep(table, spec, problems)
+    assert problems == []
+    return sweep
 
 
 def test_grid_and_latin_hypercube_sweeps():
     spec = load_model("sir")
-    grid, labels = sweep_scenarios({"method": "grid", "parameters": {
-        "beta": [0.2, 0.4], "recovery": {"values": [1, 2, 4], "units": "1/week"}}}, spec, 0)
+    grid, labels = sweep_scenarios(_sweep({"method": "grid", "parameters": {
+        "beta": [0.2, 0.4], "recovery": {"values": [1, 2, 4], "units": "1/week"}}}, spec),
+        spec, 0)
     assert len(grid) == 6
     assert grid[1] == {"beta": 0.2, "recovery": pytest.approx(2 / 7)}
     assert labels["recovery"] == ([1.0, 2.0, 4.0, 1.0, 2.0, 4.0], "week-1")
-    sweep = {"method": "lhs", "samples": 8,
-             "parameters": {"beta": {"min": 0.1, "max": 0.5}}}
+    sweep = _sweep({"method": "lhs", "samples": 8,
+                    "parameters": {"beta": {"min": 0.1, "max": 0.5}}}, spec)
     lhs, _ = sweep_scenarios(sweep, spec, 3)
     values = np.sort([s["beta"] for s in lhs])
     assert len(values) == 8 and 0.1 <= values.min() and values.max() <= 0.5
@@ -237,30 +248,33 @@ def test_grid_and_latin_hypercube_sweeps():
     assert sorted(np.floor((values - 0.1) / 0.05).astype(int).tolist()) == list(range(8))
     assert sweep_scenarios(sweep, spec, 3)[0] == lhs
     assert sweep_scenarios(sweep, spec, 4)[0] != lhs
-    with pytest.raises(ConfigError, match="not a parameter"):
-        sweep_scenarios({"method": "grid", "parameters": {"nope": [1]}}, spec, 0)
+    problems = []
+    parse_sweep({"method": "grid", "parameters": {"nope": [1]}}, spec, problems)
+    assert any("not a known parameter" in p for p in problems)
 
 
 def test_cluster_config_defaults_and_problems():
-    assert validate_ensemble_config({}, "cluster") == ({}, [])
-    filled, problems = validate_ensemble_config({"kind": "slurm"}, "cluster")
-    assert problems == [] and filled["host"] == "127.0.0.1" and filled["jobs"] == 1
-    _, problems = validate_ensemble_config({"kind": "lsf", "cores": "8", "queues": "x"},
-                                           "cluster")
+    problems = []
+    assert parse_cluster({}, problems) is None and problems == []
+    cluster = parse_cluster({"kind": "slurm"}, problems)
+    assert problems == [] and cluster.host == "127.0.0.1" and cluster.jobs == 1
+    parse_cluster({"kind": "lsf", "cores": "8", "queues": "x"}, problems)
     text = " | ".join(problems)
-    assert "cluster.kind must be one of ('slurm', 'pbs'); got 'lsf'" in text
-    assert "cluster.cores must be of type int; got '8'" in text
+    assert "cluster.kind must be one of ['slurm', 'pbs']; got 'lsf'" in text
+    assert "cluster.cores must be an integer >= 1; got '8'" in text
     assert "cluster.queues is not a known key" in text
-    _, problems = validate_ensemble_config({"queue": "long"}, "cluster")
+    problems = []
+    parse_cluster({"queue": "long"}, problems)
     assert problems == ["cluster.kind is required"]
 
 
 @pytest.mark.parametrize("kind, directive", [("slurm", "#SBATCH"), ("pbs", "#PBS")])
 def test_cluster_job_scripts_render_without_the_batch_system(kind, directive):
-    cluster, problems = validate_ensemble_config(
+    problems = []
+    cluster = parse_cluster(
         {"kind": kind, "queue": "normal", "cores": 4, "memory": "8GB", "walltime": "02:00:00",
          "jobs": 3, "account": "proj42", "job_script_prologue": ["module load python"]},
-        "cluster")
+        problems)
     assert problems == []
     script = render_cluster_script(cluster, python="/opt/venv/bin/python")
     assert script.startswith("#!")
@@ -278,11 +292,11 @@ def test_a_deterministic_grid_sweep_gives_each_scenario_its_final_size(tmp_path)
 
     spec = load_model("sir")
     scenarios, labels = sweep_scenarios(
-        {"method": "grid", "parameters": {"beta": [0.375, 0.5, 0.625]}}, spec, 0)
+        _sweep({"method": "grid", "parameters": {"beta": [0.375, 0.5, 0.625]}}, spec), spec, 0)
     plan = EnsemblePlan(spec=spec, x0=np.array([[1e7 - 10, 10, 0]]), coupling=Coupling.none(1),
                         times=np.array([0.0, 3000.0]), engine="deterministic",
-                        scenarios=scenarios, labels={"sweep": labels},
-                        solver={"method": "RK45", "rtol": 1e-9, "atol": 1e-6})
+                        scenarios=scenarios, labels=Labels(sweep=labels),
+                        solver=SolverConfig(rtol=1e-9))
     folder = RunDirectory(tmp_path, "sweep", "run", 0, [])
     with execute_plan(plan, folder) as ds:
         final = ds.population.sel(compartment="R").isel(time=-1, member=0, place=0) / 1e7

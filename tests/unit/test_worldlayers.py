@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthmob.mobility.build import build_mobility, mobility_to_dataset
+from healthmob.mobility.build import build_mobility
+from healthmob.mobility.files import mobility_to_dataset
 from healthmob.mobility.places import read_table
 from healthmob.schema import check_dataset
 from healthmob.store.resources import data_dir
