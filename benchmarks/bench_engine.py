@@ -29,17 +29,15 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from healthmob.disease.parse import load_model  # noqa: E402
-from healthmob.engine.binomial import simulate_stochastic  # noqa: E402
-from healthmob.engine.coupling import Coupling  # noqa: E402
-from healthmob.ensemble.members import compute_member  # noqa: E402
-from healthmob.ensemble.plan import EnsemblePlan  # noqa: E402
-from healthmob.ensemble.run import execute_plan, local_cluster  # noqa: E402
-from healthmob.mobility.matrix import Mobility, MobilityLayer  # noqa: E402
-from healthmob.store.rundir import RunDirectory  # noqa: E402
+from healthmob.disease.parse import load_model
+from healthmob.engine.binomial import simulate_stochastic
+from healthmob.engine.coupling import Coupling
+from healthmob.ensemble.executors import local_cluster
+from healthmob.ensemble.members import compute_member
+from healthmob.ensemble.plan import EnsemblePlan
+from healthmob.ensemble.run import execute_plan
+from healthmob.mobility.matrix import Mobility, MobilityLayer
+from healthmob.store.rundir import RunDirectory
 
 DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
 DAYS = 365

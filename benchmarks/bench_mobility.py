@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -114,8 +112,7 @@ def memory_of_travel_time_matrix() -> dict:
     that has already allocated a lot.
     """
     code = (
-        "import json, sys, tracemalloc\n"
-        f"sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import json, tracemalloc\n"
         "import bench_mobility as b\n"
         "import numpy, scipy.sparse.csgraph, pyproj\n"
         "def hwm():\n"
@@ -129,7 +126,7 @@ def memory_of_travel_time_matrix() -> dict:
         "print(json.dumps({'peak_rss_mb': hwm(), 'import_rss_mb': base,"
         " 'tracemalloc_peak_mb': peak / 2**20}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+                         check=True, cwd=Path(__file__).parent)  # finds bench_mobility
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

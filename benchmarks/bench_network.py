@@ -20,24 +20,18 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
+import epydemic  # noqa: TID251 (benchmarks epydemic's own model)
 import networkx as nx
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import epydemic  # noqa: E402, TID251 (benchmarks epydemic's own model)
-
-from healthmob.disease.compile import compile_model  # noqa: E402
-from healthmob.disease.parse import load_model  # noqa: E402
-from healthmob.network import generators as netgen  # noqa: E402
-from healthmob.network.fit import per_contact_rates  # noqa: E402
-from healthmob.network.process import SpecModel, _OneNetwork, build_graph  # noqa: E402
-from healthmob.network.run import initial_state  # noqa: E402
+from healthmob.disease.compile import compile_model
+from healthmob.disease.parse import load_model
+from healthmob.network import generators as netgen
+from healthmob.network.fit import per_contact_rates
+from healthmob.network.process import SpecModel, _OneNetwork, build_graph
+from healthmob.network.run import initial_state
 
 MEAN_DEGREE = 10.0
 MAX_TIME = 1000.0

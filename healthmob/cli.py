@@ -3,7 +3,8 @@
 The CLI only composes library functions. Errors caused by input (any
 :class:`~healthmob.errors.HealthmobError`) print one line on stderr and exit with code 2;
 anything else is a bug and keeps its traceback. The last line of ``run`` and ``mobility``
-on stdout is the run directory's path.
+on stdout is the run directory's path. Each command imports the stages it uses when it
+runs, so that ``healthmob --help`` and every command start fast.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(variable, "1")
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if args.quiet else logging.INFO)  # run.log keeps INFO
+    logging.basicConfig(level=console.level, format="%(levelname)s %(name)s: %(message)s",
+                        handlers=[console])
     logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per file written
     try:
         return args.handler(args)
@@ -112,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    from .pipeline import resume, run
+    from .pipeline import resume, run  # imported when the command runs (fast start-up)
 
     if bool(args.config) == bool(args.resume):
         raise HealthmobError("run: give a CONFIG, or --resume RUN_DIR (not both)")
@@ -138,7 +141,7 @@ class _ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
-            from tqdm import tqdm
+            from tqdm import tqdm  # imported when the command runs (fast start-up)
 
             self.bar = tqdm(total=total, initial=done, unit="member", desc="members",
                             file=sys.stderr, disable=None, dynamic_ncols=True)
@@ -158,7 +161,7 @@ def _cluster_script(args) -> int:
 
 
 def _validate(args) -> int:
-    from .mobility.build import build_mobility
+    from .mobility.build import build_mobility  # imported when the command runs (fast start-up)
     from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
@@ -168,7 +171,7 @@ def _validate(args) -> int:
 
 
 def _mobility(args) -> int:
-    from .mobility.build import build_mobility
+    from .mobility.build import build_mobility  # imported when the command runs (fast start-up)
     from .mobility.config import mobility_inputs
     from .mobility.files import write_mobility
     from .scenario import load_scenario
@@ -188,7 +191,7 @@ def _mobility(args) -> int:
 
 
 def _network(args) -> int:
-    from .network.config import load_network_config
+    from .network.config import load_network_config  # lazy: fast start-up
     from .network.run import run_network
     from .store.rundir import RunDirectory
 
@@ -206,7 +209,7 @@ def _network(args) -> int:
 
 
 def _calibrate(args) -> int:
-    import numpy as np
+    import numpy as np  # imported when the command runs (fast start-up)
 
     from .calibration.cache import cache_key, save_calibration, user_cache_file
     from .calibration.config import EndemicStart
@@ -242,7 +245,7 @@ def _calibrate(args) -> int:
 
 
 def _map(args) -> int:
-    from .outputs.maps import write_map_outputs
+    from .outputs.maps import write_map_outputs  # imported when the command runs (fast start-up)
 
     for path in write_map_outputs(args.run_dir):
         print(path)
@@ -250,14 +253,14 @@ def _map(args) -> int:
 
 
 def _report(args) -> int:
-    from .outputs.report import write_report
+    from .outputs.report import write_report  # imported when the command runs (fast start-up)
 
     print(write_report(args.run_dir))
     return 0
 
 
 def _build_geo(args) -> int:
-    from .geobuild.build import build, summary_lines
+    from .geobuild.build import build, summary_lines  # lazy: fast start-up
 
     if not args.data.is_dir():
         raise RunError(f"build-geo --data {args.data}: folder of raw data not found")

@@ -98,7 +98,7 @@ def network_overrides(scenario: Scenario) -> dict:
     if not scenario.network:
         return {}
     from .network.config import load_network_config  # epydemic: imported only when used
-    from .network.run import calibrate_transmission
+    from .network.run import calibrate_transmission  # epydemic: imported only when used
 
     ids = list(scenario.places["id"])
     defaults = {**scenario.spec.base_values(), **scenario.parameters}

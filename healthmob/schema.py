@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 CONVENTIONS = "CF-1.10"
 GLOBAL_ATTRS = ("title", "source", "history", "Conventions")
+CORRIDOR_DIMS = ("origin", "destination", "layer")
+"""Dimensions of every per-corridor variable of ``risk.nc``."""
 
 LAT_ATTRS = {"standard_name": "latitude", "units": "degrees_north",
              "long_name": "latitude of the place's population centre"}

@@ -203,12 +203,12 @@ def _bounds(spec: ModelSpec, name: str, transmission: bool) -> tuple[float, floa
     return low, high
 
 
-def _generator(model: CompiledModel, tr_rate: np.ndarray, force: np.ndarray) -> np.ndarray:
-    n = model.n_compartments
+def _generator(compiled: CompiledModel, tr_rate: np.ndarray, force: np.ndarray) -> np.ndarray:
+    n = compiled.n_compartments
     q = np.zeros((n, n))
-    target = np.where(model.tr_target >= 0, model.tr_target, model.birth_target)
-    np.add.at(q, (model.tr_source, target), tr_rate)
-    np.add.at(q, (model.inf_source, model.inf_target), force)
+    target = np.where(compiled.tr_target >= 0, compiled.tr_target, compiled.birth_target)
+    np.add.at(q, (compiled.tr_source, target), tr_rate)
+    np.add.at(q, (compiled.inf_source, compiled.inf_target), force)
     np.fill_diagonal(q, 0.0)
     np.fill_diagonal(q, -q.sum(axis=1))
     return q

@@ -14,47 +14,48 @@ from .chains import stationary
 from .compile import CompiledModel
 
 
-def disease_free_state(model: CompiledModel, place: int = 0) -> np.ndarray:
+def disease_free_state(compiled: CompiledModel, place: int = 0) -> np.ndarray:
     """Share of the population per compartment without infection: the stationary chain
     with deaths re-entering as births, or everyone in the first infection's source
     compartment for a model without births."""
-    if model.birth_target >= 0:
-        return stationary(model.generator(place, births_close=True))
-    free = np.zeros(model.n_compartments)
-    free[model.inf_source[0]] = 1.0
+    if compiled.birth_target >= 0:
+        return stationary(compiled.generator(place, births_close=True))
+    free = np.zeros(compiled.n_compartments)
+    free[compiled.inf_source[0]] = 1.0
     return free
 
 
-def infected_states(model: CompiledModel) -> np.ndarray:
+def infected_states(compiled: CompiledModel) -> np.ndarray:
     """Indices of infected compartments: reachable by transitions from an infection's
     target, and able to reach a compartment with positive infectiousness (so a recovered
     compartment is not one)."""
-    n = model.n_compartments
+    n = compiled.n_compartments
     step = np.zeros((n, n), dtype=bool)
-    for src, dst in zip(model.tr_source, model.tr_target):
+    for src, dst in zip(compiled.tr_source, compiled.tr_target):
         if dst >= 0:
             step[src, dst] = True
     reach = step | np.eye(n, dtype=bool)
     for _ in range(n):
         reach = reach | ((reach.astype(int) @ reach.astype(int)) > 0)
-    infectious = model.inf_weight.max(axis=0) > 0 if len(model.inf_source) else np.zeros(n, bool)
-    from_target = reach[model.inf_target].any(axis=0)
+    infectious = (compiled.inf_weight.max(axis=0) > 0 if len(compiled.inf_source)
+                  else np.zeros(n, bool))
+    from_target = reach[compiled.inf_target].any(axis=0)
     to_infectious = reach[:, infectious].any(axis=1)
     return np.flatnonzero(from_target & to_infectious)
 
 
-def new_infections(model: CompiledModel, place: int = 0) -> np.ndarray:
+def new_infections(compiled: CompiledModel, place: int = 0) -> np.ndarray:
     """``F[j, i]``: new infections entering ``i`` per day caused by one person in ``j`` at
     the disease-free state (1/day)."""
-    free = disease_free_state(model, place)
-    new = np.zeros((model.n_compartments, model.n_compartments))
-    for k in range(len(model.inf_source)):
-        new[:, model.inf_target[k]] += (model.inf_rate[place, k] * model.inf_weight[k]
-                                        * free[model.inf_source[k]])
+    free = disease_free_state(compiled, place)
+    new = np.zeros((compiled.n_compartments, compiled.n_compartments))
+    for k in range(len(compiled.inf_source)):
+        new[:, compiled.inf_target[k]] += (compiled.inf_rate[place, k] * compiled.inf_weight[k]
+                                        * free[compiled.inf_source[k]])
     return new
 
 
-def next_generation_matrix(model: CompiledModel, place: int = 0) -> tuple[np.ndarray, list]:
+def next_generation_matrix(compiled: CompiledModel, place: int = 0) -> tuple[np.ndarray, list]:
     """Next-generation matrix at the disease-free state of one place.
 
     ``K[a, i]`` is the expected number of new infections entering infected state ``i``
@@ -66,13 +67,13 @@ def next_generation_matrix(model: CompiledModel, place: int = 0) -> tuple[np.nda
     (ndarray, list of str)
         The matrix over infected states and the ids of those states.
     """
-    infected = infected_states(model)
-    q_ii = model.generator(place)[np.ix_(infected, infected)]
-    ngm = np.linalg.inv(-q_ii) @ new_infections(model, place)[np.ix_(infected, infected)]
-    return ngm, [model.compartments[i] for i in infected]
+    infected = infected_states(compiled)
+    q_ii = compiled.generator(place)[np.ix_(infected, infected)]
+    ngm = np.linalg.inv(-q_ii) @ new_infections(compiled, place)[np.ix_(infected, infected)]
+    return ngm, [compiled.compartments[i] for i in infected]
 
 
-def basic_reproduction_number(model: CompiledModel, place: int = 0) -> float:
+def basic_reproduction_number(compiled: CompiledModel, place: int = 0) -> float:
     """R0: the spectral radius of the next-generation matrix."""
-    ngm, _ = next_generation_matrix(model, place)
+    ngm, _ = next_generation_matrix(compiled, place)
     return float(np.max(np.abs(np.linalg.eigvals(ngm))))

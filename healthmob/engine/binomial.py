@@ -64,17 +64,17 @@ class _Force:
     agree.
     """
 
-    def __init__(self, model: CompiledModel, coupling: Coupling, static_totals: bool = False):
+    def __init__(self, compiled: CompiledModel, coupling: Coupling, static_totals: bool = False):
         # infections that share infectiousness weights are weighed once (model groups)
-        groups = getattr(model, "weight_groups", None)
+        groups = getattr(compiled, "weight_groups", None)
         if groups is None:
-            groups, inverse = np.unique(model.inf_weight, axis=0, return_inverse=True)
-            groups, inverse = groups.reshape(-1, model.n_compartments), inverse.ravel()
+            groups, inverse = np.unique(compiled.inf_weight, axis=0, return_inverse=True)
+            groups, inverse = groups.reshape(-1, compiled.n_compartments), inverse.ravel()
         else:
-            inverse = model.inf_group
+            inverse = compiled.inf_group
         self.groups = np.asarray(groups)                        # (G, C)
         self.group_of = np.asarray(inverse)                     # (K,)
-        self.inf_rate = np.ascontiguousarray(model.inf_rate.T)  # (K, P)
+        self.inf_rate = np.ascontiguousarray(compiled.inf_rate.T)  # (K, P)
         self.visiting = coupling.has_visiting
         self.static_totals = static_totals
         self._divisor = None

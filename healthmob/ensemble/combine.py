@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -27,9 +29,6 @@ def write_results(plan: EnsemblePlan, folder: Path, target: Path) -> None:
     (one member, or one block of places across members for the quantiles), with dask's
     synchronous scheduler, so peak memory stays flat as members are added.
     """
-    import dask
-    import dask.array as da
-
     coords, variables, attrs = skeleton(plan)
     sizes = {name: len(values) for name, (dims, values, _) in coords.items()
              if dims == (name,)}

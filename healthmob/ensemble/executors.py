@@ -34,7 +34,7 @@ def client_for(kind: str, *, workers: int = 2, host: str = "127.0.0.1",
                cluster: ClusterConfig | None = None, scheduler: str | None = None):
     """A dask client for ``kind``: ``address`` (a running scheduler), ``local`` (a local
     cluster of ``workers`` processes) or ``cluster`` (SLURM/PBS jobs of ``[cluster]``)."""
-    import distributed
+    import distributed  # not for serial ensembles (fast start-up)
 
     if kind == "address":
         log.info("connecting to the dask scheduler at %s", scheduler)
@@ -71,11 +71,11 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
     no dashboard. Thread variables of the workers are set to 1 and glibc's trimming is
     relaxed (:data:`SPAWN_ENV`).
     """
-    import distributed
+    import distributed  # not for serial ensembles (fast start-up)
 
     if workers < 1:
         raise RunError(f"ensemble.workers must be >= 1; got {workers}")
-    import dask
+    import dask  # with distributed, above
 
     quiet = logging.getLogger("distributed")
     level = quiet.level
@@ -93,7 +93,7 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
 
 def map_members(client, plan, todo, folder, on_done, stop, in_flight: int) -> None:
     """Submit members, at most ``in_flight`` at a time, and handle them as they finish."""
-    from distributed import wait
+    from distributed import wait  # not for serial ensembles (fast start-up)
 
     client.wait_for_workers(1)
     [shared] = client.scatter([plan], broadcast=True)  # sent to the workers once
@@ -131,7 +131,7 @@ def map_members(client, plan, todo, folder, on_done, stop, in_flight: int) -> No
 
 def jobqueue_class(kind: str, job: bool = False):
     """dask-jobqueue's cluster class for ``kind`` (its job class with ``job``)."""
-    import dask_jobqueue
+    import dask_jobqueue  # only for SLURM/PBS (fast start-up otherwise)
 
     if kind == "slurm":
         return dask_jobqueue.slurm.SLURMJob if job else dask_jobqueue.SLURMCluster
@@ -183,7 +183,7 @@ def render_cluster_script(cluster: ClusterConfig | None, python: str | None = No
 
 def wait_for_workers(address: str, n_workers: int, timeout: float = 60.0) -> int:
     """Block until the scheduler at ``address`` has ``n_workers`` workers; return the count."""
-    import distributed
+    import distributed  # not for serial ensembles (fast start-up)
 
     with distributed.Client(address, timeout=f"{timeout}s") as client:
         client.wait_for_workers(n_workers, timeout=timeout)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from pyproj import Geod
 
 MIGRATION_YEAR = 2019
 
@@ -117,8 +118,6 @@ def build_air_layer(routes: pd.DataFrame, airports: pd.DataFrame,
         ``distance_km`` is the route-weighted mean WGS84 geodesic airport-to-airport
         distance. ``attrs`` holds the route counts (total, resolved, international).
     """
-    from pyproj import Geod
-
     resolved = resolve_routes(routes, airports, country_iso3)
     inter = resolved.dropna(subset=["origin", "destination"])
     inter = inter[inter["origin"] != inter["destination"]]
@@ -154,8 +153,6 @@ def build_land_layer(borders: pd.DataFrame, places: pd.DataFrame) -> pd.DataFram
     DataFrame
         ``origin, destination, distance_km`` (WGS84 geodesic, rounded to 0.1 km).
     """
-    from pyproj import Geod
-
     by_iso2 = {c: i for i, c in zip(places["id"], places["iso2"]) if isinstance(c, str) and c}
     pairs = pd.DataFrame({"origin": borders["country_code"].map(by_iso2),
                           "destination": borders["country_border_code"].map(by_iso2)}).dropna()

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import Geod
+from shapely.geometry import MultiPolygon
 
 from .layers import resolve_routes
 
@@ -109,8 +113,6 @@ def mean_airport_positions(ports: pd.DataFrame, index: pd.Index) -> pd.DataFrame
 
 def _use_polygon_points_where_no_airport(centres: pd.DataFrame, geometry: pd.Series) -> None:
     """Give places without an airport mean a point on their polygon's surface (in place)."""
-    import shapely
-
     fallback = centres["lat"].isna().to_numpy()
     points = shapely.point_on_surface(geometry[fallback].to_numpy())
     centres.loc[fallback, "lat"] = shapely.get_y(points)
@@ -119,8 +121,6 @@ def _use_polygon_points_where_no_airport(centres: pd.DataFrame, geometry: pd.Ser
 
 def _move_means_into_polygons(centres: pd.DataFrame, geometry: pd.Series) -> None:
     """Record ``mean_offset_km`` and move centres outside their polygon onto it (in place)."""
-    import shapely
-
     geoms = geometry.to_numpy()
     centres["mean_offset_km"] = offset_km(geoms, centres["lon"], centres["lat"])
     outside = (centres["mean_offset_km"] > 0).to_numpy()
@@ -133,9 +133,6 @@ def _move_means_into_polygons(centres: pd.DataFrame, geometry: pd.Series) -> Non
 
 def offset_km(geoms, lon, lat) -> np.ndarray:
     """Geodesic distance (km) from each point to the matching geometry; 0 inside it."""
-    import shapely
-    from pyproj import Geod
-
     points = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     lines = shapely.shortest_line(np.asarray(geoms), points)
     a, b = shapely.get_point(lines, 0), shapely.get_point(lines, 1)
@@ -233,9 +230,6 @@ def build_countries(ne):
     Coordinates keep their source precision: rounding them (``shapely.set_precision``)
     does not shrink a GeoPackage, whose size is set by its pages, not by the digits.
     """
-    import geopandas as gpd
-    import shapely
-
     geoms = shapely.make_valid(ne.geometry.to_numpy())
     geoms = np.array([_multipolygon(g) for g in geoms], dtype=object)
     return gpd.GeoDataFrame({"id": ne["id"].to_numpy(), "name": ne["NAME"].to_numpy()},
@@ -244,9 +238,6 @@ def build_countries(ne):
 
 def _multipolygon(geom):
     """The polygon parts of a (made valid) geometry as one MultiPolygon."""
-    import shapely
-    from shapely.geometry import MultiPolygon
-
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
     polys = [q for p in parts for q in shapely.get_parts(p)]
     return MultiPolygon(polys)

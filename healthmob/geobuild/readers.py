@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 
 MISSING = "-99"  # Natural Earth's null code
 
@@ -29,8 +30,6 @@ def read_natural_earth(path: Path):
         All source attributes plus ``id`` (ISO_A3, else ISO_A3_EH, else ADM0_A3) and
         ``iso2`` (ISO_A2_EH; empty string where Natural Earth has none), sorted by ``id``.
     """
-    import pyogrio
-
     frame = pyogrio.read_dataframe(path)
     ids = frame["ISO_A3"].where(frame["ISO_A3"] != MISSING, frame["ISO_A3_EH"])
     frame["id"] = ids.where(ids != MISSING, frame["ADM0_A3"])

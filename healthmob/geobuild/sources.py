@@ -143,6 +143,10 @@ and SOL (Somaliland) are Natural Earth codes, not ISO**, and have no WHO or Worl
 `iso2` is Natural Earth `ISO_A2_EH` (`XK` for Kosovo, `TW` for Taiwan); empty for CYN and SOL.
 Small states and territories absent from the 1:110m map (e.g. Singapore, Hong Kong, Bahrain,
 Malta, Mauritius, the Caribbean islands) are not places: their routes and migrants are dropped.
+
+`calibrations/<key>.csv` are not built here: they are the endemic calibrations of the shipped
+configs, named by the sha256 of their inputs and read only by runs, written with
+`healthmob calibrate CONFIG --output-dir geo/calibrations` (docs/calibration.md).
 """
 
 

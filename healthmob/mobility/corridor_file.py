@@ -51,7 +51,7 @@ def read_corridor_file(path: str | Path):
     geopandas.GeoDataFrame
         As stored, plus nothing; ``index`` 0..n-1 in file order.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # only when a run reads corridor files (fast start-up)
 
     path = Path(path)
     if not path.is_file():
@@ -144,7 +144,7 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict[str, ModeConfig],
 
 def _ends(frame, problems, rows):
     """Origin and destination (lon, lat) of each row, and its geodesic length (km)."""
-    import shapely
+    import shapely  # only when a run reads corridor files (fast start-up)
 
     geometry = frame.geometry
     bad = (geometry.isna() | geometry.is_empty | ~geometry.is_valid).to_numpy()
@@ -258,7 +258,7 @@ def _match(frame, column, end, places, tolerance_km, polygons, problems, rows) -
 
 def _nearest_places(points, places, polygons):
     """Place index containing each (lon, lat) point, else the nearest; and the gap (km)."""
-    import shapely
+    import shapely  # only when a run reads corridor files (fast start-up)
     from scipy.spatial import cKDTree
 
     lon, lat = points[:, 0], points[:, 1]

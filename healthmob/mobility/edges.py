@@ -58,7 +58,7 @@ class Edges:
 
 def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     """WGS84 geodesic distance (km) between points given in degrees (vectorised)."""
-    from pyproj import Geod
+    from pyproj import Geod  # only when a length is computed (fast start-up otherwise)
 
     _, _, metres = Geod(ellps="WGS84").inv(np.asarray(lon1, dtype=float),
                                            np.asarray(lat1, dtype=float),
@@ -102,15 +102,15 @@ def model_volumes(cfg: LayerConfig, label: str, population, lat, lon, origin, de
     ----------
     SCIENCE.md section 4.5; Simini et al. 2012; Masucci et al. 2013.
     """
-    model = cfg.flow_model or "none"
+    flow_model = cfg.flow_model or "none"
     normalisation = cfg.normalisation()
-    if model == "none" or normalisation is None:
+    if flow_model == "none" or normalisation is None:
         raise ConfigError(f"{label}: flow_model must be gravity or radiation with one of "
                           f"{', '.join(TOTAL_KEYS)} to model missing volumes; got "
-                          f"flow_model={model!r}, normalisation "
+                          f"flow_model={flow_model!r}, normalisation "
                           f"{[normalisation[0]] if normalisation else []}")
     population = np.asarray(population, dtype=float)
-    if model == "gravity":
+    if flow_model == "gravity":
         weights = flow_models.gravity_weights(
             population[origin], population[destination], np.maximum(distance_km, 1e-3),
             kernel=cfg.kernel, exponent_origin=cfg.exponent_origin,

@@ -150,7 +150,7 @@ def corridors_frame(mobility: Mobility, places: pd.DataFrame):
     Columns: ``layer, mode, coupling, origin, destination, origin_name, destination_name,
     persons_per_day, travel_time_days, distance_km``; readable again as a corridor file.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # only to write corridors.gpkg (fast start-up otherwise)
     import shapely
 
     table = _joined(mobility, places)

@@ -103,7 +103,7 @@ def validate_places(table: pd.DataFrame, where: str = "places") -> pd.DataFrame:
 
 
 def _read_vector_places(path: Path):
-    import geopandas as gpd  # geometry stays at the edge
+    import geopandas as gpd  # only for a vector places file (fast start-up otherwise)
 
     try:
         frame = gpd.read_file(path)
@@ -124,7 +124,7 @@ def place_polygons(places, setting: str, base_dir: Path):
     ``id`` and polygons, or ``"auto"``: the places' own polygons, else the world countries
     when every place id is a country id, else none. Returns ``False`` for none.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # only when polygons are used (fast start-up otherwise)
 
     if setting == "none":
         return False
@@ -157,7 +157,7 @@ def place_polygons(places, setting: str, base_dir: Path):
 
 
 def _geometry(places):
-    import geopandas as gpd
+    import geopandas as gpd  # only when polygons are used (fast start-up otherwise)
 
     if isinstance(places, gpd.GeoDataFrame) and places.geometry.name in places:
         if places.crs is None:

@@ -35,9 +35,9 @@ from ..disease.spec import ModelSpec
 from ..errors import ConfigError, HealthmobError, join_problems
 from ..store.resources import read_toml, resolve_named_file
 from ..units import parse_duration
+from .fit import CONTACT_SCALINGS
 from .generators import NETWORK_TYPES
 
-CONTACT_SCALINGS = ("mean_degree", "none")
 EXECUTORS = ("serial", "local")
 FITS = ("growth", "final_size")
 FILE_KEYS = ("name", "description", "network")

@@ -33,7 +33,7 @@ from ..disease.reproduction import infected_states, new_infections
 CONTACT_SCALINGS = ("mean_degree", "none")
 
 
-def per_contact_rates(model: CompiledModel, mean_degree: float,
+def per_contact_rates(compiled: CompiledModel, mean_degree: float,
                       contact_scaling: str = "mean_degree") -> np.ndarray:
     """Per-contact transmission rate (1/day) of each infection for unit infectiousness:
     ``beta / <k>`` (``"mean_degree"``) or ``beta`` itself (``"none"``)."""
@@ -41,10 +41,10 @@ def per_contact_rates(model: CompiledModel, mean_degree: float,
         raise ValueError(f"contact_scaling must be one of {CONTACT_SCALINGS}; "
                          f"got {contact_scaling!r}")
     scale = 1.0 / mean_degree if contact_scaling == "mean_degree" and mean_degree > 0 else 1.0
-    return model.inf_rate[0] * scale
+    return compiled.inf_rate[0] * scale
 
 
-def transmissibility(model: CompiledModel, per_contact: float, infection: int = 0) -> float:
+def transmissibility(compiled: CompiledModel, per_contact: float, infection: int = 0) -> float:
     """P(an infected node transmits across one given contact) for infection ``infection``.
 
     The node starts in the infection's target and moves along the spec's transitions
@@ -52,9 +52,9 @@ def transmissibility(model: CompiledModel, per_contact: float, infection: int = 
     ``T = a (-(Q - diag(rho)))^-1 rho`` over the states reachable from the target, ``rho``
     the transmission hazards (absorption into "transmitted" of a phase-type chain).
     """
-    q = model.generator(0)
-    rho = per_contact * model.inf_weight[infection]
-    start = model.inf_target[infection]
+    q = compiled.generator(0)
+    rho = per_contact * compiled.inf_weight[infection]
+    start = compiled.inf_target[infection]
     reach = {start}
     frontier = [start]
     while frontier:
@@ -106,61 +106,61 @@ def network_r0(degrees: np.ndarray, t: float) -> float:
     return float(t * ((k ** 2).mean() - k.mean()) / k.mean()) if k.mean() > 0 else 0.0
 
 
-def linearised(model: CompiledModel, scale: float = 1.0) -> np.ndarray:
+def linearised(compiled: CompiledModel, scale: float = 1.0) -> np.ndarray:
     """Jacobian over the infected states with everyone else susceptible (1/day)."""
-    states = infected_states(model)
-    jac = model.generator(0).T + scale * new_infections(model).T
+    states = infected_states(compiled)
+    jac = compiled.generator(0).T + scale * new_infections(compiled).T
     return jac[np.ix_(states, states)]
 
 
-def growth_rate(model: CompiledModel, scale: float = 1.0) -> float:
+def growth_rate(compiled: CompiledModel, scale: float = 1.0) -> float:
     """Mean-field exponential growth rate (1/day) with every infection rate times ``scale``."""
-    return float(np.max(np.linalg.eigvals(linearised(model, scale)).real))
+    return float(np.max(np.linalg.eigvals(linearised(compiled, scale)).real))
 
 
-def scale_for_growth(model: CompiledModel, rate: float) -> float:
+def scale_for_growth(compiled: CompiledModel, rate: float) -> float:
     """The ``scale`` whose mean-field growth rate is ``rate`` (nan when unreachable)."""
-    if not np.isfinite(rate) or growth_rate(model, 0.0) >= rate:
+    if not np.isfinite(rate) or growth_rate(compiled, 0.0) >= rate:
         return float("nan")
     hi = 1.0
-    while growth_rate(model, hi) < rate:
+    while growth_rate(compiled, hi) < rate:
         hi *= 2.0
         if hi > 1e6:
             return float("nan")
-    return float(brentq(lambda s: growth_rate(model, s) - rate, 0.0, hi, xtol=1e-10))
+    return float(brentq(lambda s: growth_rate(compiled, s) - rate, 0.0, hi, xtol=1e-10))
 
 
-def attack_fraction(model: CompiledModel, x0: np.ndarray, t_max: float, scale: float = 1.0,
+def attack_fraction(compiled: CompiledModel, x0: np.ndarray, t_max: float, scale: float = 1.0,
                     rtol: float = 1e-8) -> float:
     """Mean-field share of people ever infected by ``t_max``: those not in the first
     infection's source at the start plus every infection until ``t_max``, over N."""
     x0 = np.asarray(x0, dtype=float)
     n = x0.sum()
-    start = (n - x0[model.inf_source[0]]) / n
-    rates = model.inf_rate * scale
+    start = (n - x0[compiled.inf_source[0]]) / n
+    rates = compiled.inf_rate * scale
 
     def rhs(_t, y):
         x = y[None, :-1]
-        force = rates * (x @ model.inf_weight.T) / max(x.sum(), 1e-300)
-        dx = model.derivative(x, force)[0]
-        return np.append(dx, (x[0, model.inf_source] * force[0]).sum())
+        force = rates * (x @ compiled.inf_weight.T) / max(x.sum(), 1e-300)
+        dx = compiled.derivative(x, force)[0]
+        return np.append(dx, (x[0, compiled.inf_source] * force[0]).sum())
 
     sol = solve_ivp(rhs, (0.0, t_max), np.append(x0, 0.0), method="LSODA", rtol=rtol,
                     atol=1e-9 * n)
     return float(start + sol.y[-1, -1] / n)
 
 
-def scale_for_attack(model: CompiledModel, x0: np.ndarray, t_max: float,
+def scale_for_attack(compiled: CompiledModel, x0: np.ndarray, t_max: float,
                      attack: float) -> float:
     """The ``scale`` whose mean-field attack fraction by ``t_max`` is ``attack``."""
-    if not np.isfinite(attack) or attack <= attack_fraction(model, x0, t_max, 0.0):
+    if not np.isfinite(attack) or attack <= attack_fraction(compiled, x0, t_max, 0.0):
         return float("nan")
     hi = 1.0
-    while attack_fraction(model, x0, t_max, hi) < attack:
+    while attack_fraction(compiled, x0, t_max, hi) < attack:
         hi *= 2.0
         if hi > 1e4:
             return float("nan")
-    return float(brentq(lambda s: attack_fraction(model, x0, t_max, s) - attack, 0.0, hi,
+    return float(brentq(lambda s: attack_fraction(compiled, x0, t_max, s) - attack, 0.0, hi,
                         xtol=1e-6))
 
 

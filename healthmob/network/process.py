@@ -150,7 +150,7 @@ class SpecModel(CompartmentedModel):
 
     Parameters
     ----------
-    model : CompiledModel
+    compiled : CompiledModel
         Compiled for one place (rates per day).
     per_contact : ndarray, shape (K,)
         Per-contact transmission rate of each infection for unit infectiousness (1/day).
@@ -160,12 +160,12 @@ class SpecModel(CompartmentedModel):
         Output times (days); the last one is the maximum simulation time.
     """
 
-    def __init__(self, model, per_contact, x0, times):
+    def __init__(self, compiled, per_contact, x0, times):
         super().__init__()
-        self._model, self._per_contact = model, np.asarray(per_contact, dtype=float)
+        self._compiled, self._per_contact = compiled, np.asarray(per_contact, dtype=float)
         self._x0, self._times = np.asarray(x0, dtype=np.int64), np.asarray(times, dtype=float)
         self.setMaximumTime(float(self._times[-1]))
-        ids = list(model.compartments)
+        ids = list(compiled.compartments)
         self._ids = ids + ([DEAD] if self.uses_dead else [])
         self._index = {cid: i for i, cid in enumerate(self._ids)}
         self.events = 0
@@ -173,7 +173,7 @@ class SpecModel(CompartmentedModel):
     @property
     def uses_dead(self) -> bool:
         """True when deaths are not replaced by births (the node moves to ``dead``)."""
-        return bool(np.any(self._model.is_death)) and not self._model.replace_deaths
+        return bool(np.any(self._compiled.is_death)) and not self._compiled.replace_deaths
 
     @property
     def compartment_ids(self) -> list[str]:
@@ -188,7 +188,7 @@ class SpecModel(CompartmentedModel):
         (compartments of equal weight share a locus); ``rate`` is per element per day;
         ``what`` is ``("transition", t)`` or ``("infection", k, infectious compartments)``.
         """
-        m = self._model
+        m = self._compiled
         table = []
         for t, (src, dst) in enumerate(zip(m.tr_source, m.tr_target)):
             source = m.compartments[src]
@@ -217,7 +217,7 @@ class SpecModel(CompartmentedModel):
         for cid in self._ids:
             self.addCompartment(cid, 0.0)
         self._counts = np.zeros(len(self._ids), dtype=np.int64)
-        self._tallies = np.zeros(len(self._model.tally_names), dtype=np.int64)
+        self._tallies = np.zeros(len(self._compiled.tally_names), dtype=np.int64)
         self._infections = 0
         self._state = np.zeros((len(self._times), len(self._ids)), dtype=np.int64)
         self._cumulative = np.zeros((len(self._times), 1 + len(self._tallies)), dtype=np.int64)
@@ -237,8 +237,8 @@ class SpecModel(CompartmentedModel):
             self.postEvent(float(t), i, self._snapshot)
 
     def _handler(self, kind, target, what):
-        tallies = (self._model.tally_tr[what[1]] if what[0] == "transition"
-                   else self._model.tally_inf[what[1]]).astype(np.int64)
+        tallies = (self._compiled.tally_tr[what[1]] if what[0] == "transition"
+                   else self._compiled.tally_inf[what[1]]).astype(np.int64)
         infection = what[0] == "infection"
 
         def fire(_t, element):
@@ -325,16 +325,16 @@ def run_network_member(spec: ModelSpec, network_params: dict, seed_seq) -> dict:
     """
     t0 = time.perf_counter()
     p = network_params
-    model = compile_model(spec, 1, p.get("overrides") or {})
+    compiled = compile_model(spec, 1, p.get("overrides") or {})
     entropy, key = seed_seq.entropy, tuple(seed_seq.spawn_key)
     net_seq = np.random.SeedSequence(entropy, spawn_key=key + (0,))
     sim_seq = np.random.SeedSequence(entropy, spawn_key=key + (1,))
     n_nodes = int(p["n_nodes"])
     edges = generate_edges(p["type"], n_nodes, p, np.random.default_rng(net_seq))
     stats = degree_statistics(edges, n_nodes)
-    rates = per_contact_rates(model, stats["mean_degree"], p.get("contact_scaling",
+    rates = per_contact_rates(compiled, stats["mean_degree"], p.get("contact_scaling",
                                                                    "mean_degree"))
-    process = SpecModel(model, rates, p["x0"], p["times"])
+    process = SpecModel(compiled, rates, p["x0"], p["times"])
     saved = epydemic.rng.bit_generator.state, random.getstate()
     epydemic.rng.bit_generator.state = np.random.PCG64(sim_seq).state
     random.seed(int(sim_seq.generate_state(1)[0]))

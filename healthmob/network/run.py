@@ -108,22 +108,22 @@ def _map_members(tasks: list, cfg: NetworkConfig, progress) -> list:
 
 def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
     """One row of :data:`FIT_COLUMNS` per network, and the mean-field reference curves."""
-    model, times, x0 = runs.compiled, runs.times, runs.x0
+    compiled, times, x0 = runs.compiled, runs.times, runs.x0
     n_nodes = float(x0.sum())
-    infectious = np.flatnonzero(model.inf_weight.max(axis=0) > 0)
-    infected = infected_states(model)
-    trajectory = simulate_deterministic(model, x0[None].astype(float), times, method="LSODA",
+    infectious = np.flatnonzero(compiled.inf_weight.max(axis=0) > 0)
+    infected = infected_states(compiled)
+    trajectory = simulate_deterministic(compiled, x0[None].astype(float), times, method="LSODA",
                                         rtol=1e-8, atol=1e-8)
     mf_state = trajectory.state[:, 0]
     reference = {
         "state": mf_state,
-        "attack": netfit.attack_fraction(model, x0, times[-1]),
+        "attack": netfit.attack_fraction(compiled, x0, times[-1]),
         "peak": netfit.peak_time(times, mf_state[:, infectious].sum(axis=1)),
-        "growth": netfit.growth_rate(model),
-        "r0": basic_reproduction_number(model),
+        "growth": netfit.growth_rate(compiled),
+        "r0": basic_reproduction_number(compiled),
     }
-    beta = float(model.inf_rate[0, 0])
-    start = n_nodes - x0[model.inf_source[0]]
+    beta = float(compiled.inf_rate[0, 0])
+    start = n_nodes - x0[compiled.inf_source[0]]
     rows = []
     for t, (name, members) in enumerate(runs.members.items()):
         net = runs.config.networks[name]
@@ -136,11 +136,11 @@ def summarise(runs: NetworkEnsembles) -> tuple[list[dict], dict]:
                                         runs.config.growth_window)
         per_contact = float(np.mean([m["per_contact"][0] for m in members]))
         degrees = _pooled_degrees(members)
-        transmissibility = netfit.transmissibility(model, per_contact)
+        transmissibility = netfit.transmissibility(compiled, per_contact)
         gf = (netfit.network_final_size(degrees, transmissibility, start / n_nodes)
               if runs.spec.births is None else float("nan"))
-        s_growth = netfit.scale_for_growth(model, growth)
-        s_attack = netfit.scale_for_attack(model, x0, times[-1], float(attack.mean()))
+        s_growth = netfit.scale_for_growth(compiled, growth)
+        s_attack = netfit.scale_for_attack(compiled, x0, times[-1], float(attack.mean()))
         rows.append({
             "network": name, "type": net["type"], "n_nodes": int(n_nodes),
             "members": len(members),

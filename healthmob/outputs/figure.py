@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Patch
+from pyproj import Transformer
 
 from ..store.atomic import atomic_path
 from .shapes import great_circle, outside_countries
@@ -52,9 +56,6 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     path : Path
         The PNG to write (atomically).
     """
-    from matplotlib.figure import Figure  # matplotlib: imported only to draw
-    from pyproj import Transformer
-
     project = Transformer.from_crs(4326, MAP_CRS, always_xy=True).transform
     top = _with_ends(top, places)
     shapes = places.to_crs(MAP_CRS)
@@ -202,8 +203,6 @@ def _zoom_extent(top, project):
 
 
 def _draw_arrows(ax, top, project, widths) -> None:
-    from matplotlib.patches import FancyArrowPatch
-
     ends = _ends(top)
     x1, y1 = project(ends[:, 0], ends[:, 1])
     x2, y2 = project(ends[:, 2], ends[:, 3])
@@ -255,9 +254,6 @@ def _short(name: str, n: int) -> str:
 
 
 def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool) -> None:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     handles = [Patch(facecolor=c, edgecolor=EDGE_COLOUR, label=label)
                for c, label in zip(colours, class_labels(breaks))]
     handles += [Patch(facecolor=ZERO_COLOUR, edgecolor=EDGE_COLOUR, label="0 (none)"),

@@ -7,8 +7,11 @@ place without a polygon is drawn as a point at its population centre.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
+import shapely
+from pyproj import Geod
 
 from ..mobility.files import corridors_frame
 from ..mobility.matrix import Mobility, MobilityLayer
@@ -28,9 +31,6 @@ def country_shapes(ids, lat=None, lon=None, notes: list[str] | None = None):
     geopandas.GeoSeries
         Aligned with ``ids``, EPSG:4326.
     """
-    import geopandas as gpd
-    import shapely
-
     ids = [str(p) for p in ids]
     polygons = {}
     path = data_dir("geo") / "countries.gpkg"
@@ -65,8 +65,6 @@ def outside_countries(ids):
     geopandas.GeoDataFrame
         ``id, name, geometry`` (EPSG:4326); empty when the file cannot be read.
     """
-    import geopandas as gpd
-
     try:
         countries = gpd.read_file(data_dir("geo") / "countries.gpkg", layer="countries",
                                   engine="pyogrio").to_crs(4326)
@@ -78,8 +76,6 @@ def outside_countries(ids):
 
 def places_geoframe(run: RunFiles):
     """The ``places`` layer: ``id, name, lat, lon``, every per-place risk column, geometry."""
-    import geopandas as gpd
-
     table = place_table(run, every_policy=True)
     geometry = country_shapes(table["id"], table["lat"], table["lon"], run.notes)
     return gpd.GeoDataFrame(table, geometry=geometry.values, crs=4326)
@@ -93,8 +89,6 @@ def corridors_geoframe(run: RunFiles):
     ``missed_arrivals`` (persons per year, the run's policy); straight lines between the
     population centres, as :func:`healthmob.mobility.files.corridors_frame` draws them.
     """
-    import geopandas as gpd
-
     table = corridor_table(run)
     if table.empty:
         return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
@@ -125,8 +119,6 @@ def great_circle(lon1: float, lat1: float, lon2: float, lat2: float, n: int = 48
         One ``(k, 2)`` array of (lon, lat) degrees per piece; two pieces when the path
         crosses the antimeridian (each piece ends on it), so no line wraps across the map.
     """
-    from pyproj import Geod
-
     middle = Geod(ellps="WGS84").npts(lon1, lat1, lon2, lat2, n)
     points = np.array([(lon1, lat1), *middle, (lon2, lat2)], dtype=float)
     pieces, start = [], 0

@@ -11,6 +11,7 @@ import html
 
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 
 from .shapes import great_circle, outside_countries
 from .style import (
@@ -52,8 +53,6 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     (str, str)
         The ``<svg>`` element and the legend's ``<div>``.
     """
-    from pyproj import Transformer
-
     to_map = Transformer.from_crs(4326, MAP_CRS, always_xy=True).transform
     x_max = to_map(180, 0)[0]
     y_top, y_bottom = to_map(0, LAT_RANGE[1])[1], to_map(0, LAT_RANGE[0])[1]

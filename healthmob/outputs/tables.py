@@ -18,10 +18,10 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, RunError
+from ..schema import CORRIDOR_DIMS
 from ..store.resources import DATA_SOURCES
 
 RISK_FILE = "risk.nc"
-CORRIDOR_DIMS = ("origin", "destination", "layer")
 HEADLINE = ("undetectable_arrivals_per_100k", "undetectable_arrivals_total",
             "p_undetectable_infectious_arrival")
 """Per-place variables the map and report are built around; each absent one is a note."""

@@ -48,7 +48,7 @@ def arrival_times(mobility: Mobility, population: np.ndarray, cfg: ArrivalConfig
     distance = effective_distance(mobility.combined_flow(), origins=origin)
     spec = load_model(cfg.model)
     n = mobility.n_places
-    model = compile_model(spec, n)
+    compiled = compile_model(spec, n)
     infected = np.isin(spec.compartment_ids, select(spec.infected, spec.compartment_ids))
     first = int(np.flatnonzero(infected)[0])
     x0 = np.zeros((n, len(spec.compartments)), dtype=np.int64)
@@ -59,7 +59,7 @@ def arrival_times(mobility: Mobility, population: np.ndarray, cfg: ArrivalConfig
     times = np.arange(0.0, parse_duration(cfg.duration) + 1.0)
     arrivals = np.full((cfg.members, n), np.nan)
     for m in range(cfg.members):
-        trajectory = simulate_stochastic(model, x0, times, coupling, generator(seed, m))
+        trajectory = simulate_stochastic(compiled, x0, times, coupling, generator(seed, m))
         count = trajectory.state[:, :, infected].sum(axis=2)               # (n_t, P)
         hit = count >= cfg.threshold
         arrivals[m] = np.where(hit.any(axis=0), times[np.argmax(hit, axis=0)], np.nan)

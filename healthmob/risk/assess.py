@@ -19,14 +19,13 @@ from ..disease.compile import CompiledModel
 from ..disease.spec import ModelSpec, select
 from ..mobility.matrix import Mobility
 from ..results import place_coords
-from ..schema import CONVENTIONS, require_conforming
+from ..schema import CONVENTIONS, CORRIDOR_DIMS, require_conforming
 from ..store.resources import DATA_SOURCES
 from ..units import PER_100K_YEAR_UNITS
 from .config import RiskConfig
 from .kernel import CorridorRisk, corridor_risk, future_events, masks
 
 PER_YEAR = {"units": "year-1", "cell_methods": "time: sum"}
-CORRIDOR = ("origin", "destination", "layer")
 
 
 @dataclass(frozen=True)
@@ -84,16 +83,16 @@ def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
 
 def _corridor_variables(a: CorridorRisk) -> dict:
     return {
-        "flow": (CORRIDOR, a.flow, {"units": "year-1", "long_name": "travellers from origin "
+        "flow": (CORRIDOR_DIMS, a.flow, {"units": "year-1", "long_name": "travellers from origin "
                                                                     "to destination per year"}),
-        "travel_time": (CORRIDOR, a.travel_time, {
+        "travel_time": (CORRIDOR_DIMS, a.travel_time, {
             "units": "day", "long_name": "travel time of the fastest route"}),
-        "infected_arrivals": (CORRIDOR, a.infected, {
+        "infected_arrivals": (CORRIDOR_DIMS, a.infected, {
             **PER_YEAR, "long_name": "infected travellers arriving per year (no screening)"}),
-        "undetectable_arrivals": (CORRIDOR, a.undetectable, {
+        "undetectable_arrivals": (CORRIDOR_DIMS, a.undetectable, {
             **PER_YEAR, "long_name": "infected arrivals per year that no reference test can "
                                      "detect during the journey and on arrival"}),
-        "missed_arrivals": (("policy", *CORRIDOR), a.missed, {
+        "missed_arrivals": (("policy", *CORRIDOR_DIMS), a.missed, {
             **PER_YEAR, "long_name": "infected arrivals per year that the screening policy "
                                      "does not detect"}),
     }

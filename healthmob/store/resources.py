@@ -13,6 +13,8 @@ import os
 import tomllib
 from pathlib import Path
 
+import platformdirs
+
 DATA_SOURCES = ("Natural Earth; OpenFlights (ODbL); WHO Global TB Programme; UNAIDS via World "
                 "Bank and Our World in Data; UN DESA International Migrant Stock 2019; "
                 "GeoDataSource country borders (CC BY-SA 4.0)")
@@ -43,8 +45,6 @@ def cache_dir() -> Path:
     """
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    import platformdirs  # only needed here
-
     return Path(platformdirs.user_cache_dir("healthmob"))
 
 

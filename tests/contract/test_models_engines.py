@@ -30,7 +30,8 @@ from healthmob.store.resources import data_dir
 from healthmob.store.rundir import RunDirectory
 
 MODELS = sorted(path.stem for path in data_dir("models").glob("*.toml"))
-POPULATION = np.array([200_000.0, 100_000.0, 400_000.0])
+POPULATION = np.array([1_000_000.0, 500_000.0, 2_000_000.0])
+"""The three places of the ``places_csv`` fixture."""
 
 
 def _scenario(model: str, engine: str, places_csv, seed: int):
@@ -60,14 +61,6 @@ def _prepared(model: str, engine: str, places_csv, seed: int = 7):
                                coupling=Coupling.from_mobility(mobility, POPULATION))
 
 
-@pytest.fixture
-def places(tmp_path):
-    path = tmp_path / "places.csv"
-    path.write_text("id,name,population,lat,lon\nAAA,A,200000,0,0\nBBB,B,100000,1,1\n"
-                    "CCC,C,400000,2,2\n")
-    return path
-
-
 def _results(prepared, tmp_path, name: str) -> xr.Dataset:
     """results of the prepared scenario: in memory (deterministic) or from results.nc."""
     if prepared.scenario.engine == "deterministic":
@@ -81,8 +74,8 @@ def _results(prepared, tmp_path, name: str) -> xr.Dataset:
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("model", MODELS)
-def test_every_model_on_every_engine(model, engine, places, tmp_path):
-    first = _results(_prepared(model, engine, places), tmp_path, "first")
+def test_every_model_on_every_engine(model, engine, places_csv, tmp_path):
+    first = _results(_prepared(model, engine, places_csv), tmp_path, "first")
     assert check_dataset(first) == []
     population = first["population"]
     np.testing.assert_allclose(population.isel(time=0).sum("compartment").values.reshape(
@@ -95,8 +88,8 @@ def test_every_model_on_every_engine(model, engine, places, tmp_path):
     else:
         assert float(population.min()) > -1e-6 * POPULATION.max()
         np.testing.assert_allclose(totals, start.broadcast_like(totals), rtol=1e-8)
-    again = _results(_prepared(model, engine, places), tmp_path, "again")
+    again = _results(_prepared(model, engine, places_csv), tmp_path, "again")
     np.testing.assert_array_equal(again["population"].values, population.values)
     if engine == "stochastic":
-        other = _results(_prepared(model, engine, places, seed=8), tmp_path, "other")
+        other = _results(_prepared(model, engine, places_csv, seed=8), tmp_path, "other")
         assert not np.array_equal(other["population"].values, population.values)
