@@ -228,9 +228,10 @@ def check_table(table, keys: Mapping[str, tuple], where: str,
     or missing value is replaced by its default (None for a required key), so that the
     caller can go on checking and report every problem at once.
     """
-    if not isinstance(table, dict):
+    if not isinstance(table, dict):  # reported once; its keys are not checked
         problems.append(must_be(where, "a table", table))
-        table = {}
+        return {key: None if default is REQUIRED else copy.deepcopy(default)
+                for key, (default, _) in keys.items()}
     for extra in sorted(set(table) - set(keys), key=str):
         problems.append(unknown_key(label(where, extra), keys))
     out = {}

@@ -23,7 +23,6 @@ from .checks import (
     Section,
     Strings,
     Text,
-    check_table,
     setting,
     tomlable,
     unknown_key,
@@ -40,14 +39,20 @@ from .network.config import NetworkPlace, parse_network_places
 from .risk.config import RiskConfig, parse_risk
 from .store.resources import data_dir, read_toml
 
-TOP_KEYS = {
-    "name": (REQUIRED, Text(nonempty=True)), "description": ("", Text()),
-    "model": (REQUIRED, Text(nonempty=True)), "parameter_set": ("", Text()),
-    "engine": ("deterministic", OneOf(ENGINES)), "seed": (0, Number(low=0, integer=True)),
-}
-"""Top-level keys of a run config (besides the sections)."""
 SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobility",
             "ensemble", "cluster", "risk", "network")
+
+
+@dataclass(frozen=True)
+class TopLevel(Section):
+    """The top-level keys of a run config (besides its sections)."""
+
+    name: str = setting(REQUIRED, Text(nonempty=True))
+    description: str = setting("", Text())
+    model: str = setting(REQUIRED, Text(nonempty=True))
+    parameter_set: str = setting("", Text())
+    engine: str = setting("deterministic", OneOf(ENGINES))
+    seed: int = setting(0, Number(low=0, integer=True))
 
 
 @dataclass(frozen=True)
@@ -148,11 +153,11 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
     """Check a parsed config table (see :func:`load_scenario`)."""
     base = path.parent if path else Path.cwd()
     problems: list[str] = []
-    for extra in sorted(set(table) - set(TOP_KEYS) - set(SECTIONS)):
-        problems.append(unknown_key(extra, (*TOP_KEYS, *SECTIONS)))
-    top = check_table({k: v for k, v in table.items() if k in TOP_KEYS}, TOP_KEYS, "",
-                      problems)
-    spec, inputs = _model(top["model"], base, problems)
+    keys = TopLevel.keys()
+    for extra in sorted(set(table) - set(keys) - set(SECTIONS)):
+        problems.append(unknown_key(extra, (*keys, *SECTIONS)))
+    top = TopLevel.from_table({k: v for k, v in table.items() if k in keys}, "", problems)
+    spec, inputs = _model(top.model, base, problems)
     places_config = PlacesConfig.from_table(table.get("places", {}), "places", problems)
     places, source = _places(places_config, base, problems)
     sections = dict(
@@ -162,23 +167,23 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         initial=parse_initial(table.get("initial", {}), spec, places, problems),
         mobility=parse_mobility(table.get("mobility", {}), "mobility", problems,
                                 base_dir=base),
-        ensemble=parse_ensemble(table.get("ensemble", {}), spec, top["seed"] or 0, problems),
+        ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems),
         cluster=parse_cluster(table.get("cluster", {}), problems),
         risk=parse_risk(table.get("risk", {}), spec, problems),
         network=parse_network_places(table.get("network", {}), places, base, problems))
     parameter_table = table.get("parameters", {})
     parameters = {}
     if spec is not None:
-        parameters = parameter_values(spec, top["parameter_set"] or "", parameter_table,
+        parameters = parameter_values(spec, top.parameter_set or "", parameter_table,
                                       "parameters", problems)
     if problems:
         raise ConfigError(join_problems(str(path) if path else "<config>", problems))
     files = ([path] if path else []) + inputs + ([source] if source else [])
     return Scenario(
-        name=top["name"], description=top["description"], path=path, sha256=sha256,
-        model=top["model"], spec=spec, places=places, parameter_set=top["parameter_set"],
-        parameter_table=parameter_table, parameters=parameters, engine=top["engine"],
-        seed=top["seed"], places_config=places_config, input_files=tuple(files), **sections)
+        name=top.name, description=top.description, path=path, sha256=sha256,
+        model=top.model, spec=spec, places=places, parameter_set=top.parameter_set,
+        parameter_table=parameter_table, parameters=parameters, engine=top.engine,
+        seed=top.seed, places_config=places_config, input_files=tuple(files), **sections)
 
 
 def _model(name, base: Path, problems: list[str]) -> tuple[ModelSpec | None, list[Path]]:

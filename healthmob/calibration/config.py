@@ -79,12 +79,17 @@ def parse_initial(table, spec: ModelSpec | None, places: pd.DataFrame | None,
     ``spec`` and ``places`` are None when they could not be read (their own problems are
     reported elsewhere); the checks that need them are then left out.
     """
-    table = table if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        problems.append(must_be("initial", "a table", table))
+        table = {}
     method = check_table({"method": table["method"]} if "method" in table else {},
                          {"method": ("fractions", OneOf(METHODS))}, "initial",
                          problems)["method"]
     if method == "endemic":
+        given = table.get("targets", DEFAULT_TARGETS)
         start = EndemicStart.from_table({**table, "method": method}, "initial", problems)
+        if not Tables().accepts(given):  # reported; the default targets are not checked
+            return start
         targets = tuple(_target(t, f"initial.targets[{i}]", spec, places, problems)
                         for i, t in enumerate(start.targets))
         if not targets:
@@ -131,7 +136,8 @@ def _check_fractions(fractions: dict, spec: ModelSpec, problems: list[str]) -> N
         elif not share_ok.accepts(share):
             problems.append(must_be(key, share_ok.text, share))
     total = sum(v for v in fractions.values() if share_ok.accepts(v))
-    if fractions and abs(total - 1.0) > 1e-9:
+    valid = all(cid in compartments and share_ok.accepts(v) for cid, v in fractions.items())
+    if fractions and valid and abs(total - 1.0) > 1e-9:
         problems.append(must_be("initial.fractions", "shares that sum to 1", total))
     if not fractions:
         problems.append(f"initial.fractions must give the share of each compartment, "

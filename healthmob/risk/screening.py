@@ -130,7 +130,7 @@ def parse_policy(table, name: str, where: str, problems: list[str]) -> Policy:
     """A config-defined policy (``[risk.policies.<name>]``), every problem reported."""
     policy = Policy.from_table(table, where, problems, name=name)
     screens = tuple(Screen.from_table(s, f"{where}.screens[{i}]", problems)
-                    for i, s in enumerate(policy.screens))
+                    for i, s in enumerate(policy.screens or ()))
     return Policy(policy.description or name, screens, policy.share_symptomatic,
                   policy.share_aware, name)
 
