@@ -2,9 +2,9 @@
 
 Called by ``healthmob build-geo [--data DIR] [--out DIR]``, which prints
 :func:`summary_lines` of the returned counts. :func:`build` reads the raw files named in
-:data:`RAW_FILES` (relative to the data folder), derives the tables with :mod:`.places` and
-:mod:`.layers`, writes them to the output folder and renders ``SOURCES.md``
-(:mod:`.sources`).
+:data:`RAW_FILES` (relative to the data folder), derives the tables with :mod:`.places`,
+:mod:`.layers`, :mod:`.borders` and :mod:`.tourism`, writes them to the output folder and
+renders ``SOURCES.md`` (:mod:`.sources`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .borders import add_border_attributes
 from .layers import (
+    MISSING_AIRPORTS,
     airport_country_iso3,
     build_air_layer,
     build_land_layer,
     build_migration_layer,
-    un_country_names,
-    un_name_iso3,
     unresolved_airports,
+    with_missing_airports,
 )
-from .places import build_countries, build_places, population_centres
+from .places import (
+    build_countries,
+    build_places,
+    point_centres,
+    point_places,
+    population_centres,
+)
 from .readers import (
     read_airports,
     read_csv_safe,
@@ -34,6 +41,7 @@ from .readers import (
     read_worldbank,
 )
 from .sources import render_sources
+from .tourism import build_tourism, read_unwto
 
 #: raw file of each input table, relative to the data folder
 RAW_FILES = {
@@ -46,10 +54,14 @@ RAW_FILES = {
     "wb_hiv": "worldbank/API_SH.DYN.AIDS.ZS_DS2_en_csv_v2_9.csv",
     "owid": "owid_hiv/share-of-the-population-infected-with-hiv.csv",
     "borders": "geodatasource_borders/GEODATASOURCE-COUNTRY-BORDERS.CSV",
-    "stock": "un_desa_migrant_stock/UN_MigrantStockByOriginAndDestination_2019_clean.csv",
+    "infrastructure": "border_infrastructure/border-infrastructure-data.csv",
+    "passports": "passport_index/passport-index-tidy-iso3.csv",
+    "stocks": "un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
+    "unwto": "unwto_tourism/unwto-all-data-download_2022.xlsx",
 }
 
-LAYERS = ("air", "land", "migration")
+TABLES = ("air", "land", "migration", "tourism")
+"""The CSV files of ``geo/`` besides ``places.csv``."""
 
 
 def build(data: Path, out: Path) -> dict:
@@ -72,7 +84,7 @@ def build(data: Path, out: Path) -> dict:
     tables = derive_tables(raw)
     out.mkdir(parents=True, exist_ok=True)
     tables["places"].to_csv(out / "places.csv", index=False)
-    for name in LAYERS:
+    for name in TABLES:
         tables[name].to_csv(out / f"{name}.csv", index=False)
     countries = build_countries(raw["ne"])
     gpkg = out / "countries.gpkg"
@@ -99,7 +111,10 @@ def read_raw_files(data: Path) -> dict:
         "wb_hiv": read_worldbank(path["wb_hiv"]),
         "owid": read_csv_safe(path["owid"]),
         "borders": read_csv_safe(path["borders"]),
-        "stock": read_csv_safe(path["stock"], na_values=["..", ""]),
+        "infrastructure": read_csv_safe(path["infrastructure"]),
+        "passports": read_csv_safe(path["passports"]),
+        "stocks": read_csv_safe(path["stocks"]),
+        "unwto": read_unwto(path["unwto"]),
     }
 
 
@@ -109,40 +124,47 @@ def derive_tables(raw: dict) -> dict:
     Returns
     -------
     dict
-        ``places``, ``air``, ``land``, ``migration`` (the files' tables), ``centres``
-        (:func:`.places.population_centres`), ``country_iso3`` (airports.dat country ->
-        place id), ``name_iso3`` (UN name -> ISO3) and ``unmatched_un`` (UN names left out).
+        ``places``, ``air``, ``land``, ``migration``, ``tourism`` (the files' tables),
+        ``centres`` (:func:`.places.population_centres` and :func:`.places.point_centres`)
+        and ``country_iso3`` (airports.dat country -> place id).
     """
-    ne, routes, airports = raw["ne"], raw["routes"], raw["airports"]
+    ne, routes = raw["ne"], raw["routes"]
+    airports = with_missing_airports(raw["airports"])
+    points = point_places(raw["who"], raw["wb_pop"], ne["id"])
+    iso2 = pd.concat([ne.set_index("id")["iso2"], points.set_index("id")["iso2"]])
+    country_iso3 = airport_country_iso3(raw["of_countries"], iso2)
     geometry = pd.Series(ne.geometry.to_numpy(), index=ne["id"])
-    country_iso3 = airport_country_iso3(raw["of_countries"], ne.set_index("id")["iso2"])
-    centres = population_centres(routes, airports, country_iso3, geometry)
-    places = build_places(ne, centres, raw["who"], raw["wb_pop"], raw["wb_hiv"], raw["owid"])
-    name_iso3, unmatched = un_name_iso3(un_country_names(raw["stock"]), raw["who"], ne)
+    polygon_centres = population_centres(routes, airports, country_iso3, geometry)
+    centres = pd.concat([polygon_centres,
+                         point_centres(routes, airports, country_iso3, points["id"])])
+    centres.attrs = polygon_centres.attrs
+    places = build_places(ne, centres, raw["who"], raw["wb_pop"], raw["wb_hiv"], raw["owid"],
+                          points)
+    land = add_border_attributes(build_land_layer(raw["borders"], places),
+                                 raw["infrastructure"], raw["passports"])
     return {
         "places": places, "centres": centres,
-        "air": build_air_layer(routes, airports, country_iso3),
-        "land": build_land_layer(raw["borders"], places),
-        "migration": build_migration_layer(raw["stock"], name_iso3, places["id"]),
-        "country_iso3": country_iso3, "name_iso3": name_iso3, "unmatched_un": unmatched,
+        "air": build_air_layer(routes, airports, country_iso3), "land": land,
+        "migration": build_migration_layer(raw["stocks"], places["id"]),
+        "tourism": build_tourism(raw["unwto"], raw["who"]),
+        "country_iso3": country_iso3, "airports": airports,
     }
 
 
 def build_stats(raw: dict, tables: dict) -> dict:
     """Counts and checks of a build: the tables plus what ``SOURCES.md`` reports on them."""
-    routes, airports, country_iso3 = raw["routes"], raw["airports"], tables["country_iso3"]
+    routes, airports, country_iso3 = raw["routes"], tables["airports"], tables["country_iso3"]
     ids = set(tables["places"]["id"])
-    name_iso3 = tables["name_iso3"]
-    stats = {key: tables[key] for key in ("places", *LAYERS, "centres", "unmatched_un")}
+    stats = {key: tables[key] for key in ("places", *TABLES, "centres")}
     stats.update({
-        "un_not_place": sorted({n for n, c in name_iso3.items() if c not in ids}),
         "air_seconds": median_time(build_air_layer, routes, airports, country_iso3),
         "unresolved_airports": unresolved_airports(routes, airports).head(6),
-        "no_un_name": sorted(ids - set(name_iso3.values())),
+        "added_airports": airports["iata"][airports["id"].isin(MISSING_AIRPORTS)].tolist(),
     })
-    for name in LAYERS:
+    for name in ("air", "land", "migration"):
         linked = set(tables[name]["origin"]) | set(tables[name]["destination"])
         stats[f"no_{name}"] = sorted(ids - linked)
+    stats["no_tourism"] = sorted(ids - set(tables["tourism"]["iso3"]))
     return stats
 
 
@@ -172,14 +194,14 @@ def summary_lines(stats: dict) -> list[str]:
         f"routes: {a['routes']}, resolved at both ends {a['resolved']}, international between "
         f"places {a['international']} over {len(air)} directed pairs "
         f"(build_air_layer median of 5: {stats['air_seconds'] * 1000:.1f} ms)",
-        f"land pairs (directed): {len(stats['land'])}; migration pairs: {len(mig)}",
-        f"UN names unmatched: {stats['unmatched_un']}",
-        f"UN names matched to non-place codes: {len(stats['un_not_place'])}",
+        f"land pairs (directed): {len(stats['land'])}; migration pairs: {len(mig)}; "
+        f"tourism rows: {len(stats['tourism'])}",
+        f"places without tourism counts: {stats['no_tourism']}",
     ]
     far = stats["centres"][stats["centres"]["mean_offset_km"] > 0]["mean_offset_km"]
     moved = far.round(0).sort_values(ascending=False).to_dict()
     lines.append(f"airport means outside their polygon, moved to it (km): {moved}")
-    pair = mig.set_index(["origin", "destination"])["migrant_stock"]
+    pair = mig.set_index(["origin", "destination"])["stock_2020"]
     lines += [f"migration {o}->{d}: {pair.get((o, d))}"
               for o, d in (("MEX", "USA"), ("MOZ", "ZAF"), ("IND", "GBR"))]
     lines.append(f"sizes: {stats['sizes']} total {sum(stats['sizes'].values())}")

@@ -1,48 +1,50 @@
 """The three mobility layers between places: ``air.csv``, ``land.csv`` and ``migration.csv``.
 
 Air: OpenFlights routes aggregated to directed pairs of places. Land: GeoDataSource border
-pairs made symmetric. Migration: UN DESA bilateral migrant stock, whose country names are
-matched to place ids here. Each builder takes DataFrames and returns a DataFrame sorted by
+pairs made symmetric (what each border lets through is :mod:`.borders`). Migration: the UN
+DESA bilateral migrant stock series 1990-2024 (ISO3 codes), both sexes, at the dates of
+:data:`STOCK_YEARS`. Each builder takes DataFrames and returns a DataFrame sorted by
 ``origin, destination``, so that it can be tested and timed on its own.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from pyproj import Geod
 
-MIGRATION_YEAR = 2019
+STOCK_YEARS = (2000, 2005, 2010, 2015, 2020, 2024)
+"""Dates of the UN DESA 2024 stock series written to ``migration.csv``."""
 
 #: airports.dat country names that countries.dat lacks, or maps to a wrong or empty ISO2
 #: (countries.dat gives "IV" for Cote d'Ivoire: that is its FIPS/DAFIF code).
 AIRPORT_COUNTRY_ISO2 = {
     "Palestine": "PS", "West Bank": "PS", "Myanmar": "MM", "East Timor": "TL",
     "Cote d'Ivoire": "CI", "Reunion": "RE", "Sao Tome and Principe": "ST",
-    "Virgin Islands": "VI", "Svalbard": "SJ",
+    "Virgin Islands": "VI", "Svalbard": "SJ", "Curacao": "CW", "Sint Maarten": "SX",
+}
+#: airports.dat files these airports under "Netherlands Antilles", dissolved in 2010
+AIRPORT_IATA_COUNTRY = {"CUR": "Curacao", "SXM": "Sint Maarten"}
+#: airports that routes.dat names by an id airports.dat lacks (the two with most routes):
+#: id -> (name, city, country, IATA, lat, lon); positions of the terminals, in degrees
+MISSING_AIRPORTS = {
+    11051: ("Hamad International Airport", "Doha", "Qatar", "DOH", 25.2731, 51.6081),
+    7447: ("Enfidha-Hammamet International Airport", "Enfidha", "Tunisia", "NBE", 36.0756,
+           10.4386),
 }
 
-#: UN DESA name -> ISO3, checked before name matching: names that WHO and Natural Earth spell
-#: differently (or not at all), including territories that are not places (dropped later).
-UN_NAME_ISO3 = {
-    "Turkey": "TUR", "United Kingdom": "GBR", "Netherlands": "NLD",
-    "State of Palestine": "PSE", "Côte d'Ivoire": "CIV",
-    "Bolivia (Plurinational State of)": "BOL", "China, Hong Kong SAR": "HKG",
-    "China, Macao SAR": "MAC", "Micronesia (Fed. States of)": "FSM",
-    "Falkland Islands (Malvinas)": "FLK", "Wallis and Futuna Islands": "WLF",
-    "Saint Helena": "SHN", "Channel Islands": "CHI", "Holy See": "VAT",
-    "Réunion": "REU", "Mayotte": "MYT", "Western Sahara": "ESH",
-    "French Guiana": "GUF", "Guadeloupe": "GLP", "Martinique": "MTQ",
-    "Isle of Man": "IMN", "Gibraltar": "GIB", "Faroe Islands": "FRO",
-    "Liechtenstein": "LIE", "Saint Pierre and Miquelon": "SPM",
-    "Sint Maarten (Dutch part)": "SXM", "Curaçao": "CUW",
-    "Bonaire, Sint Eustatius and Saba": "BES", "United States Virgin Islands": "VIR",
-    "Tokelau": "TKL", "Dem. People's Republic of Korea": "PRK",
-}
 
+def with_missing_airports(airports: pd.DataFrame) -> pd.DataFrame:
+    """airports.dat with :data:`MISSING_AIRPORTS` added and :data:`AIRPORT_IATA_COUNTRY`
+    applied (the airport table every builder uses)."""
+    extra = pd.DataFrame([(key, *values) for key, values in MISSING_AIRPORTS.items()],
+                         columns=["id", "name", "city", "country", "iata", "lat", "lon"])
+    out = pd.concat([airports, extra.astype({"id": airports["id"].dtype})], ignore_index=True)
+    renamed = out["iata"].isin(AIRPORT_IATA_COUNTRY)
+    out.loc[renamed, "country"] = out.loc[renamed, "iata"].map(AIRPORT_IATA_COUNTRY)
+    return out
 
 # ---------------------------------------------------------------- air -------------
 
@@ -169,73 +171,30 @@ def build_land_layer(borders: pd.DataFrame, places: pd.DataFrame) -> pd.DataFram
 # ---------------------------------------------------------------- migration -------
 
 
-def normalise_name(name: str) -> str:
-    """Casefold, strip accents and punctuation: ``"Côte d'Ivoire"`` -> ``"cote divoire"``."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
-
-
-def un_country_names(stock: pd.DataFrame) -> list[str]:
-    """The distinct country names of the wide UN DESA table: destinations, then origins."""
-    names = list(stock["Dest"].unique()) + [c for c in stock.columns[2:]]
-    return list(dict.fromkeys(names))
-
-
-def un_name_iso3(un_names, who: pd.DataFrame, ne) -> tuple[dict[str, str], list[str]]:
-    """Map UN DESA names to ISO3: :data:`UN_NAME_ISO3` first, then WHO and Natural Earth names.
-
-    Names are compared after :func:`normalise_name`; WHO TB ``country`` names win over
-    Natural Earth's ``NAME``, ``NAME_LONG``, ``FORMAL_EN``, ``NAME_EN``, ``ADMIN``, ``NAME_SORT``.
-
-    Returns
-    -------
-    mapping : dict
-        UN name -> ISO3 (may be a code that is not a place, e.g. HKG).
-    unmatched : list of str
-        UN names left without a code (sub-regions such as "Caribbean").
-    """
-    lookup: dict[str, str] = {}
-    for column in ("NAME", "NAME_LONG", "FORMAL_EN", "NAME_EN", "ADMIN", "NAME_SORT"):
-        lookup.update({normalise_name(n): i for n, i in zip(ne[column], ne["id"])
-                       if isinstance(n, str)})
-    lookup.update({normalise_name(n): i for n, i in zip(who["country"], who["iso3"])})
-    mapping, unmatched = {}, []
-    for name in un_names:
-        code = UN_NAME_ISO3.get(name) or lookup.get(normalise_name(name))
-        if code:
-            mapping[name] = code
-        else:
-            unmatched.append(name)
-    return mapping, unmatched
-
-
-def build_migration_layer(stock: pd.DataFrame, name_iso3: Mapping[str, str],
-                          place_ids) -> pd.DataFrame:
-    """UN DESA bilateral migrant stock (persons) for :data:`MIGRATION_YEAR` between places.
+def build_migration_layer(stocks: pd.DataFrame, place_ids) -> pd.DataFrame:
+    """UN DESA bilateral migrant stock (persons, both sexes) at :data:`STOCK_YEARS`.
 
     Parameters
     ----------
-    stock : DataFrame
-        The wide UN table (``Year``, ``Dest``, one column per origin name).
-    name_iso3 : mapping
-        UN name -> ISO3 (:func:`un_name_iso3`).
+    stocks : DataFrame
+        The UN DESA 2024 long table: ``geo`` (destination ISO3), ``t`` (year), ``from``
+        (origin ISO3), ``sex``, ``n`` (persons).
     place_ids : iterable of str
         The place ids; pairs with another end are dropped.
 
     Returns
     -------
     DataFrame
-        ``origin, destination, migrant_stock`` (int, > 0), ``origin`` the country of origin.
+        ``origin, destination, stock_<year>...`` (int), ``origin`` the country of birth (or
+        citizenship where the UN estimate is by citizenship), pairs with a stock at some date.
     """
-    wide = stock[stock["Year"] == MIGRATION_YEAR].drop(columns="Year").set_index("Dest")
-    long = wide.apply(pd.to_numeric, errors="coerce").stack().rename("migrant_stock")
-    long = long.rename_axis(["dest_name", "origin_name"]).reset_index()
-    long["origin"] = long["origin_name"].map(dict(name_iso3))
-    long["destination"] = long["dest_name"].map(dict(name_iso3))
     ids = set(place_ids)
-    keep = long["origin"].isin(ids) & long["destination"].isin(ids) & (long["migrant_stock"] > 0)
-    keep &= long["origin"] != long["destination"]
-    out = long.loc[keep, ["origin", "destination", "migrant_stock"]]
-    out = out.groupby(["origin", "destination"], as_index=False)["migrant_stock"].sum()
-    out["migrant_stock"] = out["migrant_stock"].round().astype("int64")
-    return out.sort_values(["origin", "destination"], ignore_index=True)
+    table = stocks[stocks["t"].isin(STOCK_YEARS) & stocks["geo"].isin(ids)
+                   & stocks["from"].isin(ids) & (stocks["geo"] != stocks["from"])]
+    wide = table.pivot_table(index=["from", "geo"], columns="t", values="n", aggfunc="sum",
+                             fill_value=0)
+    wide = wide.reindex(columns=list(STOCK_YEARS), fill_value=0)
+    wide.columns = [f"stock_{year}" for year in STOCK_YEARS]
+    wide = wide[(wide > 0).any(axis=1)].round().astype("int64")
+    wide.index.names = ["origin", "destination"]
+    return wide.reset_index().sort_values(["origin", "destination"], ignore_index=True)

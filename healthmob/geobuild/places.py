@@ -1,9 +1,12 @@
 """The places: ``places.csv`` (ids, names, centre, population, burden) and ``countries.gpkg``.
 
 Places are the 177 Natural Earth 1:110m countries (:func:`.readers.read_natural_earth` gives
-their ids). A place's centre is a population-centre proxy made from the OpenFlights airports
-filed under it (:func:`population_centres`); population, TB and HIV burden come from the
-World Bank, WHO and OWID/UNAIDS tables (:func:`build_places`).
+their ids) and the countries and territories the 1:110m map leaves out but WHO and the World
+Bank report on (Singapore, Hong Kong, Bahrain, Malta, Mauritius...: :func:`point_places`);
+those are points (``shape = point``), the others polygons. A place's centre is a
+population-centre proxy made from the OpenFlights airports filed under it
+(:func:`population_centres`); population, TB and HIV burden come from the World Bank, WHO
+and OWID/UNAIDS tables (:func:`build_places`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,28 @@ from .layers import resolve_routes
 
 YEAR = 2022  # WHO TB and World Bank population year
 MAX_AIRPORT_KM = 300.0  # airports farther from their country polygon are not used for centres
+
+#: UN M49 sub-region of each point place (Natural Earth's names), its continent follows
+POINT_SUBREGIONS = {
+    "ABW": "Caribbean", "AND": "Southern Europe", "ASM": "Polynesia", "ATG": "Caribbean",
+    "BHR": "Western Asia", "BMU": "Northern America", "BRB": "Caribbean", "COM": "Eastern Africa",
+    "CPV": "Western Africa", "CUW": "Caribbean", "CYM": "Caribbean", "DMA": "Caribbean",
+    "FSM": "Micronesia", "GRD": "Caribbean", "GUM": "Micronesia", "HKG": "Eastern Asia",
+    "KIR": "Micronesia", "KNA": "Caribbean", "LCA": "Caribbean", "MAC": "Eastern Asia",
+    "MCO": "Western Europe", "MDV": "Southern Asia", "MHL": "Micronesia", "MLT": "Southern Europe",
+    "MNP": "Micronesia", "MUS": "Eastern Africa", "NRU": "Micronesia", "PLW": "Micronesia",
+    "PYF": "Polynesia", "SGP": "South-Eastern Asia", "SMR": "Southern Europe",
+    "STP": "Middle Africa", "SXM": "Caribbean", "SYC": "Eastern Africa", "TCA": "Caribbean",
+    "TON": "Polynesia", "TUV": "Polynesia", "VCT": "Caribbean", "VGB": "Caribbean",
+    "WSM": "Polynesia",
+}
+CONTINENTS = {"Caribbean": "North America", "Northern America": "North America",
+              "Polynesia": "Oceania", "Micronesia": "Oceania", "Southern Europe": "Europe",
+              "Western Europe": "Europe", "Western Asia": "Asia", "Eastern Asia": "Asia",
+              "Southern Asia": "Asia", "South-Eastern Asia": "Asia", "Eastern Africa": "Africa",
+              "Western Africa": "Africa", "Middle Africa": "Africa"}
+#: centres of the point places without a routed airport: their capitals (degrees)
+CAPITALS = {"AND": (42.5078, 1.5211), "MCO": (43.7384, 7.4246), "SMR": (43.9356, 12.4473)}
 
 
 # ---------------------------------------------------------------- centres ---------
@@ -141,11 +166,51 @@ def offset_km(geoms, lon, lat) -> np.ndarray:
     return np.asarray(metres) / 1000.0
 
 
+def point_places(who: pd.DataFrame, wb_pop: pd.DataFrame, ne_ids) -> pd.DataFrame:
+    """The countries and territories of the WHO TB table that are not Natural Earth 1:110m
+    countries but have a World Bank population (:data:`POINT_SUBREGIONS` lists them).
+
+    Returns
+    -------
+    DataFrame
+        ``id, iso2, name, continent, subregion`` of each point place, sorted by ``id``.
+    """
+    tb = who[who["year"] == YEAR]
+    tb = tb[~tb["iso3"].isin(set(ne_ids)) & tb["iso3"].isin(wb_pop.index)]
+    tb = tb[tb["iso3"].map(wb_pop[YEAR]).notna()]
+    missing = sorted(set(tb["iso3"]) - set(POINT_SUBREGIONS))
+    if missing:
+        raise ValueError(f"point places without a sub-region in POINT_SUBREGIONS: {missing}")
+    sub = tb["iso3"].map(POINT_SUBREGIONS)
+    return pd.DataFrame({"id": tb["iso3"].to_numpy(), "iso2": tb["iso2"].to_numpy(),
+                         "name": tb["country"].to_numpy(), "continent": sub.map(CONTINENTS),
+                         "subregion": sub.to_numpy()}).sort_values("id", ignore_index=True)
+
+
+def point_centres(routes: pd.DataFrame, airports: pd.DataFrame,
+                  country_iso3: Mapping[str, str], ids) -> pd.DataFrame:
+    """Centres of the point places: the route-weighted mean of their airports, else the
+    capital (:data:`CAPITALS`); same columns as :func:`population_centres`."""
+    resolved = resolve_routes(routes, airports, country_iso3)
+    weight = pd.concat([resolved["src_id"], resolved["dst_id"]]).value_counts()
+    ports = airports.assign(place=airports["country"].map(dict(country_iso3)),
+                            weight=airports["id"].map(weight)).dropna(subset=["place",
+                                                                               "weight"])
+    centres = mean_airport_positions(ports[ports["place"].isin(set(ids))],
+                                     pd.Index(list(ids), name="id"))
+    for pid, (lat, lon) in CAPITALS.items():
+        if pid in centres.index and np.isnan(centres.at[pid, "lat"]):
+            centres.loc[pid, ["lat", "lon", "centre_source"]] = [lat, lon, "capital"]
+    centres["mean_offset_km"] = 0.0
+    return centres
+
+
 # ---------------------------------------------------------------- places table ----
 
 
 def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFrame,
-                 wb_hiv: pd.DataFrame, owid_hiv: pd.DataFrame) -> pd.DataFrame:
+                 wb_hiv: pd.DataFrame, owid_hiv: pd.DataFrame,
+                 points: pd.DataFrame) -> pd.DataFrame:
     """One row per place with names, centre, population, TB and HIV burden.
 
     Population: World Bank SP.POP.TOTL 2022, else WHO ``e_pop_num`` 2022, else Natural
@@ -157,23 +222,26 @@ def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFr
     ne : GeoDataFrame
         Natural Earth countries (:func:`.readers.read_natural_earth`).
     centres : DataFrame
-        :func:`population_centres`.
+        :func:`population_centres` and :func:`point_centres` together.
     who : DataFrame
         WHO TB burden estimates, one row per country and year.
     wb_pop, wb_hiv : DataFrame
         World Bank wide tables (:func:`.readers.read_worldbank`).
     owid_hiv : DataFrame
         OWID/UNAIDS HIV prevalence (``Code``, ``Year``, value column last).
+    points : DataFrame
+        :func:`point_places`.
 
     Returns
     -------
     DataFrame
         The ``places.csv`` table, sorted by ``id``.
     """
-    places = pd.DataFrame({
+    polygons = pd.DataFrame({
         "id": ne["id"].to_numpy(), "iso2": ne["iso2"].to_numpy(), "name": ne["NAME"].to_numpy(),
         "continent": ne["CONTINENT"].to_numpy(), "subregion": ne["SUBREGION"].to_numpy(),
-    })
+        "shape": "polygon"})
+    places = pd.concat([polygons, points.assign(shape="point")], ignore_index=True)
     tb = who[who["year"] == YEAR].set_index("iso3")
     places["who_region"] = places["id"].map(tb["g_whoregion"])
     places["lat"] = places["id"].map(centres["lat"]).round(4)
@@ -196,7 +264,7 @@ def _add_population(places: pd.DataFrame, ne, tb: pd.DataFrame, wb_pop: pd.DataF
     """Add ``population`` and ``population_source``: first positive value in source order."""
     sources = [("World Bank SP.POP.TOTL 2022", places["id"].map(wb_pop[YEAR])),
                ("WHO e_pop_num 2022", places["id"].map(tb["e_pop_num"])),
-               ("Natural Earth POP_EST", pd.Series(ne["POP_EST"].to_numpy()))]
+               ("Natural Earth POP_EST", places["id"].map(ne.set_index("id")["POP_EST"]))]
     population = pd.Series(np.nan, index=places.index)
     source = pd.Series("", index=places.index)
     for label, values in sources:

@@ -23,8 +23,15 @@ RAW = (  # (raw file, origin repository, commit) as given in the data folder's S
      "JBreitenbr/psychic-meme", "ccf527aaa3abcea9b0451dca159640b76fb8f71e"),
     ("owid_hiv/share-of-the-population-infected-with-hiv.csv",
      "yashparikh26/outbreaks", "4116e90cb1ae222995ccbc4386f5ab30f49d3cbe"),
-    ("un_desa_migrant_stock/UN_MigrantStockByOriginAndDestination_2019_clean.csv",
-     "guyabel/stepladderChapter", "4a81585e8ca3566aed8fd48c2870d316fe06f53f"),
+    ("un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
+     "iom/gdidata (data/undesa_stocks.rda, converted to CSV without change)",
+     "c9e4cc69cebd91d6cfca5f4107e2406e4de2c6ff"),
+    ("unwto_tourism/unwto-all-data-download_2022.xlsx",
+     "johnhope829/Tourism_Regression_Analysis", "f85393780537bcc52d6dd4383f96266cce7fa880"),
+    ("border_infrastructure/border-infrastructure-data.csv",
+     "FabianFox/border-infrastructure-data", "d7f9f170a10f2c7c66556e8817ce566305fdc94d"),
+    ("passport_index/passport-index-tidy-iso3.csv",
+     "ilyankou/passport-index-dataset", "a46dbc872002e01f6465a69071a7ed5b6dc8fc7b"),
     ("geodatasource_borders/GEODATASOURCE-COUNTRY-BORDERS.CSV",
      "geodatasource/country-borders", "bb775affa1db5ace2871c6d3ff6042cc3e8b3671"),
 )
@@ -44,9 +51,16 @@ LICENCES = (  # (source, publisher, year of data, licence or terms)
      "2022 / latest to 2021", "CC BY 4.0 (World Bank terms; stated from general knowledge)"),
     ("OWID HIV prevalence 15-49", "UNAIDS, processed by Our World in Data", "latest to 2023",
      "UNAIDS terms, **CC BY-NC-SA 3.0 IGO: non-commercial, share-alike**"),
-    ("UN DESA International Migrant Stock 2019",
-     "UN DESA Population Division (POP/DB/MIG/Stock/Rev.2019)", "2019",
-     "UN data terms of use (free use with attribution)"),
+    ("UN DESA International Migrant Stock 2024", "UN DESA Population Division",
+     "1990-2024 (dates 2000-2024 used)", "UN data terms of use (free use with attribution); "
+     "the converting package is MIT"),
+    ("UN Tourism key tourism statistics (all data, 2022 edition)", "UN Tourism (UNWTO)",
+     "2010-2022 used", "**Not confirmed**: UN Tourism's own terms (Our World in Data records "
+     "its copy of the same download as CC BY 4.0)"),
+    ("Border Infrastructure Data", "Guelzau F, Mau S (2021), Historical Social Research "
+     "46(3):23-48", "collected 2018-2019", "none stated; cite the paper"),
+    ("Passport Index dataset", "Ilya Ilyankou, from passportindex.org", "12 January 2025",
+     "MIT (repository)"),
     ("GeoDataSource country borders", "GeoDataSource", "2022-09-30",
      "**CC BY-SA 4.0**; required attribution: \"This site or product includes Country "
      "Borders data available from https://www.geodatasource.com\""),
@@ -78,7 +92,7 @@ def sanity_rows(places, air, land, mig):
     ]
     keyed = [t.set_index(["origin", "destination"])[col] for t, col in
              ((air, "n_routes"), (air, "distance_km"), (land, "distance_km"),
-              (mig, "migrant_stock"))]
+              (mig, "stock_2020"))]
     pairs = []
     for o, d in (("USA", "MEX"), ("MEX", "USA"), ("ZAF", "MOZ"), ("MOZ", "ZAF"),
                  ("ZAF", "LSO"), ("LSO", "ZAF"), ("GBR", "IND"), ("IND", "GBR")):
@@ -129,20 +143,28 @@ def files_section(stats: dict) -> str:
         ("`air.csv`", len(air), "directed international place pairs: `n_routes`, "
          "`n_airport_pairs`, `distance_km`", "OpenFlights"),
         ("`land.csv`", len(land), f"land-border pairs in both directions ({len(land) // 2} "
-         "borders), `distance_km` between centres", "GeoDataSource; centres from OpenFlights"),
-        ("`migration.csv`", len(mig), "UN DESA 2019 migrant stock > 0: `origin` = country of "
-         "origin, `destination` = country of residence", "UN DESA"),
+         "borders), `distance_km` between centres, what the border lets through",
+         "GeoDataSource; centres from OpenFlights; Border Infrastructure Data; Passport "
+         "Index; closures and crossing counts of `healthmob/geobuild/borders.py`"),
+        ("`migration.csv`", len(mig), "UN DESA 2024 migrant stock at "
+         f"{', '.join(c[6:] for c in mig.columns if c.startswith('stock_'))}: `origin` = "
+         "country of birth, `destination` = country of residence", "UN DESA"),
+        ("`tourism.csv`", len(stats["tourism"]), "per country and year 2010-2022: arrivals "
+         "(total, overnight, same-day, by mode) and departures, persons a year", "UN Tourism"),
     ])
+    points = places[places["shape"] == "point"]
     return f"""## Files
 
 {files}
 
-Places are the {len(places)} Natural Earth 1:110m countries. `id` is `ISO_A3`, or `ISO_A3_EH` /
-`ADM0_A3` where `ISO_A3` is `-99`: FRA and NOR are standard ISO codes; **KOS, CYN (N. Cyprus)
-and SOL (Somaliland) are Natural Earth codes, not ISO**, and have no WHO or World Bank data.
-`iso2` is Natural Earth `ISO_A2_EH` (`XK` for Kosovo, `TW` for Taiwan); empty for CYN and SOL.
-Small states and territories absent from the 1:110m map (e.g. Singapore, Hong Kong, Bahrain,
-Malta, Mauritius, the Caribbean islands) are not places: their routes and migrants are dropped.
+Places are the {len(places) - len(points)} Natural Earth 1:110m countries (`shape = polygon`)
+and {len(points)} countries and territories of the WHO TB table with a World Bank population
+that the 1:110m map leaves out (`shape = point`; no polygon in `countries.gpkg`, drawn as a
+symbol on the maps): {", ".join(f"{i} {n}" for i, n in zip(points["id"], points["name"]))}.
+`id` is `ISO_A3`, or `ISO_A3_EH` / `ADM0_A3` where `ISO_A3` is `-99`: FRA and NOR are standard
+ISO codes; **KOS, CYN (N. Cyprus) and SOL (Somaliland) are Natural Earth codes, not ISO**, and
+have no WHO or World Bank data. `iso2` is Natural Earth `ISO_A2_EH` (`XK` for Kosovo, `TW` for
+Taiwan; empty for CYN and SOL), or WHO's for the point places.
 
 `calibrations/<key>.csv` are not built here: they are the endemic calibrations of the shipped
 configs, named by the sha256 of their inputs and read only by runs, written with
@@ -200,29 +222,52 @@ is the weighted mean of their positions as unit vectors on the sphere. Airports 
 the Canaries, and records with wrong coordinates such as an Alaskan airfield filed under
 Belize). A mean that falls outside the polygon (archipelagos, countries around a sea) is moved
 to the nearest point of the polygon. Places with no routed airport use a point on the polygon's
-surface. `centre_source`: {counts(places["centre_source"])}.
+surface. A point place's centre is the route-weighted mean of its airports, or its capital
+where it has no routed airport (Andorra, Monaco, San Marino). `centre_source`:
+{counts(places["centre_source"])}.
 This is an air-traffic-weighted proxy, not a census population centroid.
 """
 
 
 def layer_methods_section(stats: dict) -> str:
-    """``## Columns and methods``, second part: how the three layers are made."""
+    """``## Columns and methods``, second part: the layers and the travel counts."""
+    land, tourism = stats["land"], stats["tourism"]
+    year = tourism[tourism["year"] == 2019]
     return f"""\
 `air.csv`: each OpenFlights route (one airline, one airport pair) is joined to airports.dat
 by airport id. `n_routes` counts airline-routes, `n_airport_pairs` distinct directed airport
 pairs, `distance_km` is the route-weighted mean WGS84 geodesic airport-to-airport distance
 (pyproj.Geod). Only pairs of two distinct places count. countries.dat's third column is the
 ISO2 code (the second is the FIPS/DAFIF code); names it lacks or misfiles are fixed in
-`AIRPORT_COUNTRY_ISO2` (Palestine, West Bank, Myanmar, East Timor, Cote d'Ivoire, ...).
+`AIRPORT_COUNTRY_ISO2` (Palestine, West Bank, Myanmar, East Timor, Cote d'Ivoire, ...), and
+Curacao (CUR) and Sint Maarten (SXM), filed under the dissolved Netherlands Antilles, in
+`AIRPORT_IATA_COUNTRY`.
 
 `land.csv`: GeoDataSource pairs whose two ISO2 codes are places, made symmetric;
-`distance_km` is the geodesic distance between the two centres above.
+`distance_km` is the geodesic distance between the two centres above. What the border lets
+through (`healthmob/geobuild/borders.py`):
+- `typology`: Border Infrastructure Data, the higher of the two sides (1 no-man's-land,
+  2 landmark, 3 checkpoint, 4 barrier, 5 fortified). Values: {counts(land["typology"])}.
+- `crossing_point` (1 when both sides record a crossing point) and `crossing_infrastructure`
+  (the lower side's 0 none, 1 basic, 2 extended).
+- `visa`: what a citizen of the origin needs to enter the destination (Passport Index,
+  January 2025): {counts(land["visa"])}.
+- `closed_from`, `closed_to`, `closure_source`: closures to civilian crossings
+  ({land["closed_from"].notna().sum()} directed rows); `counted_per_year`, `count_source`:
+  published crossing counts ({land["counted_per_year"].notna().sum()} directed rows).
 
-`migration.csv`: UN names are mapped to ISO3 through WHO TB country names and Natural Earth
-names (`NAME`, `NAME_LONG`, `FORMAL_EN`, `NAME_EN`, `ADMIN`, `NAME_SORT`, compared without
-case, accents or punctuation); the explicit dict `UN_NAME_ISO3` is checked first. Unmatched:
-{", ".join(stats["unmatched_un"]) or "none"} (sub-regions, expected).
-{len(stats["un_not_place"])} UN names map to codes that are not places (dropped).
+`migration.csv`: the UN DESA 2024 bilateral stock (ISO3 codes, female + male) at each date;
+`origin` is the country of birth (of citizenship where the UN estimate is by citizenship).
+
+`tourism.csv`: the UN Tourism workbook's rows joined to places by M49 code (the ISO 3166-1
+numeric code, except the retired codes the workbook keeps for Ethiopia 230, Germany 280,
+Sudan 736 and Yemen 886); thousands turned into persons a year. `series` is the country's
+basis (VF all visitors, TF overnight visitors, TCE/THS overnight visitors in collective or
+hotel establishments). In 2019: arrivals by mode {year["arrivals_by_mode"].notna().sum()},
+air {year["arrivals_air"].notna().sum()}, land {year["arrivals_land"].notna().sum()},
+overnight arrivals {year["arrivals_overnight"].notna().sum()}, departures
+{year["departures_total"].notna().sum()}, overnight departures
+{year["departures_overnight"].notna().sum()} countries.
 """
 
 
@@ -244,7 +289,8 @@ def measured_section(stats: dict) -> str:
 - Routes: {a["routes"]:,} in routes.dat; {a["resolved"]:,} resolve to airports at both ends;
   {a["international"]:,} are international between places, over {len(air):,} directed pairs.
 - Land borders: {len(land) // 2} between places ({len(land)} directed rows).
-- Migration: {len(mig):,} directed pairs, {int(mig["migrant_stock"].sum()):,} migrants.
+- Migration: {len(mig):,} directed pairs; migrants {", ".join(
+    f"{c[6:]} {int(mig[c].sum()):,}" for c in mig.columns if c.startswith("stock_"))}.
 - Population from a fallback source: {", ".join(fallback)}.
 {lacking}
 
@@ -259,7 +305,7 @@ def sanity_section(stats: dict) -> str:
     values, pairs = sanity_rows(*(stats[k] for k in ("places", "air", "land", "migration")))
     checks = md_table(("Check", "Expected (raw file)", "This build"), values)
     pair_table = md_table(("Pair", "air `n_routes`", "air `distance_km`", "land `distance_km`",
-                           "migration `migrant_stock`"), pairs)
+                           "migration `stock_2020`"), pairs)
     return f"""## Sanity values checked
 
 {checks}
@@ -275,15 +321,16 @@ def caveats_section(stats: dict) -> str:
     return f"""## Caveats
 
 - OpenFlights routes are a June 2014 snapshot. {a["routes"] - a["resolved"]:,} routes name an
-  airport id missing from airports.dat; the most frequent (route ends): {top}.
-  Doha (DOH) is among them, so Qatar's air links are missing.
+  airport id missing from airports.dat, or none; the most frequent (route ends): {top}.
+  The airports with most such routes are added by hand (`MISSING_AIRPORTS`:
+  {", ".join(stats["added_airports"])}), so Qatar's air links are there.
 - Places with no air pair: {", ".join(stats["no_air"])}. OpenFlights files Pristina under
   Serbia, Ercan under Cyprus, and Hargeisa and Berbera under Somalia, so their routes count
   for SRB, CYP and SOM.
 - Places with no land border: {", ".join(stats["no_land"])}. GeoDataSource has no Kosovo (XK)
   rows, and CYN and SOL have no ISO2 code.
-- Places with no migration pair: {", ".join(stats["no_migration"])}
-  (no UN DESA name maps to: {", ".join(stats["no_un_name"])}).
+- Places with no migration pair: {", ".join(stats["no_migration"]) or "none"}.
+- Places without any UN Tourism count: {", ".join(stats["no_tourism"])}.
 - Natural Earth's W. Sahara polygon here leaves out the coastal strip (Morocco's polygon
   covers it), so the airports filed under Western Sahara lie outside it.
 """

@@ -20,10 +20,10 @@ from ..errors import ConfigError, DataError
 from .config import LayerConfig, MobilityConfig, mobility_config, resolve_path
 from .corridor_file import corridor_edges, read_corridor_file
 from .edges import Edges, model_volumes
-from .matrix import Mobility, MobilityLayer
+from .matrix import VOLUME_SOURCES, Mobility, MobilityLayer
 from .places import place_polygons, validate_places
 from .travel_time import build_graph, routes_at_pairs
-from .world import world_layer
+from .world import world_edges
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
         config = mobility_config(config, base_dir)
     frame = validate_places(places)[["id", "population", "lat", "lon"]]
     modes = config.all_modes()
-    edges: list[Edges] = [world_layer(name, frame, config.layer(name), modes)
-                          for name in config.layers]
+    edges: list[Edges] = world_edges(frame, config, base_dir) if config.layers else []
     polygons = None
     for value in config.corridors:
         path = resolve_path(value, base_dir)
@@ -88,6 +87,9 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
 
 def _fill_volumes(edges: Edges, cfg: LayerConfig, frame: pd.DataFrame) -> None:
     missing = ~np.isfinite(edges.volume_per_day)
+    if len(edges.volume_source) != len(edges.volume_per_day):
+        edges.volume_source = np.where(missing, VOLUME_SOURCES.index("modelled") + 1,
+                                       VOLUME_SOURCES.index("user_file") + 1).astype(np.int8)
     if missing.any():
         if (cfg.flow_model or "none") == "none":
             raise DataError(f"{edges.source}: persons_per_day or persons_per_year must be a "
@@ -126,6 +128,10 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: LayerCo
     flow = sp.csr_array((volume, (origin, destination)), shape=(n, n))
     flow.sum_duplicates()
     flow.eliminate_zeros()
+    codes = np.concatenate([e.volume_source for e in own]).astype(float)
+    i, j = flow.nonzero()
+    source = sp.csr_array((_first_code(origin, destination, codes, i, j, n), (i, j)),
+                          shape=(n, n))
     via = cfg.travel_via or [name]
     known = {e.layer for e in every}
     unknown = [v for v in via if v not in known]
@@ -137,7 +143,6 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: LayerCo
                         np.concatenate([e.destination for e in route]),
                         np.concatenate([e.time_days for e in route]),
                         np.concatenate([e.distance_km for e in route]))
-    i, j = flow.nonzero()
     time, km = routes_at_pairs(graph, i, j)
     ok = np.isfinite(time)
     if not ok.all():
@@ -149,4 +154,13 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: LayerCo
     return MobilityLayer(name, flow, cfg.coupling, float(cfg.stay_days), travel_time,
                          distance, mode=modes.pop() if len(modes) == 1 else "mixed",
                          description="; ".join(dict.fromkeys(e.description for e in own))
-                         + (f"; x {cfg.scale:g}" if cfg.scale != 1 else ""))
+                         + (f"; x {cfg.scale:g}" if cfg.scale != 1 else ""),
+                         volume_source=source)
+
+
+def _first_code(origin, destination, codes, i, j, n) -> np.ndarray:
+    """The volume-source code of each flow (i, j): that of its first edge."""
+    key = np.asarray(origin, dtype=np.int64) * n + np.asarray(destination)
+    first = pd.Series(codes, index=key)
+    first = first[~first.index.duplicated()]
+    return first.reindex(np.asarray(i, dtype=np.int64) * n + j).to_numpy(dtype=float)

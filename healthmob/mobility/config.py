@@ -34,7 +34,10 @@ from .flow_models import KERNELS
 from .matrix import COUPLINGS
 from .travel_time import DEFAULT_MODES
 
-WORLD_LAYERS = ("air", "land", "migration")
+WORLD_LAYERS = ("air", "land", "migration", "return")
+REFERENCE_YEARS = (2010, 2022)
+"""First and last year a world run can take its travel counts from (``geo/tourism.csv``)."""
+RETURN_GROUPS = ("gulf", "settlement", "europe", "other")
 FLOW_MODELS = ("none", "gravity", "radiation")
 TOTAL_KEYS = ("total_per_day", "total_per_year", "trips_per_capita_per_day")
 POSITIVE, NON_NEGATIVE = Number(low=0, low_open=True), Number(low=0)
@@ -61,9 +64,14 @@ class LayerConfig(Section):
     total_per_day: float | None = setting(None, NON_NEGATIVE)
     total_per_year: float | None = setting(None, NON_NEGATIVE)
     trips_per_capita_per_day: float | None = setting(None, NON_NEGATIVE)
-    route_exponent: float | None = setting(None, Number())
+    connection_weight: float | None = setting(None, NON_NEGATIVE)
     closed_borders: tuple | None = setting(None, Strings())
-    turnover_per_year: float | None = setting(None, Number(0, 1))
+    permeability: dict | None = setting(None, Table())
+    visa_required: float | None = setting(None, Number(0, 1))
+    visa_on_arrival: float | None = setting(None, Number(0, 1))
+    residual_per_day: float | None = setting(None, NON_NEGATIVE)
+    return_rate_per_year: dict | None = setting(None, Table())
+    death_rate_per_year: float | None = setting(None, Number(0, 1))
 
     def normalisation(self) -> tuple[str, float] | None:
         """The total the modelled volumes are scaled to: (key, value), or None."""
@@ -76,25 +84,33 @@ class LayerConfig(Section):
 _COMMON = {"coupling": "visiting", "stay_days": 7.0, "scale": 1.0, "travel_via": ()}
 _MODEL = {"flow_model": "none", "kernel": "power", "exponent_origin": 1.0,
           "exponent_destination": 1.0, "exponent_distance": 2.0, "scale_km": 100.0}
+_RELOCATION = {**_COMMON, "coupling": "relocation", "stay_days": 1.0,
+               "travel_via": ("air", "land")}
 LAYER_DEFAULTS: dict[str, dict] = {
-    # UNWTO: 10-night mean stay abroad; IATA WATS: ~1.5 bn international passengers a year
-    "air": {**_COMMON, "stay_days": 10.0, "total_per_year": 1.5e9,
-            "route_exponent": 1.0, "exponent_origin": 0.0, "exponent_destination": 0.0},
-    # UNWTO 2019: ~37 % of 1.5 bn tourist arrivals by road/rail, two crossings per trip
-    # closed_borders: no civilian crossing; the Korean DMZ since the 1953 armistice
+    # fitted to UN Tourism arrivals by air; a one-stop itinerary weighs as a direct route;
+    # NTTO: overseas visitors stayed 16.9 nights in the USA in 2019, 10 days as a round mean
+    "air": {**_COMMON, "stay_days": 10.0, "connection_weight": 1.0},
+    # gravity weights within the fit to UN Tourism land arrivals; visa factors from Neumayer
+    # 2010 (visa requirement -52 to -63 %) and Cantillo 2023 (visa on arrival about half the
+    # penalty of a visa); 10 persons a day across a restricted border (geo/MOBILITY.md)
     "land": {**_COMMON, **_MODEL, "stay_days": 3.0, "flow_model": "gravity",
              "kernel": "exponential", "scale_km": 1000.0, "exponent_origin": 0.5,
-             "exponent_destination": 0.5, "total_per_year": 1.1e9,
-             "closed_borders": ("KOR-PRK",)},
-    # Abel & Sander 2014: ~ 4 % of the migrant stock moves in a year
-    "migration": {**_COMMON, "coupling": "relocation", "stay_days": 1.0,
-                  "turnover_per_year": 0.04, "travel_via": ("air", "land")},
+             "exponent_destination": 0.5, "closed_borders": (), "permeability": {},
+             "visa_required": 0.4, "visa_on_arrival": 0.7, "residual_per_day": 10.0},
+    # UN DESA stock changes plus replacement of those who die or return (geo/MOBILITY.md)
+    "migration": {**_RELOCATION, "return_rate_per_year": {},
+                  "death_rate_per_year": 0.0076},
+    # returns of the migration layer's stocks to their country of birth
+    "return": dict(_RELOCATION),
     "corridor": {**_COMMON, **_MODEL},
 }
-"""Keys and defaults of each kind of layer: the three world layers, and a layer read from a
+"""Keys and defaults of each kind of layer: the four world layers, and a layer read from a
 corridor file (``corridor``)."""
-OPTIONAL_KEYS = {"air": ("total_per_day", "total_per_year"), "land": TOTAL_KEYS,
-                 "migration": (), "corridor": TOTAL_KEYS}
+RETURN_RATES = {"gulf": 0.2, "settlement": 0.01, "europe": 0.05, "other": 0.05}
+"""Default ``[mobility.migration.return_rate_per_year]``: returns per year per migrant of
+the stock, by destination group (``healthmob.mobility.migration_flows``)."""
+OPTIONAL_KEYS = {"air": (), "land": (), "migration": (), "return": (),
+                 "corridor": TOTAL_KEYS}
 """Keys a kind of layer takes without a default (the user chooses the normalisation)."""
 
 
@@ -117,10 +133,39 @@ def parse_layer(table, name: str, where: str, problems: list[str]) -> LayerConfi
     if len(given) > 1:
         problems.append(f"{where} must give at most one of {list(TOTAL_KEYS)}; got {given}")
     for pair in values.get("closed_borders") or ():
-        if len(pair.split("-")) != 2 or not all(pair.split("-")):
-            problems.append(must_be(f"{where}.closed_borders entries",
-                                    "'ID1-ID2' (e.g. 'KOR-PRK')", pair))
+        _check_pair(pair, f"{where}.closed_borders entries", problems)
+    for pair, value in (values.get("permeability") or {}).items():
+        _check_pair(pair, f"{where}.permeability keys", problems)
+        if not Number(0, 1).accepts(value):
+            problems.append(must_be(f"{where}.permeability.{pair}", Number(0, 1).text, value))
+    if "return_rate_per_year" in values:
+        rates = dict(RETURN_RATES)
+        for group, value in (values["return_rate_per_year"] or {}).items():
+            if group not in RETURN_GROUPS:
+                problems.append(unknown_key(label(f"{where}.return_rate_per_year", group),
+                                            RETURN_GROUPS, "destination group"))
+            elif not Number(0, 1).accepts(value):
+                problems.append(must_be(f"{where}.return_rate_per_year.{group}",
+                                        Number(0, 1).text, value))
+            else:
+                rates[group] = float(value)
+        values["return_rate_per_year"] = rates
     return LayerConfig(**values)
+
+
+def _check_pair(pair: str, where: str, problems: list[str]) -> None:
+    if len(pair.split("-")) != 2 or not all(pair.split("-")):
+        problems.append(must_be(where, "'ID1-ID2' (e.g. 'KOR-PRK')", pair))
+
+
+def pair_ids(config: "MobilityConfig") -> list[tuple[str, str]]:
+    """(where, place id) of every id named by ``closed_borders`` and ``permeability``."""
+    out = []
+    for name, cfg in config.layer_settings.items():
+        for key in ("closed_borders", "permeability"):
+            for pair in getattr(cfg, key) or ():
+                out += [(f"mobility.{name}.{key}", pid) for pid in pair.split("-") if pid]
+    return out
 
 
 @dataclass(frozen=True)
@@ -150,6 +195,10 @@ class MobilityConfig(Section):
 
     layers: tuple = setting((), Strings())
     corridors: tuple = setting((), Strings())
+    reference_year: int = setting(2019, Number(*REFERENCE_YEARS, integer=True))
+    margins: str = setting("", Text())
+    """A user CSV of travel totals (``iso3``, ``arrivals_air``, ``arrivals_land``,
+    ``departures``; persons a year) replacing UN Tourism's; empty for none."""
     effective_distance: bool = setting(True, Flag())
     match: MatchConfig = setting({}, Table())
     modes: dict = setting({}, Table())
@@ -191,17 +240,35 @@ def parse_mobility(table, where: str, problems: list[str], *,
     for i, name in enumerate(config.layers):
         if name not in WORLD_LAYERS:
             problems.append(must_be(f"{where}.layers[{i}]", OneOf(WORLD_LAYERS).text, name))
-    for k, value in enumerate(config.corridors):
+    files = [(f"{where}.corridors[{k}]", v) for k, v in enumerate(config.corridors)]
+    if config.margins:
+        files.append((f"{where}.margins", config.margins))
+    for key, value in files:
         if base_dir is not None and not resolve_path(value, base_dir).is_file():
-            problems.append(must_be(f"{where}.corridors[{k}]", f"an existing file (looked in "
-                                    f"{Path(base_dir)})", value))
+            problems.append(must_be(key, f"an existing file (looked in {Path(base_dir)})",
+                                    value))
     match = MatchConfig.from_table(config.match, f"{where}.match", problems)
     modes = {mode: _parse_mode(sub, mode, f"{where}.modes.{mode}", problems)
              for mode, sub in config.modes.items()}
     settings = {name: parse_layer(layer_tables.get(name, {}), name, f"{where}.{name}",
                                   problems)
                 for name in dict.fromkeys([*config.layers, *layer_tables])}
-    return dataclasses.replace(config, match=match, modes=modes, layer_settings=settings)
+    config = dataclasses.replace(config, match=match, modes=modes, layer_settings=settings)
+    if config.layers:
+        known = world_place_ids()
+        for key, pid in pair_ids(config):
+            if pid not in known:
+                problems.append(f"{key}: {pid!r} is not a place id of the world (ISO3 codes "
+                                f"of geo/places.csv such as 'IND', 'PAK')")
+    return config
+
+
+def world_place_ids() -> set[str]:
+    """Place ids of the embedded world (``geo/places.csv``, first column)."""
+    path = data_dir("geo") / "places.csv"
+    with path.open(encoding="utf-8") as handle:
+        next(handle)
+        return {line.split(",", 1)[0] for line in handle if line.strip()}
 
 
 def _parse_mode(table, mode: str, where: str, problems: list[str]) -> ModeConfig:
@@ -228,9 +295,14 @@ def mobility_config(table: dict, base_dir: Path | None = None) -> MobilityConfig
 def mobility_inputs(config: MobilityConfig, base_dir: Path) -> list[Path]:
     """Every file :func:`build_mobility` reads for ``config`` (hashed into the manifest)."""
     geo = data_dir("geo")
-    files = [geo / f"{name}.csv" for name in config.layers]
+    tables = {"air": ("air", "land", "tourism"), "land": ("air", "land", "tourism"),
+              "migration": ("migration",), "return": ("migration",)}
+    names = dict.fromkeys(t for layer in config.layers for t in tables[layer])
+    files = [geo / f"{name}.csv" for name in names]
     if config.layers:
         files.append(geo / "places.csv")
+    if config.margins:
+        files.append(resolve_path(config.margins, base_dir))
     files += [resolve_path(p, base_dir) for p in config.corridors]
     polygons = config.match.polygons
     if polygons not in ("auto", "none", "world"):

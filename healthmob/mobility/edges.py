@@ -42,6 +42,10 @@ class Edges:
         Row of each corridor in the source, counted from 1, for messages.
     description : str
         How the volumes were obtained, written to outputs.
+    volume_source : ndarray of int
+        Code of each volume's origin (1-based into
+        :data:`~healthmob.mobility.matrix.VOLUME_SOURCES`); empty: ``user_file`` where a
+        volume is given, ``modelled`` where a flow model supplies it.
     """
 
     layer: str
@@ -54,6 +58,7 @@ class Edges:
     source: str
     rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     description: str = ""
+    volume_source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
 
 def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:

@@ -16,6 +16,15 @@ import scipy.sparse as sp
 from ..errors import DataError
 
 COUPLINGS = ("relocation", "visiting")
+VOLUME_SOURCES = ("counted", "fitted_to_margins", "imputed", "residual_closed_border",
+                  "user_file", "modelled", "stock_change")
+"""Where a corridor's volume comes from; code k + 1 in ``volume_source`` (0: no flow).
+
+``counted``: a published crossing count. ``fitted_to_margins``: fitted to the destination's
+counted (or user-given) arrivals. ``imputed``: fitted to an imputed margin.
+``residual_closed_border``: the residual across a closed or restricted border.
+``user_file``: a corridor file's volume. ``modelled``: a flow model scaled to a total.
+``stock_change``: derived from UN DESA migrant stock changes."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class MobilityLayer:
         mixed.
     description : str
         Where the volumes come from (data, assumption, flow model), written to outputs.
+    volume_source : scipy.sparse.csr_array or None
+        Code (1-based index into :data:`VOLUME_SOURCES`) of each flow's origin.
     """
 
     name: str
@@ -52,6 +63,7 @@ class MobilityLayer:
     distance: sp.csr_array | None = None
     mode: str = ""
     description: str = ""
+    volume_source: sp.csr_array | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ class Mobility:
             if not (np.isfinite(layer.stay_days) and layer.stay_days > 0):
                 raise DataError(f"mobility layer {name!r}: stay_days must be > 0; "
                                 f"got {layer.stay_days!r}")
-            for label in ("travel_time", "distance"):
+            for label in ("travel_time", "distance", "volume_source"):
                 matrix = getattr(layer, label)
                 if matrix is not None and matrix.shape != (n, n):
                     raise DataError(f"mobility layer {name!r}: {label} must be {n} x {n}; "

@@ -1,43 +1,22 @@
-"""Built-in layers of the embedded world: air, land and migration from the ``geo/`` tables.
+"""Built-in layers of the embedded world: air, land, migration and return from ``geo/``.
 
 Volumes are computed over the whole world table (so that choosing a subset of places does
-not change any pair's flow), then restricted to the places of the run. The assumptions
-below are the defaults of ``[mobility.air|land|migration]``; ``geo/MOBILITY.md`` compares
-the resulting flows with published figures.
+not change any pair's flow), then restricted to the places of the run:
 
-air
-    ``geo/air.csv``: directed country pairs with OpenFlights routes (June 2014). Persons per
-    day on pair ij = ``T_air * w_ij / sum w`` with ``w_ij = n_routes_ij**route_exponent *
-    N_i**exponent_origin * N_j**exponent_destination`` (defaults 1, 0, 0: proportional to
-    route counts) and ``T_air`` = 1.5e9 international passengers a year (IATA WATS: 4.4 bn
-    passengers in 2018, the top five nationalities on international routes 1.47 bn
-    together being 36 % -> ~1.47 bn international; UNWTO: 58 % of 1.4-1.5 bn tourist
-    arrivals by air, two flights per trip). Corridor length: route-weighted mean airport
-    geodesic distance.
-land
-    ``geo/land.csv``: directed pairs of countries sharing a land border; length = geodesic
-    distance between population centres. Gravity volumes, exponential kernel (scale
-    1,000 km) and population exponents 0.5, scaled to 1.1e9 crossings a year (UNWTO 2019:
-    1.5 bn tourist arrivals, ~37 % by road or rail; two crossings per trip; same-day
-    visitors are not included).
-migration
-    ``geo/migration.csv``: UN DESA 2019 bilateral migrant stock S_ij (born in i, living in j).
-    Persons per day = ``S_ij * turnover_per_year / 365.25`` with turnover 0.04 a year (Abel &
-    Sander 2014: ~0.6 % of the world population, ~41 M people, moved country in 2005-2010,
-    i.e. ~8 M a year against a stock of ~214 M in 2010). Relocation coupling; travel
+air, land
+    Fitted together to UN Tourism travel totals of the reference year (:mod:`.travel`).
+migration, return
+    Migrant inflows (birth country -> residence) and returns (residence -> birth country)
+    from the UN DESA stock series (:mod:`.migration_flows`); relocation coupling, travel
     times over the air and land corridors.
 
-References
-----------
-Abel GJ, Sander N (2014). Quantifying global international migration flows. Science
-343:1520-1522.
-IATA (2019). World Air Transport Statistics 2019.
-UNWTO (2019, 2020). International Tourism Highlights 2019; World Tourism Barometer 18(1).
-United Nations DESA Population Division (2019). International Migrant Stock 2019
-(POP/DB/MIG/Stock/Rev.2019).
+``geo/MOBILITY.md`` states every assumption with its source and compares the flows with
+published figures.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -45,10 +24,14 @@ import pandas as pd
 from ..errors import DataError
 from ..store.resources import data_dir
 from ..units import DAYS_PER_YEAR
-from .config import LayerConfig, ModeConfig
-from .edges import Edges, geodesic_km, model_volumes, per_day
+from .config import MobilityConfig, resolve_path
+from .edges import Edges, geodesic_km
+from .migration_flows import stock_flows
 from .places import read_table
+from .travel import code, fit_travel
 from .travel_time import edge_time_days
+
+MARGIN_COLUMNS = ("arrivals_air", "arrivals_land", "departures")
 
 
 def read_world_table(name: str) -> pd.DataFrame:
@@ -58,107 +41,116 @@ def read_world_table(name: str) -> pd.DataFrame:
         raise DataError(f"{path}: world table not found; rebuild geo/ with "
                         f"'healthmob build-geo'")
     return pd.read_csv(path, keep_default_na=False, na_values=[""],
-                       dtype={"origin": str, "destination": str})
+                       dtype={"origin": str, "destination": str, "iso3": str})
 
 
-def air_volumes(n_routes, population_origin, population_destination,
-                cfg: LayerConfig) -> tuple[np.ndarray, str]:
-    """Air passengers per day on each directed country pair (the air assumption above).
+def read_margins(path: Path, ids: set[str]) -> pd.DataFrame:
+    """Read a user margins table (``[mobility] margins``), checking every row.
 
-    Parameters
-    ----------
-    n_routes : ndarray
-        OpenFlights airline routes on each pair.
-    population_origin, population_destination : ndarray
-        Persons at each end.
-    cfg : LayerConfig
-        ``route_exponent``, ``exponent_origin``, ``exponent_destination`` and
-        ``total_per_year`` or ``total_per_day`` (international passengers, all pairs).
-
-    Returns
-    -------
-    volumes : ndarray
-        Persons per day.
-    description : str
+    Raises
+    ------
+    DataError
+        Naming the file, the row and what was expected: an ``iso3`` column of world place
+        ids, at least one of :data:`MARGIN_COLUMNS`, values that are numbers >= 0.
     """
-    weights = (np.asarray(n_routes, dtype=float) ** cfg.route_exponent
-               * np.asarray(population_origin, dtype=float) ** cfg.exponent_origin
-               * np.asarray(population_destination, dtype=float) ** cfg.exponent_destination)
-    key, value = cfg.normalisation()
-    total = per_day(value, key)
-    text = (f"OpenFlights routes 2014 (geo/air.csv): {total:,.0f} international passengers "
-            f"per day shared by n_routes^{cfg.route_exponent:g} x "
-            f"N_origin^{cfg.exponent_origin:g} x N_destination^{cfg.exponent_destination:g}")
-    return weights * (total / weights.sum()), text
+    try:
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"iso3": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read the margins table: {exc}") from None
+    columns = [c for c in MARGIN_COLUMNS if c in table.columns]
+    if "iso3" not in table.columns or not columns:
+        raise DataError(f"{path}: a margins table needs columns iso3 and at least one of "
+                        f"{list(MARGIN_COLUMNS)}; got {list(table.columns)}")
+    for k, pid in enumerate(table["iso3"]):
+        if pid not in ids:
+            raise DataError(f"{path}: row {k + 2}: iso3 must be a world place id such as "
+                            f"'IND'; got {pid!r}")
+    for column in columns:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = (table[column].notna() & (values.isna() | (values < 0))).to_numpy()
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: row {k + 2}: {column} must be a number >= 0 (persons "
+                            f"a year); got {table[column].iat[k]!r}")
+        table[column] = values
+    return table
 
 
-def world_layer(name: str, places: pd.DataFrame, cfg: LayerConfig,
-                modes: dict[str, ModeConfig]) -> Edges:
-    """Corridors and volumes of world layer ``name`` between ``places``.
+def world_edges(places: pd.DataFrame, config: MobilityConfig,
+                base_dir: Path | None = None) -> list[Edges]:
+    """Corridors and volumes of the world layers of ``config`` between ``places``.
 
     Parameters
     ----------
-    name : {"air", "land", "migration"}
     places : DataFrame
         Places of the run (``id`` = ISO3), in engine order.
-    cfg : LayerConfig
-        The layer's settings (``[mobility.<name>]``).
-    modes : dict of str to ModeConfig
-        Speed and overhead of every mode.
+    config : MobilityConfig
+        The checked ``[mobility]`` section (``layers``, ``reference_year``, ``margins``).
+    base_dir : Path, optional
+        Folder a relative ``margins`` path is resolved against.
 
     Returns
     -------
-    Edges
-        Volumes in persons/day (``scale`` not yet applied).
+    list of Edges
+        One per world layer, volumes in persons/day (``scale`` not yet applied).
     """
-    world = read_table(data_dir("geo") / "places.csv").set_index("id")
-    table = read_world_table(name)
-    table = table[table["origin"].isin(world.index) & table["destination"].isin(world.index)]
-    population = world["population"].to_numpy(dtype=float)
-    position = pd.Series(np.arange(len(world)), index=world.index)
-    o_world = position[table["origin"]].to_numpy()
-    d_world = position[table["destination"]].to_numpy()
-    label = f"mobility.{name}"
-    if name == "air":
-        volumes, text = air_volumes(table["n_routes"].to_numpy(dtype=float),
-                                    population[o_world], population[d_world], cfg)
-        distance = table["distance_km"].to_numpy(dtype=float)
-    elif name == "land":
-        closed = {frozenset(pair.split("-")) for pair in cfg.closed_borders}
-        table = table[[frozenset(p) not in closed
-                       for p in zip(table["origin"], table["destination"])]]
-        o_world = position[table["origin"]].to_numpy()
-        d_world = position[table["destination"]].to_numpy()
-        distance = table["distance_km"].to_numpy(dtype=float)
-        volumes, text = model_volumes(cfg, label, population, world["lat"].to_numpy(),
-                                      world["lon"].to_numpy(), o_world, d_world, distance)
-        text = f"land borders (geo/land.csv), {text}"
-    elif name == "migration":
-        volumes = (table["migrant_stock"].to_numpy(dtype=float) * cfg.turnover_per_year
-                   / DAYS_PER_YEAR)
-        lat, lon = world["lat"].to_numpy(), world["lon"].to_numpy()
-        distance = geodesic_km(lon[o_world], lat[o_world], lon[d_world], lat[d_world])
-        text = (f"UN DESA 2019 bilateral migrant stock (geo/migration.csv) x turnover "
-                f"{cfg.turnover_per_year:g} per year")
-    else:
-        raise DataError(f"mobility.layers: world layer must be one of air, land, migration; "
-                        f"got {name!r}")
+    names = list(config.layers)
+    world = read_table(data_dir("geo") / "places.csv")
+    position = pd.Series(np.arange(len(world)), index=world["id"].to_numpy())
+    every: dict[str, Edges] = {}
+    if {"air", "land"} & set(names):
+        tables = {t: read_world_table(t) for t in ("air", "land", "tourism")}
+        user = read_margins(resolve_path(config.margins, base_dir), set(world["id"])) \
+            if config.margins else None
+        every.update(fit_travel(world, tables, config, user).edges)
+    if {"migration", "return"} & set(names):
+        every.update(migration_edges(world, position, config))
     ours = pd.Series(np.arange(len(places)), index=places["id"].to_numpy())
-    keep = (table["origin"].isin(ours.index) & table["destination"].isin(ours.index)).to_numpy()
-    if len(places) > 1 and not keep.any():
-        raise DataError(f"mobility.layers: world layer {name!r} joins none of the places; "
-                        f"world layers need ISO3 place ids such as "
-                        f"{world.index[:3].tolist()}; got {places['id'].head(3).tolist()}")
-    mode = modes[name]
-    return Edges(
-        layer=name,
-        origin=ours[table["origin"][keep]].to_numpy(),
-        destination=ours[table["destination"][keep]].to_numpy(),
-        volume_per_day=volumes[keep],
-        time_days=edge_time_days(distance[keep], mode.speed_kmh, mode.overhead_hours),
-        distance_km=distance[keep],
-        mode=name,
-        source=str(data_dir("geo") / f"{name}.csv"),
-        rows=np.flatnonzero(keep) + 1,
-        description=text,
-    )
+    out = []
+    for name in names:
+        edges = every[name]
+        ids = world["id"].to_numpy()
+        o, d = ids[edges.origin], ids[edges.destination]
+        keep = np.isin(o, ours.index) & np.isin(d, ours.index) & (edges.volume_per_day > 0)
+        if len(places) > 1 and not keep.any():
+            raise DataError(f"mobility.layers: world layer {name!r} joins none of the places; "
+                            f"world layers need ISO3 place ids such as {list(ids[:3])}; got "
+                            f"{places['id'].head(3).tolist()}")
+        out.append(Edges(layer=name, origin=ours[o[keep]].to_numpy(),
+                         destination=ours[d[keep]].to_numpy(),
+                         volume_per_day=edges.volume_per_day[keep],
+                         time_days=edges.time_days[keep], distance_km=edges.distance_km[keep],
+                         mode=edges.mode, source=str(data_dir("geo") / Path(edges.source).name),
+                         rows=edges.rows[keep], description=edges.description,
+                         volume_source=edges.volume_source[keep]))
+    return out
+
+
+def migration_edges(world: pd.DataFrame, position: pd.Series,
+                    config: MobilityConfig) -> dict[str, Edges]:
+    """``migration`` (inflows) and ``return`` edges over world place indices."""
+    cfg = config.layer("migration")
+    stocks = read_world_table("migration")
+    stocks = stocks[stocks["origin"].isin(position.index)
+                    & stocks["destination"].isin(position.index)]
+    flows = stock_flows(stocks, config.reference_year, cfg.return_rate_per_year,
+                        cfg.death_rate_per_year)
+    birth = position[flows["origin"]].to_numpy()
+    home = position[flows["destination"]].to_numpy()
+    lat, lon = world["lat"].to_numpy(), world["lon"].to_numpy()
+    distance = geodesic_km(lon[birth], lat[birth], lon[home], lat[home])
+    mode = config.all_modes()["migration"]
+    time = edge_time_days(distance, mode.speed_kmh, mode.overhead_hours)
+    rows = np.arange(1, len(stocks) + 1)
+    codes = np.full(len(flows), code("stock_change"), dtype=np.int8)
+    rates = ", ".join(f"{k} {v:g}" for k, v in cfg.return_rate_per_year.items())
+    text = (f"UN DESA 2024 bilateral migrant stock (geo/migration.csv) around "
+            f"{config.reference_year}: stock growth plus replacement of deaths "
+            f"({cfg.death_rate_per_year:g}/year) and returns ({rates} per year)")
+    inflow = Edges("migration", birth, home, flows["inflow_per_year"].to_numpy() / DAYS_PER_YEAR,
+                   time, distance, "migration", "geo/migration.csv", rows,
+                   f"inflows: {text}", codes)
+    back = Edges("return", home, birth, flows["return_per_year"].to_numpy() / DAYS_PER_YEAR,
+                 time, distance, "migration", "geo/migration.csv", rows,
+                 f"returns to the country of birth: {text}", codes)
+    return {"migration": inflow, "return": back}
