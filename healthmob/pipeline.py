@@ -25,6 +25,7 @@ from .engine.trajectory import output_times
 from .errors import ConfigError, RunError
 from .mobility.build import build_mobility
 from .mobility.config import mobility_inputs
+from .mobility.drift import population_drift
 from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
 from .results import build_results
@@ -33,6 +34,7 @@ from .scenario import Scenario, load_scenario
 from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
 from .store.rundir import RunDirectory, collect_logs
+from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
     mobility = build_mobility(places, scenario.mobility, base_dir=scenario.base_dir)
     log.info("mobility: %d places, layers %s (%.2f s)", mobility.n_places,
              sorted(mobility.layers), time.perf_counter() - t0)
+    _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
     parameters = {**scenario.parameters, **network_overrides(scenario)}
     start = scenario.initial
     if isinstance(start, EndemicStart):
@@ -86,6 +89,17 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
     compiled = compile_model(scenario.spec, len(places), {**parameters, **initial.overrides})
     coupling = Coupling.from_mobility(mobility, places["population"].to_numpy())
     return Prepared(scenario, mobility, initial, compiled, coupling)
+
+
+def _warn_drift(mobility: Mobility, places, years: float) -> None:
+    """Log the places whose population the relocation layers change more than their own
+    2002-2022 history did (:func:`healthmob.mobility.drift.population_drift`)."""
+    drift = population_drift(mobility, places, years)
+    flagged = drift[drift["flagged"]].sort_values("change")
+    if len(flagged):
+        log.warning("population drift over %.0f years: %d places change by more than over "
+                    "2002-2022 (or 5%%): %s", years, len(flagged), "; ".join(
+                        f"{r.id} {r.change:+.0%} ({r.reason})" for r in flagged.itertuples()))
 
 
 def network_overrides(scenario: Scenario) -> dict:

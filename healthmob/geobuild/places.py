@@ -214,8 +214,10 @@ def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFr
     """One row per place with names, centre, population, TB and HIV burden.
 
     Population: World Bank SP.POP.TOTL 2022, else WHO ``e_pop_num`` 2022, else Natural
-    Earth ``POP_EST``. TB: WHO 2022 estimates. HIV (ages 15-49): World Bank SH.DYN.AIDS.ZS
-    latest year with a value, else OWID/UNAIDS latest year. Missing stays NaN.
+    Earth ``POP_EST``; ``population_2002`` is World Bank's of 2002 (the yardstick of the
+    population drift check of :mod:`healthmob.mobility.drift`). TB: WHO 2022 estimates.
+    HIV (ages 15-49): World Bank SH.DYN.AIDS.ZS latest year with a value, else OWID/UNAIDS
+    latest year. Missing stays NaN.
 
     Parameters
     ----------
@@ -272,6 +274,8 @@ def _add_population(places: pd.DataFrame, ne, tb: pd.DataFrame, wb_pop: pd.DataF
         population[take], source[take] = values[take], label
     places["population"] = population.round().astype("Int64")
     places["population_source"] = source.replace("", np.nan)
+    places[f"population_{YEAR - 20}"] = places["id"].map(wb_pop[YEAR - 20]).round().astype(
+        "Int64")
 
 
 def latest_hiv(wb_hiv: pd.DataFrame, owid_hiv: pd.DataFrame) -> pd.DataFrame:

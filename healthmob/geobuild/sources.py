@@ -206,6 +206,8 @@ def place_methods_section(stats: dict) -> str:
 - `lat`, `lon`, `centre_source`: the population-centre proxy (below).
 - `population`, `population_source`: World Bank SP.POP.TOTL 2022; else WHO `e_pop_num` 2022;
   else Natural Earth `POP_EST` (mostly 2019). Used: {counts(places["population_source"])}.
+- `population_2002`: World Bank SP.POP.TOTL 2002 (empty where it has none); the yardstick
+  of the 20-year population drift check (`healthmob/mobility/drift.py`).
 - `tb_incidence_per_100k` (+ `_lo`, `_hi`): WHO `e_inc_100k` (+ bounds), 2022, all TB forms.
 - `tb_hiv_percent`: WHO `e_tbhiv_prct` 2022, HIV-positive share of incident TB.
 - `hiv_prevalence_percent`, `hiv_prevalence_year`, `hiv_prevalence_source`: HIV prevalence,

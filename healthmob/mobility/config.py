@@ -124,7 +124,8 @@ def parse_layer(table, name: str, where: str, problems: list[str]) -> LayerConfi
     kind = layer_kind(name)
     constraints = {key: c for key, (_, c) in LayerConfig.keys().items()}
     defaults = dict(LAYER_DEFAULTS[kind])
-    given = [k for k in TOTAL_KEYS if isinstance(table, dict) and k in table]
+    takes = (*LAYER_DEFAULTS[kind], *OPTIONAL_KEYS[kind])
+    given = [k for k in TOTAL_KEYS if isinstance(table, dict) and k in table and k in takes]
     if given:
         defaults = {k: v for k, v in defaults.items() if k not in TOTAL_KEYS}
     keys = {k: (defaults.get(k), constraints[k])

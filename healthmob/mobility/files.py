@@ -23,7 +23,7 @@ from ..schema import CONVENTIONS, require_conforming
 from ..store.atomic import atomic_path
 from ..store.netcdf import write_dataset
 from .effective_distance import effective_distance
-from .matrix import Mobility, MobilityLayer
+from .matrix import VOLUME_SOURCE_ATTRS, VOLUME_SOURCES, Mobility, MobilityLayer
 
 DENSE_LIMIT = 5000
 VARIABLES = {
@@ -86,6 +86,8 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
             arr = np.stack([_dense(m, 0.0 if key == "flow" else np.nan) for m in matrices],
                            axis=-1) if layers else np.zeros((n, n, 0))
             data[key] = (("origin", "destination", "layer"), arr, dict(VARIABLES[key]))
+        data["volume_source"] = (("origin", "destination", "layer"),
+                                 mobility.volume_sources(), dict(VOLUME_SOURCE_ATTRS))
         if mobility.attrs.get("effective_distance", True) and n > 1:
             data["effective_distance"] = (("origin", "destination"),
                                           effective_distance(mobility.combined_flow()),
@@ -104,6 +106,10 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
             if name != "flow":
                 arr = np.where(arr > 0, arr, np.nan)
             data[name] = (("pair", "layer"), arr, dict(VARIABLES[name]))
+        codes = [_gather(_or_empty(lay.volume_source, n), i, j) for lay in layers]
+        data["volume_source"] = (("pair", "layer"), (np.stack(codes, axis=-1) if codes else
+                                                     np.zeros((len(i), 0))).astype(np.int8),
+                                 dict(VOLUME_SOURCE_ATTRS))
     ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     ds.attrs = {"title": "healthmob mobility layers", "source": f"healthmob {__version__}",
@@ -148,7 +154,8 @@ def corridors_frame(mobility: Mobility, places: pd.DataFrame):
     """One LineString per (layer, origin, destination) with a flow, EPSG:4326.
 
     Columns: ``layer, mode, coupling, origin, destination, origin_name, destination_name,
-    persons_per_day, travel_time_days, distance_km``; readable again as a corridor file.
+    persons_per_day, volume_source, travel_time_days, distance_km``; readable again as a
+    corridor file.
     """
     import geopandas as gpd  # only to write corridors.gpkg (fast start-up otherwise)
     import shapely
@@ -164,13 +171,15 @@ def corridors_frame(mobility: Mobility, places: pd.DataFrame):
             "origin_name": table["name"].to_numpy()[i],
             "destination_name": table["name"].to_numpy()[j],
             "persons_per_day": flow.data,
+            "volume_source": source_names(_gather(_or_empty(lay.volume_source, len(table)),
+                                                  i, j)),
             "travel_time_days": _at(lay.travel_time, i, j),
             "distance_km": _at(lay.distance, i, j),
             "_i": i, "_j": j}))
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["layer", "mode", "coupling", "origin", "destination", "origin_name",
-                 "destination_name", "persons_per_day", "travel_time_days", "distance_km",
-                 "_i", "_j"])
+                 "destination_name", "persons_per_day", "volume_source", "travel_time_days",
+                 "distance_km", "_i", "_j"])
     lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
     i, j = frame.pop("_i").to_numpy(int), frame.pop("_j").to_numpy(int)
     coords = np.stack([np.c_[lon[i], lat[i]], np.c_[lon[j], lat[j]]], axis=1)
@@ -178,6 +187,12 @@ def corridors_frame(mobility: Mobility, places: pd.DataFrame):
     if len(frame):
         lines = np.where(np.isfinite(coords).all(axis=(1, 2)), lines, None)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=4326), crs=4326)
+
+
+def source_names(codes) -> np.ndarray:
+    """The :data:`~healthmob.mobility.matrix.VOLUME_SOURCES` name of each code ("" for 0)."""
+    names = np.array(("", *VOLUME_SOURCES), dtype=object)
+    return names[np.asarray(codes, dtype=int)]
 
 
 def read_mobility(path: str | Path) -> Mobility:
@@ -189,8 +204,11 @@ def read_mobility(path: str | Path) -> Mobility:
     layers = {}
     for k, name in enumerate(str(v) for v in ds["layer"].values):
         mats = {}
-        for var in ("flow", "travel_time", "distance"):
-            values = ds[var].isel(layer=k).values
+        for var in ("flow", "travel_time", "distance", "volume_source"):
+            if var not in ds:
+                mats[var] = None
+                continue
+            values = ds[var].isel(layer=k).values.astype(float)
             if "pair" in ds.dims:
                 key = ds["pair"].values
                 i, j = key // n, key % n
@@ -202,7 +220,7 @@ def read_mobility(path: str | Path) -> Mobility:
         layers[name] = MobilityLayer(name, mats["flow"], str(ds["coupling"].values[k]),
                                      float(ds["stay_days"].values[k]), mats["travel_time"],
                                      mats["distance"], str(ds["mode"].values[k]),
-                                     str(ds["description"].values[k]))
+                                     str(ds["description"].values[k]), mats["volume_source"])
     return Mobility(ids, layers)
 
 

@@ -15,8 +15,8 @@ a Poisson GLM is one of speed: IPF needs only sums (``np.bincount``).
 A destination's margin that no pair can carry (no corridor of that mode reaches it), and an
 origin whose pairs all lead to destinations already full, make the margins inconsistent;
 IPF then stops at the iteration limit near the closest compromise and :class:`FitReport`
-says by how much each margin is missed. The last step of each sweep scales columns, so destination arrivals, the
-counted side, hold exactly wherever a corridor reaches them.
+says by how much each margin is missed. The last step of each sweep scales columns, so
+destination arrivals, the counted side, hold exactly wherever a corridor reaches them.
 
 References
 ----------

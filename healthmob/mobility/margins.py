@@ -14,10 +14,11 @@ For each place, the reference year's
 
 A value comes from the reference year, else the nearest year within ``YEAR_WINDOW`` (the
 earlier on a tie; 2020-2022 are skipped for a reference year before 2020: COVID). Where no
-year has a value, the value is imputed by a least-squares regression of its logarithm on
-the logarithms of population, of the place's airline routes (the airport-capacity proxy:
-no GDP table is embedded) and, for land, of the population of its land neighbours, with a
-WHO-region intercept, and the air share of a bordered destination is its sub-region's median. Its error is measured by leave-one-out over the countries with data
+year has a value, a total is imputed by a least-squares regression of its logarithm on the
+logarithms of population, of the place's airline routes (the airport-capacity proxy: no GDP
+table is embedded) and of the population of its land neighbours, with a WHO-region
+intercept; the air share of a bordered destination is the median share of its sub-region.
+The error of each imputation is measured by leave-one-out over the countries with data
 (``Margins.errors``) and documented in ``geo/MOBILITY.md``.
 
 Arrivals count visits, not persons: a resident of i on three trips to j in a year is three

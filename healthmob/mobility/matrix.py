@@ -25,6 +25,11 @@ counted (or user-given) arrivals. ``imputed``: fitted to an imputed margin.
 ``residual_closed_border``: the residual across a closed or restricted border.
 ``user_file``: a corridor file's volume. ``modelled``: a flow model scaled to a total.
 ``stock_change``: derived from UN DESA migrant stock changes."""
+VOLUME_SOURCE_ATTRS = {"long_name": "where the corridor's volume comes from",
+                       "flag_values": np.arange(len(VOLUME_SOURCES) + 1, dtype=np.int8),
+                       "flag_meanings": " ".join(("no_flow", *VOLUME_SOURCES)),
+                       "comment": "docs/mobility.md, section 'Where volumes come from'"}
+"""CF flag attributes of a ``volume_source`` variable (``mobility.nc``, ``risk.nc``)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,16 @@ class Mobility:
             return self.place_ids.index(place_id)
         except ValueError:
             raise DataError(f"mobility: place id {place_id!r} is not among the places") from None
+
+    def volume_sources(self) -> np.ndarray:
+        """Dense ``(origin, destination, layer)`` int8 array of the layers' source codes."""
+        n = self.n_places
+        out = np.zeros((n, n, len(self.layers)), dtype=np.int8)
+        for k, layer in enumerate(self.layers.values()):
+            if layer.volume_source is not None:
+                coo = sp.coo_array(layer.volume_source)
+                out[coo.row, coo.col, k] = coo.data
+        return out
 
     def combined_flow(self) -> sp.csr_array:
         """Sum of the flows (persons/day) of every layer, whatever its coupling."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import DataError, join_problems
 from ..store.resources import data_dir
-from .config import resolve_path
+from .config import resolve_path, world_place_ids
 
 WORLD = "world"
 REQUIRED = ("id", "population")
@@ -122,7 +122,8 @@ def place_polygons(places, setting: str, base_dir: Path):
 
     ``setting`` is ``"none"``, ``"world"`` (``geo/countries.gpkg``), a vector file with
     ``id`` and polygons, or ``"auto"``: the places' own polygons, else the world countries
-    when every place id is a country id, else none. Returns ``False`` for none.
+    when every place id is a world place id (the world's point places have no polygon and
+    match by distance), else none. Returns ``False`` for none.
     """
     import geopandas as gpd  # only when polygons are used (fast start-up otherwise)
 
@@ -148,7 +149,7 @@ def place_polygons(places, setting: str, base_dir: Path):
     if dup:
         raise DataError(f"{path}: id must be unique; got duplicates {dup[:10]}")
     position = pd.Series(np.arange(len(places)), index=places["id"].astype(str).to_numpy())
-    if setting == "auto" and not ids.isin(position.index).sum() == len(position):
+    if setting == "auto" and not position.index.isin(list(world_place_ids())).all():
         return False
     keep = ids.isin(position.index).to_numpy()
     series = shapes.to_crs(4326).geometry[keep]

@@ -236,7 +236,11 @@ def _corridor_list(fig, top: pd.DataFrame, zoomed: bool) -> None:
     unit = "undetectable infected arrivals per year" if key != "flow" else "travellers per year"
     n = 18 if zoomed else 24
     lines = [f"{r.rank:>2}. {_short(r.origin_name, n)} → {_short(r.destination_name, n)} "
-             f"({r.layer}): {format_number(getattr(r, key))}" for r in top.itertuples()]
+             f"({r.layer}): {format_number(getattr(r, key))}"
+             + (" *" if getattr(r, "volume_source", "") == "imputed" else "")
+             for r in top.itertuples()]
+    if any(line.endswith(" *") for line in lines):
+        unit += "; * volume from imputed travel totals"
     if zoomed:
         x, y, n_cols, step = 0.01, 0.205, 3, 0.215
     else:

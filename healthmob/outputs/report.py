@@ -77,7 +77,8 @@ country or a line for its values; scroll to zoom, drag to move.</p>
 <section><h2>Top corridors</h2>
 <p>Ranked by undetectable infected arrivals per year; the first {N_TOP_TABLE} of the
 {len(corridors):,} corridors with travellers (<code>top_corridors.csv</code> holds 50,
-<code>risk.gpkg</code> all of them).</p>{_corridor_html(top.head(N_TOP_TABLE))}</section>
+<code>risk.gpkg</code> all of them).</p>{_imputed_warning(top.head(N_TOP_TABLE))}
+{_corridor_html(top.head(N_TOP_TABLE))}</section>
 <section><h2>Destinations</h2>
 <p>The {N_TOP_PLACES} destinations with the most undetectable infected arrivals per year.
 Click a column header to sort.</p>{_places_html(run, places)}</section>
@@ -85,7 +86,7 @@ Click a column header to sort.</p>{_places_html(run, places)}</section>
 <section><h2>Provenance</h2>{_provenance_html(run)}</section>
 <footer><p><b>Data sources:</b> {_esc(run.data_sources)}.
 Country shapes: Natural Earth 1:110m (public domain), Equal Earth projection; small states
-absent from it are not shown.</p></footer>"""
+and territories absent from it are drawn as dots at their centre.</p></footer>"""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_esc(title)}</title><style>{STYLE}</style></head>\n<body>{body}\n"
@@ -120,11 +121,26 @@ def _corridor_html(top: pd.DataFrame) -> str:
     columns = [("rank", "Rank", None), ("origin_name", "From", None),
                ("destination_name", "To", None), ("layer", "Layer", None),
                ("flow", "Travellers per year", "flow"),
+               ("volume_source", "Volume from", None),
                ("infected_arrivals", "Infected arrivals per year", None),
                ("undetectable_arrivals", "Undetectable infected arrivals per year", None),
                ("missed_arrivals", "Missed by the screening policy per year", None),
                ("travel_time", "Travel time (days)", None)]
     return _table(top, [(c, label) for c, label, _ in columns if c in top])
+
+
+def _imputed_warning(top: pd.DataFrame) -> str:
+    """A warning naming the ranked corridors whose volume rests on an imputed margin."""
+    if "volume_source" not in top:
+        return ""
+    imputed = top[top["volume_source"] == "imputed"]
+    if imputed.empty:
+        return ""
+    names = ", ".join(f"#{r.rank} {r.origin_name} → {r.destination_name} ({r.layer})"
+                      for r in imputed.itertuples())
+    return (f'<p class="warn">{len(imputed)} of these corridors rest on imputed travel totals '
+            f"(the destination reports no arrivals by that mode to UN Tourism, so its total "
+            f"is a regression estimate: see docs/mobility.md): {_esc(names)}.</p>")
 
 
 def _places_html(run: RunFiles, places) -> str:

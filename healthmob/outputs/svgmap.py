@@ -160,10 +160,12 @@ def _corridors(top, places, to_map, svg_xy, height):
         tip = f"{row.origin_name} → {row.destination_name} ({row.layer}), rank {row.rank}"
         what = (f"{format_number(value[k])} undetectable infected arrivals per year"
                 if key != "flow" else f"{format_number(value[k])} travellers per year")
+        source = getattr(row, "volume_source", "")
+        travellers = f"{format_number(row.flow)} travellers per year" + (
+            f" (volume: {str(source).replace('_', ' ')})" if source else "")
         lines.append(f'<path class="r" d="{d}" data-w="{widths[k]:.2f}" '
                      f'data-n="{_esc(tip)}" data-v="{_esc(what)}" '
-                     f'data-t="{_esc(format_number(row.flow))} travellers per year" '
-                     f'marker-end="url(#arrow)"/>')
+                     f'data-t="{_esc(travellers)}" marker-end="url(#arrow)"/>')
         labels.append(f'<text x="{label[0]:.1f}" y="{label[1]:.1f}">{row.rank}</text>')
         for px, py in pieces:
             xs.extend(px)

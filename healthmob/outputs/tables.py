@@ -156,9 +156,10 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     """One row per corridor (origin, destination, layer) with a flow > 0.
 
     Columns: ``origin, destination, layer, origin_name, destination_name, flow`` (persons
-    per year), ``travel_time`` (days), ``infected_arrivals``, ``undetectable_arrivals`` and,
-    when ``risk.nc`` compares policies, ``missed_arrivals`` of the run's policy (persons per
-    year). Absent variables are absent columns.
+    per year), ``volume_source`` (where the flow comes from: a name of the CF
+    ``flag_meanings``), ``travel_time`` (days), ``infected_arrivals``,
+    ``undetectable_arrivals`` and, when ``risk.nc`` compares policies, ``missed_arrivals`` of
+    the run's policy (persons per year). Absent variables are absent columns.
     """
     ds = run.risk
     columns = ["origin", "destination", "layer", "origin_name", "destination_name"]
@@ -174,6 +175,12 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     table["origin_name"] = [names.get(p, p) for p in table["origin"]]
     table["destination_name"] = [names.get(p, p) for p in table["destination"]]
     table["flow"] = flow[i, j, k]
+    if "volume_source" in ds.data_vars:
+        var = ds["volume_source"]
+        meanings = np.array(str(var.attrs.get("flag_meanings", "")).split(), dtype=object)
+        codes = var.transpose(*CORRIDOR_DIMS).values[i, j, k].astype(int)
+        table["volume_source"] = meanings[codes] if len(meanings) > codes.max(initial=0) \
+            else codes.astype(str)
     for name in ("travel_time", "infected_arrivals", "undetectable_arrivals", "missed_arrivals"):
         if name not in ds.data_vars:
             continue
@@ -209,8 +216,8 @@ def top_corridors_csv_frame(top: pd.DataFrame) -> pd.DataFrame:
               "missed_arrivals": "missed_arrivals_per_year",
               "travel_time": "travel_time_days"}
     order = ["rank", "origin", "origin_name", "destination", "destination_name", "layer",
-             "flow", "infected_arrivals", "undetectable_arrivals", "missed_arrivals",
-             "travel_time"]
+             "flow", "volume_source", "infected_arrivals", "undetectable_arrivals",
+             "missed_arrivals", "travel_time"]
     return top[[c for c in order if c in top.columns]].rename(columns=rename)
 
 

@@ -17,7 +17,7 @@ import xarray as xr
 from .. import __version__
 from ..disease.compile import CompiledModel
 from ..disease.spec import ModelSpec, select
-from ..mobility.matrix import Mobility
+from ..mobility.matrix import VOLUME_SOURCE_ATTRS, Mobility
 from ..results import place_coords
 from ..schema import CONVENTIONS, CORRIDOR_DIMS, require_conforming
 from ..store.resources import DATA_SOURCES
@@ -47,7 +47,9 @@ def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
     arrays = corridor_risk(inputs.compiled, inputs.state, inputs.mobility, m, policies,
                            cfg.traveller_risk_ratio)
     data = {**_corridor_variables(arrays), **_place_variables(inputs, arrays),
-            **_output_arrivals(inputs.spec, arrays)}
+            **_output_arrivals(inputs.spec, arrays),
+            "volume_source": (CORRIDOR_DIMS, inputs.mobility.volume_sources(),
+                              dict(VOLUME_SOURCE_ATTRS))}
     if cfg.future_tally:
         data.update(_future_variables(inputs, cfg, arrays.relocating_by_state))
     ids = inputs.places["id"].to_numpy(dtype=str)

@@ -58,7 +58,7 @@ def test_validate_checks_without_running(small_config, tmp_path):
 def test_shipped_config_found_by_name_from_any_directory(tmp_path):
     code, out, err = healthmob("validate", "world", cwd=tmp_path)
     assert code == 0, err
-    assert "tb_hiv model, 177 places" in out
+    assert "tb_hiv model, 217 places" in out
 
 
 BAD = {

@@ -214,16 +214,17 @@ def test_config_defaults_are_filled_and_problems_collected(tmp_path):
     parse_mobility(bad, "mobility", problems, base_dir=tmp_path)
     text = "\n".join(problems)
     for expected in ["mobility.air.stay_days must be a number > 0; got -1",
-                     "mobility.layers[1] must be one of ['air', 'land', 'migration']; "
-                     "got 'rail'",
+                     "mobility.layers[1] must be one of ['air', 'land', 'migration', "
+                     "'return']; got 'rail'",
                      "mobility.corridors[0] must be an existing file",
                      "mobility.colour is not a known key",
                      "mobility.air.speed is not a known key; valid keys:",
-                     "mobility.air must give at most one of",
+                     "mobility.air.total_per_day is not a known key",
+                     "mobility.air.total_per_year is not a known key",
                      "mobility.modes.rail.speed_kmh is required",
                      "mobility.effective_distance must be true or false; got 'yes'"]:
         assert expected in text
-    assert len(problems) == 8
+    assert len(problems) == 9
 
 
 def test_layer_tables_that_configure_no_layer_are_refused(tmp_path, places):

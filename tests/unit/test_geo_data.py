@@ -11,7 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from healthmob.geobuild.layers import airport_country_iso3, build_air_layer
+from healthmob.geobuild.layers import (
+    airport_country_iso3,
+    build_air_layer,
+    with_missing_airports,
+)
 from healthmob.geobuild.readers import read_airports, read_openflights_countries, read_routes
 from healthmob.store.resources import data_dir
 
@@ -34,8 +38,9 @@ def layers() -> dict[str, pd.DataFrame]:
     return {name: read(name) for name in LAYERS}
 
 
-def test_places_are_177_unique_iso3_ids(places):
-    assert len(places) == 177
+def test_places_are_217_unique_iso3_ids(places):
+    assert len(places) == 217
+    assert (places["shape"] == "polygon").sum() == 177
     assert places["id"].is_unique
     assert places["id"].str.fullmatch(r"[A-Z]{3}").all()
     assert {"FRA", "NOR", "NAM", "ZAF", "IND", "USA"} <= set(places["id"])
@@ -100,10 +105,42 @@ def test_air_counts_are_consistent(layers):
 
 
 def test_migration_matches_un_desa(layers):
-    stock = layers["migration"].set_index(["origin", "destination"])["migrant_stock"]
-    assert stock[("MEX", "USA")] == 11_489_684
-    assert stock[("MOZ", "ZAF")] == 716_057
-    assert (stock > 0).all()
+    """The UN DESA 2024 stocks of the raw file's SOURCES.md checks (both sexes)."""
+    stock = layers["migration"].set_index(["origin", "destination"])
+    assert stock.at[("MEX", "USA"), "stock_2024"] == 11_279_561
+    assert stock.at[("MEX", "USA"), "stock_2020"] == 11_177_052
+    assert stock.at[("IND", "GBR"), "stock_2024"] == 1_044_779
+    columns = [c for c in stock.columns if c.startswith("stock_")]
+    assert (stock[columns] >= 0).all().all() and (stock[columns].sum(axis=1) > 0).all()
+
+
+def test_point_places_have_data_and_no_polygon(places):
+    points = places[places["shape"] == "point"].set_index("id")
+    assert {"SGP", "HKG", "MAC", "BHR", "MLT", "MUS", "CPV"} <= set(points.index)
+    assert points["population"].notna().all() and points["tb_incidence_per_100k"].notna().all()
+    assert points.at["SGP", "population"] == pytest.approx(5_637_022, rel=0.01)
+
+
+def test_land_borders_say_what_they_let_through(layers):
+    land = layers["land"].set_index(["origin", "destination"])
+    assert land.at[("IND", "PAK"), "typology"] == 5
+    assert land.at[("IND", "PAK"), "visa"] == "required"
+    assert land.at[("ZWE", "ZAF"), "visa"] == "free"
+    assert land.at[("KOR", "PRK"), "closed_from"] == 1953
+    assert land.at[("QAT", "SAU"), "closed_to"] == 2020
+    assert land.at[("PAK", "IND"), "counted_per_year"] == 39_338
+    assert set(land["visa"].dropna()) <= {"free", "on_arrival", "required", "no_admission"}
+
+
+def test_tourism_counts_match_un_tourism(layers):
+    """The checks of the raw file's SOURCES.md: India 2019 land arrivals 2,366.7 thousand of
+    10,930 by mode; South Africa land 7,206.3 thousand; India departures 26,915 thousand."""
+    tourism = read("tourism").set_index(["iso3", "year"])
+    assert tourism.at[("IND", 2019), "arrivals_land"] == 2_366_700
+    assert tourism.at[("IND", 2019), "arrivals_by_mode"] == 10_930_300
+    assert tourism.at[("ZAF", 2019), "arrivals_land"] == 7_206_300
+    assert tourism.at[("IND", 2019), "departures_total"] == 26_915_000
+    assert tourism.at[("DEU", 2019), "arrivals_overnight"] > 0  # M49 280, not 276
 
 
 def test_countries_layer_matches_places(places):
@@ -111,7 +148,7 @@ def test_countries_layer_matches_places(places):
 
     countries = gpd.read_file(GEO / "countries.gpkg", layer="countries")
     assert countries.crs.to_epsg() == 4326
-    assert sorted(countries["id"]) == sorted(places["id"])
+    assert sorted(countries["id"]) == sorted(places.loc[places["shape"] == "polygon", "id"])
     assert countries.geometry.is_valid.all()
     assert not countries.geometry.is_empty.any()
 
@@ -125,7 +162,7 @@ def test_geo_folder_is_small():
 def test_air_layer_rebuilds_to_the_committed_pairs(places, layers):
     data = RAW_DATA / "openflights"
     routes = read_routes(data / "routes.dat")
-    airports = read_airports(data / "airports.dat")
+    airports = with_missing_airports(read_airports(data / "airports.dat"))
     countries = read_openflights_countries(data / "countries.dat")
     country_iso3 = airport_country_iso3(countries, places.set_index("id")["iso2"])
     air = build_air_layer(routes, airports, country_iso3)

@@ -1,0 +1,74 @@
+"""Population drift: how much the relocation layers change each place's population in a run.
+
+Engines replace deaths by births place by place, so over a run a population changes only by
+its net relocation (migrant inflows minus returns and emigration). Over ``years`` that is
+
+    change_j = years * 365.25 * (sum_i F_ij - sum_k F_jk) / N_j
+
+for the relocation flows F (persons/day). The check compares it with what the place's
+population actually did over the 20 years before the data (World Bank, 2002 to 2022,
+births and deaths included): a change larger than ``max(|observed|, tolerance)`` is flagged
+with its stated reason, the corridor with the largest net flow. The UN World Population
+Prospects projections are not embedded, so the observed history is the yardstick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..units import DAYS_PER_YEAR
+from .matrix import Mobility
+
+TOLERANCE = 0.05
+"""Smallest allowed change (fraction of the population) over the horizon."""
+
+
+def population_drift(mobility: Mobility, places: pd.DataFrame, years: float = 20.0,
+                     tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Relative population change from relocation over ``years``, place by place.
+
+    Parameters
+    ----------
+    mobility : Mobility
+    places : DataFrame
+        ``id``, ``population`` and, when present, ``population_2002`` (the population 20
+        years before the data, for the allowance).
+    years : float
+        Horizon (years).
+    tolerance : float
+        Smallest allowance (fraction).
+
+    Returns
+    -------
+    DataFrame
+        One row per place: ``id``, ``change`` (fraction of today's population),
+        ``observed`` (World Bank 2002-2022 change, NaN without it), ``flagged`` (``|change|``
+        above ``max(|observed|, tolerance)``) and ``reason`` (for flagged places: the
+        corridor with the largest net flow and its persons a year).
+    """
+    flow = mobility.total_flow("relocation")
+    inflow = np.asarray(flow.sum(axis=0)).ravel()
+    outflow = np.asarray(flow.sum(axis=1)).ravel()
+    population = places["population"].to_numpy(dtype=float)
+    change = years * DAYS_PER_YEAR * (inflow - outflow) / population
+    if "population_2002" in places:
+        before = pd.to_numeric(places["population_2002"], errors="coerce").to_numpy(float)
+        observed = population / before - 1.0
+    else:
+        observed = np.full(len(places), np.nan)
+    allowance = np.fmax(np.abs(observed), tolerance)
+    flagged = np.abs(change) > allowance
+    net = (flow - flow.T).toarray() * DAYS_PER_YEAR
+    ids = list(mobility.place_ids)
+    reasons = []
+    for j in range(len(ids)):
+        if not flagged[j]:
+            reasons.append("")
+            continue
+        k = int(np.argmax(np.abs(net[:, j])))
+        direction = f"from {ids[k]}" if net[k, j] > 0 else f"to {ids[k]}"
+        reasons.append(f"net migration {direction}: {abs(net[k, j]):,.0f} persons a year "
+                       "(UN DESA stock change in the reference period)")
+    return pd.DataFrame({"id": ids, "change": change, "observed": observed,
+                         "flagged": flagged, "reason": reasons})
