@@ -12,8 +12,9 @@ Added to ``land.csv`` beside each directed land-border pair (origin -> destinati
     pair's main crossing point; ``crossing_point`` is 1 when both sides record one.
 ``visa``
     What a citizen of the origin needs to enter the destination, from the Passport Index of
-    January 2025: ``free`` (visa free or a number of visa-free days), ``on_arrival``
-    (visa on arrival, eTA or e-visa), ``required``, ``no_admission``.
+    January 2025: ``free`` (visa free, a number of visa-free days, or an electronic travel
+    authorisation), ``on_arrival`` (visa on arrival or e-visa), ``required``,
+    ``no_admission``.
 ``closed_from``, ``closed_to``, ``closure_source``
     First and last year of a closure to civilian crossings (:data:`CLOSURES`; ``closed_to``
     empty while it lasts) and where that is documented.
@@ -75,17 +76,46 @@ CROSSING_COUNTS: dict[tuple[str, str], tuple[float, str]] = {
 
 
 def visa_category(requirement: str) -> str:
-    """The Passport Index requirement as one of ``free, on_arrival, required, no_admission``."""
+    """The Passport Index requirement as one of ``free, on_arrival, required, no_admission``.
+
+    An electronic travel authorisation (``eta``: Canada's eTA, Australia's ETA, ...) is
+    granted online in minutes without a consular visa: it counts as visa free. A visa on
+    arrival and an e-visa count as ``on_arrival``."""
     text = str(requirement).strip().lower()
-    if text.isdigit() or text == "visa free":
+    if text.isdigit() or text in ("visa free", "eta"):
         return "free"
-    if text in ("visa on arrival", "eta", "e-visa"):
+    if text in ("visa on arrival", "e-visa"):
         return "on_arrival"
     if text == "no admission":
         return "no_admission"
     if text == "visa required":
         return "required"
     return ""
+
+
+def build_visa_table(passports: pd.DataFrame, place_ids) -> pd.DataFrame:
+    """``visas.csv``: the directed place pairs whose travellers are not visa free.
+
+    Parameters
+    ----------
+    passports : DataFrame
+        Passport Index (``Passport, Destination, Requirement``, ISO3).
+    place_ids : iterable of str
+
+    Returns
+    -------
+    DataFrame
+        ``origin`` (the passport, taken for the country of residence), ``destination``,
+        ``visa`` (``on_arrival``, ``required`` or ``no_admission``), sorted. A pair that is
+        absent is visa free, or not covered (territories without their own passport).
+    """
+    ids = set(place_ids)
+    table = passports.assign(visa=passports["Requirement"].map(visa_category))
+    table = table[table["Passport"].isin(ids) & table["Destination"].isin(ids)
+                  & table["visa"].isin(["on_arrival", "required", "no_admission"])]
+    table = table.rename(columns={"Passport": "origin", "Destination": "destination"})
+    return table[["origin", "destination", "visa"]].sort_values(
+        ["origin", "destination"], ignore_index=True)
 
 
 def add_border_attributes(land: pd.DataFrame, infrastructure: pd.DataFrame,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .borders import add_border_attributes
+from .borders import add_border_attributes, build_visa_table
 from .layers import (
     MISSING_AIRPORTS,
     airport_country_iso3,
@@ -60,7 +60,7 @@ RAW_FILES = {
     "unwto": "unwto_tourism/unwto-all-data-download_2022.xlsx",
 }
 
-TABLES = ("air", "land", "migration", "tourism")
+TABLES = ("air", "land", "migration", "tourism", "visas")
 """The CSV files of ``geo/`` besides ``places.csv``."""
 
 
@@ -124,7 +124,8 @@ def derive_tables(raw: dict) -> dict:
     Returns
     -------
     dict
-        ``places``, ``air``, ``land``, ``migration``, ``tourism`` (the files' tables),
+        ``places``, ``air``, ``land``, ``migration``, ``tourism``, ``visas`` (the files'
+        tables),
         ``centres`` (:func:`.places.population_centres` and :func:`.places.point_centres`)
         and ``country_iso3`` (airports.dat country -> place id).
     """
@@ -147,6 +148,7 @@ def derive_tables(raw: dict) -> dict:
         "air": build_air_layer(routes, airports, country_iso3), "land": land,
         "migration": build_migration_layer(raw["stocks"], places["id"]),
         "tourism": build_tourism(raw["unwto"], raw["who"]),
+        "visas": build_visa_table(raw["passports"], places["id"]),
         "country_iso3": country_iso3, "airports": airports,
     }
 

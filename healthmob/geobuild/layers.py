@@ -139,9 +139,20 @@ def build_air_layer(routes: pd.DataFrame, airports: pd.DataFrame,
 
 # ---------------------------------------------------------------- land ------------
 
+#: land crossings over fixed links that GeoDataSource does not list as borders
+FIXED_LINKS = {
+    ("MYS", "SGP"): "Johor-Singapore Causeway and Second Link (road and rail)",
+    ("BHR", "SAU"): "King Fahd Causeway (road)",
+    ("FRA", "GBR"): "Channel Tunnel (rail shuttle for cars, Eurostar)",
+    ("DNK", "SWE"): "Oresund Bridge (road and rail)",
+}
+
 
 def build_land_layer(borders: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Land-border pairs (both directions) between places, with centre-to-centre distance.
+
+    The GeoDataSource borders plus the fixed links of :data:`FIXED_LINKS` (bridges,
+    causeways and the Channel Tunnel, over which land arrivals are counted).
 
     Parameters
     ----------
@@ -158,6 +169,8 @@ def build_land_layer(borders: pd.DataFrame, places: pd.DataFrame) -> pd.DataFram
     by_iso2 = {c: i for i, c in zip(places["id"], places["iso2"]) if isinstance(c, str) and c}
     pairs = pd.DataFrame({"origin": borders["country_code"].map(by_iso2),
                           "destination": borders["country_border_code"].map(by_iso2)}).dropna()
+    pairs = pd.concat([pairs, pd.DataFrame(list(FIXED_LINKS), columns=["origin",
+                                                                      "destination"])])
     pairs = pd.concat([pairs, pairs.set_axis(["destination", "origin"], axis=1)])
     pairs = pairs[pairs["origin"] != pairs["destination"]].drop_duplicates()
     pos = places.set_index("id")[["lat", "lon"]]

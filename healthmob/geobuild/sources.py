@@ -151,6 +151,9 @@ def files_section(stats: dict) -> str:
          "country of birth, `destination` = country of residence", "UN DESA"),
         ("`tourism.csv`", len(stats["tourism"]), "per country and year 2010-2022: arrivals "
          "(total, overnight, same-day, by mode) and departures, persons a year", "UN Tourism"),
+        ("`visas.csv`", len(stats["visas"]), "directed pairs whose travellers need a visa "
+         "(`required`), get one on arrival or online (`on_arrival`) or are refused "
+         "(`no_admission`); absent pairs are visa free or not covered", "Passport Index"),
     ])
     points = places[places["shape"] == "point"]
     return f"""## Files
@@ -245,7 +248,9 @@ ISO2 code (the second is the FIPS/DAFIF code); names it lacks or misfiles are fi
 Curacao (CUR) and Sint Maarten (SXM), filed under the dissolved Netherlands Antilles, in
 `AIRPORT_IATA_COUNTRY`.
 
-`land.csv`: GeoDataSource pairs whose two ISO2 codes are places, made symmetric;
+`land.csv`: GeoDataSource pairs whose two ISO2 codes are places, plus the fixed links
+GeoDataSource does not list (`FIXED_LINKS`: Johor-Singapore Causeway, King Fahd Causeway,
+Channel Tunnel, Oresund Bridge), made symmetric;
 `distance_km` is the geodesic distance between the two centres above. What the border lets
 through (`healthmob/geobuild/borders.py`):
 - `typology`: Border Infrastructure Data, the higher of the two sides (1 no-man's-land,

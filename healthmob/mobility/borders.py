@@ -18,8 +18,8 @@ Each directed land pair of ``geo/land.csv`` gets one status (first rule that app
     but heavily crossed US-Mexico and Spain-Morocco borders open.
 ``open``
     Everything else: a gravity weight times the visa factor of the origin's citizens
-    (``visa_required``, ``visa_on_arrival``; 1 when visa free or unknown), fitted to the
-    destination's counted land arrivals with the air layer.
+    (:func:`visa_factor`: ``[mobility] visa_required``, ``visa_on_arrival``; 1 when visa
+    free or unknown), fitted to the destination's counted land arrivals with the air layer.
 
 References
 ----------
@@ -40,7 +40,16 @@ from .config import LayerConfig
 STATUSES = ("open", "counted", "restricted", "closed")
 
 
-def border_status(land: pd.DataFrame, cfg: LayerConfig, year: int) -> pd.DataFrame:
+def visa_factor(visa, required: float, on_arrival: float) -> np.ndarray:
+    """Factor on a pair's travel weight from what its travellers need: 1 visa free (or
+    unknown), ``on_arrival``, ``required``, 0 for no admission."""
+    visa = np.asarray(visa, dtype=str)
+    return np.select([visa == "required", visa == "on_arrival", visa == "no_admission"],
+                     [required, on_arrival, 0.0], 1.0)
+
+
+def border_status(land: pd.DataFrame, cfg: LayerConfig, year: int,
+                  factors: tuple[float, float]) -> pd.DataFrame:
     """Status, permeability and fixed volume of every directed land pair.
 
     Parameters
@@ -48,10 +57,11 @@ def border_status(land: pd.DataFrame, cfg: LayerConfig, year: int) -> pd.DataFra
     land : DataFrame
         ``geo/land.csv``.
     cfg : LayerConfig
-        ``[mobility.land]``: ``closed_borders``, ``permeability``, ``visa_required``,
-        ``visa_on_arrival``, ``residual_per_day``.
+        ``[mobility.land]``: ``closed_borders``, ``permeability``, ``residual_per_day``.
     year : int
         The reference year.
+    factors : (float, float)
+        ``[mobility] visa_required`` and ``visa_on_arrival``.
 
     Returns
     -------
@@ -67,8 +77,7 @@ def border_status(land: pd.DataFrame, cfg: LayerConfig, year: int) -> pd.DataFra
     end = land["closed_to"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
     in_force = (start <= year) & (year <= end)
     visa = land["visa"].fillna("").to_numpy(dtype=str)
-    factor = np.select([visa == "required", visa == "on_arrival", visa == "no_admission"],
-                       [cfg.visa_required, cfg.visa_on_arrival, 0.0], 1.0)
+    factor = visa_factor(visa, *factors)
     typology = land["typology"].astype("Float64").fillna(0).to_numpy(dtype=float)
     crossing = land["crossing_point"].astype("Float64").fillna(1).to_numpy(dtype=float)
     infrastructure = land["crossing_infrastructure"].astype("Float64").fillna(2).to_numpy(

@@ -67,8 +67,6 @@ class LayerConfig(Section):
     connection_weight: float | None = setting(None, NON_NEGATIVE)
     closed_borders: tuple | None = setting(None, Strings())
     permeability: dict | None = setting(None, Table())
-    visa_required: float | None = setting(None, Number(0, 1))
-    visa_on_arrival: float | None = setting(None, Number(0, 1))
     residual_per_day: float | None = setting(None, NON_NEGATIVE)
     return_rate_per_year: dict | None = setting(None, Table())
     death_rate_per_year: float | None = setting(None, Number(0, 1))
@@ -90,13 +88,12 @@ LAYER_DEFAULTS: dict[str, dict] = {
     # fitted to UN Tourism arrivals by air; a one-stop itinerary weighs as a direct route;
     # NTTO: overseas visitors stayed 16.9 nights in the USA in 2019, 10 days as a round mean
     "air": {**_COMMON, "stay_days": 10.0, "connection_weight": 1.0},
-    # gravity weights within the fit to UN Tourism land arrivals; visa factors from Neumayer
-    # 2010 (visa requirement -52 to -63 %) and Cantillo 2023 (visa on arrival about half the
-    # penalty of a visa); 10 persons a day across a restricted border (geo/MOBILITY.md)
+    # gravity weights within the fit to UN Tourism land arrivals; 10 persons a day across a
+    # restricted border (geo/MOBILITY.md)
     "land": {**_COMMON, **_MODEL, "stay_days": 3.0, "flow_model": "gravity",
              "kernel": "exponential", "scale_km": 1000.0, "exponent_origin": 0.5,
              "exponent_destination": 0.5, "closed_borders": (), "permeability": {},
-             "visa_required": 0.4, "visa_on_arrival": 0.7, "residual_per_day": 10.0},
+             "residual_per_day": 10.0},
     # UN DESA stock changes plus replacement of those who die or return (geo/MOBILITY.md)
     "migration": {**_RELOCATION, "return_rate_per_year": {},
                   "death_rate_per_year": 0.0076},
@@ -200,6 +197,12 @@ class MobilityConfig(Section):
     margins: str = setting("", Text())
     """A user CSV of travel totals (``iso3``, ``arrivals_air``, ``arrivals_land``,
     ``departures``; persons a year) replacing UN Tourism's; empty for none."""
+    visa_required: float = setting(0.4, Number(0, 1))
+    """Factor on the air and land weights of a pair whose travellers need a visa (Neumayer
+    2010: visa requirements lower bilateral travel by 52-63 %)."""
+    visa_on_arrival: float = setting(0.7, Number(0, 1))
+    """Factor for a visa on arrival, eTA or e-visa (Cantillo 2023: about half the penalty of
+    a visa)."""
     effective_distance: bool = setting(True, Flag())
     match: MatchConfig = setting({}, Table())
     modes: dict = setting({}, Table())
@@ -296,7 +299,8 @@ def mobility_config(table: dict, base_dir: Path | None = None) -> MobilityConfig
 def mobility_inputs(config: MobilityConfig, base_dir: Path) -> list[Path]:
     """Every file :func:`build_mobility` reads for ``config`` (hashed into the manifest)."""
     geo = data_dir("geo")
-    tables = {"air": ("air", "land", "tourism"), "land": ("air", "land", "tourism"),
+    tables = {"air": ("air", "land", "tourism", "visas"),
+              "land": ("air", "land", "tourism", "visas"),
               "migration": ("migration",), "return": ("migration",)}
     names = dict.fromkeys(t for layer in config.layers for t in tables[layer])
     files = [geo / f"{name}.csv" for name in names]

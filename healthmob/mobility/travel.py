@@ -11,7 +11,8 @@ not a constraint. Pair weights:
 air
     Connectivity of the route network with one-stop itineraries (:mod:`.connections`):
     direct OpenFlights routes (June 2014) plus ``connection_weight`` x the two-step routes
-    through hubs; the travel time is that of the fastest itinerary, connection included.
+    through hubs, times the visa factor of the pair (:func:`.borders.visa_factor`); the
+    travel time is that of the fastest itinerary, connection included.
 land
     Gravity between population centres of land neighbours (``[mobility.land]`` kernel and
     exponents) times the border's permeability (:mod:`.borders`). Counted and restricted
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .borders import border_status
+from .borders import border_status, visa_factor
 from .config import MobilityConfig
 from .connections import one_stop_itineraries
 from .edges import Edges
@@ -76,7 +77,7 @@ def fit_travel(world: pd.DataFrame, tables: dict, config: MobilityConfig,
     world : DataFrame
         ``geo/places.csv`` (``id``, ``population``, ``lat``, ``lon``, ``who_region``, ...).
     tables : dict of str to DataFrame
-        ``air``, ``land``, ``tourism`` of ``geo/``.
+        ``air``, ``land``, ``tourism``, ``visas`` of ``geo/``.
     config : MobilityConfig
         ``reference_year``, ``[mobility.air]``, ``[mobility.land]``, modes.
     user_margins : DataFrame, optional
@@ -87,7 +88,7 @@ def fit_travel(world: pd.DataFrame, tables: dict, config: MobilityConfig,
     year = config.reference_year
     margins = build_margins(world, tables["tourism"], tables["air"], tables["land"], year,
                             user_margins)
-    air = _air_pairs(tables["air"], position, config)
+    air = _air_pairs(tables["air"], tables["visas"], position, config)
     land, status = _land_pairs(tables["land"], position, world, config)
     fixed = status["fixed_per_day"].to_numpy(dtype=float)
     arrivals = np.vstack([margins.values[m] for m in MODES])
@@ -113,7 +114,8 @@ def fit_travel(world: pd.DataFrame, tables: dict, config: MobilityConfig,
     return TravelFit(edges, margins, report, status)
 
 
-def _air_pairs(air: pd.DataFrame, position: pd.Series, config: MobilityConfig) -> dict:
+def _air_pairs(air: pd.DataFrame, visas: pd.DataFrame, position: pd.Series,
+               config: MobilityConfig) -> dict:
     mode = config.all_modes()["air"]
     time = edge_time_days(air["distance_km"].to_numpy(), mode.speed_kmh, mode.overhead_hours)
     direct_rows = pd.Series(np.arange(1, len(air) + 1),
@@ -123,9 +125,13 @@ def _air_pairs(air: pd.DataFrame, position: pd.Series, config: MobilityConfig) -
                               air["n_routes"].to_numpy(dtype=float), time,
                               air["distance_km"].to_numpy(dtype=float))
     ids = position.index.to_numpy()
-    rows = direct_rows.reindex(pd.MultiIndex.from_arrays([ids[it.origin], ids[it.destination]]))
+    pairs = pd.MultiIndex.from_arrays([ids[it.origin], ids[it.destination]])
+    rows = direct_rows.reindex(pairs)
+    visa = visas.set_index(["origin", "destination"])["visa"].reindex(pairs).fillna("")
+    factor = visa_factor(visa.to_numpy(dtype=str), config.visa_required,
+                         config.visa_on_arrival)
     return {"origin": it.origin, "destination": it.destination,
-            "weight": it.connectivity(config.layer("air").connection_weight),
+            "weight": it.connectivity(config.layer("air").connection_weight) * factor,
             "time": it.time_days, "distance": it.distance_km,
             "rows": rows.fillna(0).to_numpy(dtype=int),
             "connections": int((it.direct == 0).sum())}
@@ -134,7 +140,8 @@ def _air_pairs(air: pd.DataFrame, position: pd.Series, config: MobilityConfig) -
 def _land_pairs(land: pd.DataFrame, position: pd.Series, world: pd.DataFrame,
                 config: MobilityConfig) -> tuple[dict, pd.DataFrame]:
     cfg, mode = config.layer("land"), config.all_modes()["land"]
-    status = border_status(land, cfg, config.reference_year)
+    status = border_status(land, cfg, config.reference_year,
+                           (config.visa_required, config.visa_on_arrival))
     origin = position[land["origin"]].to_numpy()
     destination = position[land["destination"]].to_numpy()
     population = world["population"].to_numpy(dtype=float)

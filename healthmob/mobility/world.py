@@ -99,7 +99,7 @@ def world_edges(places: pd.DataFrame, config: MobilityConfig,
     position = pd.Series(np.arange(len(world)), index=world["id"].to_numpy())
     every: dict[str, Edges] = {}
     if {"air", "land"} & set(names):
-        tables = {t: read_world_table(t) for t in ("air", "land", "tourism")}
+        tables = {t: read_world_table(t) for t in ("air", "land", "tourism", "visas")}
         user = read_margins(resolve_path(config.margins, base_dir), set(world["id"])) \
             if config.margins else None
         every.update(fit_travel(world, tables, config, user).edges)

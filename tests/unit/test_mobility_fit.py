@@ -102,12 +102,12 @@ def test_each_border_rule_gives_its_status():
                  closed_from=[None, None, None, 2017, None, None],
                  closed_to=[None, None, None, 2020, None, None])
     cfg = mobility_config({"layers": ["land"]}).layer("land")
-    status = border_status(land, cfg, 2019)
+    status = border_status(land, cfg, 2019, (0.4, 0.7))
     assert list(status["status"]) == ["open", "restricted", "open", "closed", "restricted",
                                       "open"]
     assert list(status["permeability"]) == [1.0, 0.0, 0.4, 0.0, 0.0, 0.7]
     assert status["fixed_per_day"].iloc[1] == 10.0
-    assert border_status(land, cfg, 2021)["status"].iloc[3] == "open"  # reopened
+    assert border_status(land, cfg, 2021, (0.4, 0.7))["status"].iloc[3] == "open"
 
 
 def test_log_linear_imputation_recovers_an_exact_law():

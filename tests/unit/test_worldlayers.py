@@ -39,7 +39,7 @@ def mobility(world):
 
 @pytest.fixture(scope="module")
 def fit(world):
-    tables = {t: read_world_table(t) for t in ("air", "land", "tourism")}
+    tables = {t: read_world_table(t) for t in ("air", "land", "tourism", "visas")}
     return fit_travel(world, tables, mobility_config({"layers": ["air", "land"]}))
 
 
