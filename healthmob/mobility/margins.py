@@ -10,7 +10,7 @@ For each place, the reference year's
   counts cannot be made overnight visitors this way (more than 5 % left over), or that
   reports no mode split, is imputed. Water arrivals (cruise and ferry) are not modelled.
 * **departures** of the origin's residents over all modes: overnight departures, else
-  total departures times the median overnight share of the countries that report both.
+  total departures times the median overnight share of the country-years that report both.
 
 A value comes from the reference year, else the nearest year within ``YEAR_WINDOW`` (the
 earlier on a tie; 2020-2022 are skipped for a reference year before 2020: COVID). Where no
