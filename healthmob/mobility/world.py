@@ -54,7 +54,7 @@ def read_margins(path: Path, ids: set[str]) -> pd.DataFrame:
         ids, at least one of :data:`MARGIN_COLUMNS`, values that are numbers >= 0.
     """
     try:
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"iso3": str})
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot read the margins table: {exc}") from None
     columns = [c for c in MARGIN_COLUMNS if c in table.columns]
@@ -71,7 +71,7 @@ def read_margins(path: Path, ids: set[str]) -> pd.DataFrame:
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise DataError(f"{path}: row {k + 2}: {column} must be a number >= 0 (persons "
-                            f"a year); got {table[column].iat[k]!r}")
+                            f"a year); got '{table[column].iat[k]}'")
         table[column] = values
     return table
 

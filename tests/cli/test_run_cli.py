@@ -71,6 +71,14 @@ BAD = {
     "missing file": ("", "places file not found"),
     "undeclared compartment": ("", "initial.fractions.X is not a known compartment"),
     "place not in geography": ("", "places.ids ['XXX'] are not in the geography"),
+    "closure of an unknown place": (
+        "[mobility]\nlayers = ['land']\n[mobility.land]\nclosed_borders = ['IND-XXX']\n",
+        "mobility.land.closed_borders: 'XXX' is not a place id of the world"),
+    "permeability outside [0, 1]": (
+        "[mobility]\nlayers = ['land']\n[mobility.land]\npermeability = { IND-PAK = 1.5 }\n",
+        "mobility.land.permeability.IND-PAK must be a number in [0, 1]; got 1.5"),
+    "a year without counts": ("[mobility]\nlayers = ['air']\nreference_year = 2009\n",
+                              "mobility.reference_year must be an integer in [2010, 2022]"),
 }
 
 
