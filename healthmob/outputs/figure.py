@@ -240,7 +240,7 @@ def _corridor_list(fig, top: pd.DataFrame, zoomed: bool) -> None:
              + (" *" if getattr(r, "volume_source", "") == "imputed" else "")
              for r in top.itertuples()]
     if any(line.endswith(" *") for line in lines):
-        unit += "; * volume from imputed travel totals"
+        lines.append("* volume from imputed travel totals")
     if zoomed:
         x, y, n_cols, step = 0.01, 0.205, 3, 0.215
     else:
@@ -277,7 +277,7 @@ def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool) -> None:
 def _footnote(fig, run: RunFiles) -> None:
     text = (f"Data: {run.data_sources}. Results: healthmob risk model "
             f"({run.risk.attrs.get('source', 'healthmob')}), run folder {run.directory.name}. "
-            "Projection: Equal Earth. Countries are Natural Earth 1:110m; small states "
-            "absent from it are not shown.")
+            "Projection: Equal Earth. Countries are Natural Earth 1:110m; small states and "
+            "territories absent from it are drawn as dots.")
     fig.text(0.01, 0.012, "\n".join(textwrap.wrap(text, 215)), fontsize=9, color="#444444",
              va="bottom")

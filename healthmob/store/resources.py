@@ -16,8 +16,9 @@ from pathlib import Path
 import platformdirs
 
 DATA_SOURCES = ("Natural Earth; OpenFlights (ODbL); WHO Global TB Programme; UNAIDS via World "
-                "Bank and Our World in Data; UN DESA International Migrant Stock 2019; "
-                "GeoDataSource country borders (CC BY-SA 4.0)")
+                "Bank and Our World in Data; UN DESA International Migrant Stock 2024; UN "
+                "Tourism key tourism statistics; Border Infrastructure Data (Guelzau & Mau "
+                "2021); Passport Index; GeoDataSource country borders (CC BY-SA 4.0)")
 """One line crediting the sources of the embedded data (``geo/SOURCES.md`` has each)."""
 CACHE_ENV = "HEALTHMOB_CACHE_DIR"
 """Environment variable that overrides the cache folder (tests and batch jobs set it)."""
