@@ -37,8 +37,6 @@ import pandas as pd
 from ..units import DAYS_PER_YEAR
 from .config import LayerConfig
 
-STATUSES = ("open", "counted", "restricted", "closed")
-
 
 def visa_factor(visa, required: float, on_arrival: float) -> np.ndarray:
     """Factor on a pair's travel weight from what its travellers need: 1 visa free (or
@@ -66,9 +64,10 @@ def border_status(land: pd.DataFrame, cfg: LayerConfig, year: int,
     Returns
     -------
     DataFrame
-        ``status`` (:data:`STATUSES`), ``permeability`` (factor on the gravity weight of an
-        open pair, else 0), ``fixed_per_day`` (persons/day of counted and restricted pairs,
-        else 0) and ``reason`` (why, for outputs), aligned with ``land``.
+        ``status`` (``open``, ``counted``, ``restricted`` or ``closed``), ``permeability``
+        (factor on the gravity weight of an open pair, else 0), ``fixed_per_day``
+        (persons/day of counted and restricted pairs, else 0) and ``reason`` (why, for
+        outputs), aligned with ``land``.
     """
     pairs = [frozenset((o, d)) for o, d in zip(land["origin"], land["destination"])]
     user_closed = {frozenset(p.split("-")) for p in cfg.closed_borders or ()}

@@ -47,7 +47,6 @@ YEAR_WINDOW = 3
 COVID_YEARS = (2020, 2021, 2022)
 SAME_DAY_TOLERANCE = 0.05
 KEYS = ("air", "land", "departures")
-SOURCES = ("counted", "imputed", "user_file", "none")
 
 
 @dataclass(frozen=True)
