@@ -14,11 +14,12 @@ of length D, ``x(D) = x(0) E`` and the tallied flows are ``x(0) M A`` with
 
     E = exp(G D),   M = int_0^D exp(G s) ds,   A[c, k] = rate of tally k per person in c,
 
-``E`` from the matrix exponential of half the year, squared, and ``M = G^-1 (E - I)``. Arrivals during the year enter at mid-year (slot 0), with
-their composition at departure. At the end of the year every cohort moves up one slot; the
-open slot keeps its members. The account is linear, so it is exact for a force of infection
-constant within each year; the force is the destination's own (from the metapopulation run,
-which carries the migrants and so feeds them back into transmission).
+``E`` from the matrix exponential of half the year, squared, and ``M = G^-1 (E - I)``.
+Arrivals during the year enter at mid-year (slot 0), with their composition at departure.
+At the end of the year every cohort moves up one slot; the open slot keeps its members.
+The account is linear, so it is exact for a force of infection constant within each year;
+the force is the destination's own (from the metapopulation run, which carries the
+migrants and so feeds them back into transmission).
 
 References
 ----------
