@@ -211,10 +211,11 @@ def _network(args) -> int:
 def _calibrate(args) -> int:
     import numpy as np  # imported when the command runs (fast start-up)
 
-    from .calibration.cache import cache_key, save_calibration, user_cache_file
+    from .calibration.cache import user_cache_folder
     from .calibration.config import EndemicStart
-    from .calibration.initial import FLAG_MEANINGS, endemic_start
+    from .calibration.initial import FLAG_MEANINGS
     from .errors import ConfigError
+    from .pipeline import prepare
     from .scenario import load_scenario
 
     scenario = load_scenario(args.config)
@@ -222,12 +223,9 @@ def _calibrate(args) -> int:
     if not isinstance(start, EndemicStart):
         raise ConfigError(f"{scenario.path}: initial.method must be 'endemic' to calibrate; "
                           f"got {start.method!r}")
+    folder = args.output_dir or user_cache_folder()
+    initial = prepare(scenario, calibration_dir=folder).initial
     targets, places = list(start.targets), scenario.places
-    initial = endemic_start(scenario.spec, places, scenario.parameters, targets,
-                            fallback=start.fallback)
-    key = cache_key(scenario.spec, places, scenario.parameters, targets, start.fallback)
-    path = (args.output_dir / f"{key}.csv") if args.output_dir else user_cache_file(key)
-    save_calibration(path, key, scenario.spec, places, initial)
     print(f"calibration of {scenario.spec.name} for {len(places)} places "
           f"({scenario.path.name}); within 2% of the target:")
     for j, target in enumerate(targets):
@@ -240,7 +238,7 @@ def _calibrate(args) -> int:
     for k, meaning in enumerate(FLAG_MEANINGS):
         if (initial.flag == k).any():
             print(f"  flag {meaning:<30} {(initial.flag == k).sum():>4} places")
-    print(path)
+    print(folder)
     return 0
 
 

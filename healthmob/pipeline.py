@@ -7,6 +7,7 @@ Each stage is called with its typed section of the scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -15,10 +16,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .calibration.cache import cache_key, load_calibration
+from .birthplace.account import RETURN_LAYER, StartCohorts
+from .birthplace.setup import MIGRATION_LAYER, account_of_run, applies, foreign_born_start
+from .calibration.cache import cache_key, load_calibration, save_calibration
 from .calibration.config import EndemicStart
 from .calibration.initial import InitialState, endemic_start, fraction_start
 from .disease.compile import CompiledModel, compile_model
+from .disease.selection import selection_weights
 from .engine.coupling import Coupling
 from .engine.ode import simulate_deterministic
 from .engine.trajectory import output_times
@@ -48,6 +52,10 @@ class Prepared:
     initial: InitialState
     compiled: CompiledModel
     coupling: Coupling
+    birthplace: StartCohorts | None = None
+    """The foreign-born at the start, when the run counts them (:mod:`healthmob.birthplace`)."""
+    weights: dict = dataclasses.field(default_factory=dict)
+    """Who moves on each relocation layer (:func:`layer_weights`)."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,12 @@ class Run:
     manifest: dict
 
 
-def prepare(scenario: Scenario | str | Path) -> Prepared:
-    """Build mobility, the initial state and the compiled model (raises on bad input)."""
+def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None) -> Prepared:
+    """Build mobility, the initial state and the compiled model (raises on bad input).
+
+    ``calibration_dir``: fit the endemic start afresh and write each fit there as
+    ``<key>.csv`` (``healthmob calibrate``); by default a cached fit is read when there is one.
+    """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     places = scenario.places
@@ -70,25 +82,78 @@ def prepare(scenario: Scenario | str | Path) -> Prepared:
              sorted(mobility.layers), time.perf_counter() - t0)
     _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
     parameters = {**scenario.parameters, **network_overrides(scenario)}
-    start = scenario.initial
-    if isinstance(start, EndemicStart):
-        t0 = time.perf_counter()
-        targets = list(start.targets)
-        initial = None
-        if start.cache:
-            key = cache_key(scenario.spec, places, parameters, targets, start.fallback)
-            initial = load_calibration(key, scenario.spec, places, parameters, targets)
-        if initial is None:
-            initial = endemic_start(scenario.spec, places, parameters, targets,
-                                    fallback=start.fallback)
-        log.info("endemic start: %s for %d places %s (%.2f s)", [t.parameter for t in targets],
-                 len(places), "read from the cache" if initial.cache_file else "fitted",
-                 time.perf_counter() - t0)
-    else:
-        initial = fraction_start(scenario.spec, places, start)
+    endemic = isinstance(scenario.initial, EndemicStart)
+    initial = (_endemic(scenario, parameters, calibration_dir) if endemic
+               else fraction_start(scenario.spec, places, scenario.initial))
     compiled = compile_model(scenario.spec, len(places), {**parameters, **initial.overrides})
-    coupling = Coupling.from_mobility(mobility, places["population"].to_numpy())
-    return Prepared(scenario, mobility, initial, compiled, coupling)
+    population = places["population"].to_numpy()
+    coupling = Coupling.from_mobility(mobility, population)
+    cohorts = None
+    if applies(scenario.birthplace, scenario.mobility):
+        force = coupling.force(compiled, initial.state)
+        migrants = layer_weights(scenario, mobility, compiled, initial.state, None)
+        cohorts, state = foreign_born_start(scenario.birthplace, scenario.mobility, mobility,
+                                            places, compiled, initial.state, force,
+                                            scenario.time.start, migrants.get(MIGRATION_LAYER))
+        if endemic:
+            foreign = cohorts.cohorts.sum(axis=(1, 2)) / np.maximum(population, 1e-300)[:, None]
+            initial = _endemic(scenario, parameters, calibration_dir, foreign)
+            compiled = compile_model(scenario.spec, len(places),
+                                     {**parameters, **initial.overrides})
+        else:
+            initial = dataclasses.replace(initial, state=state)
+    weights = layer_weights(scenario, mobility, compiled, initial.state, cohorts)
+    if weights:
+        coupling = Coupling.from_mobility(mobility, population, weights)
+    return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights)
+
+
+def _endemic(scenario: Scenario, parameters: dict, save_dir: Path | None,
+             foreign: np.ndarray | None = None) -> InitialState:
+    """The endemic start, read from the calibration cache or fitted (and saved to
+    ``save_dir``); with ``foreign``, the fit of the native-born beside the foreign-born."""
+    t0 = time.perf_counter()
+    start, places, spec = scenario.initial, scenario.places, scenario.spec
+    targets = list(start.targets)
+    key = cache_key(spec, places, parameters, targets, start.fallback, foreign)
+    initial = None
+    if start.cache and save_dir is None:
+        initial = load_calibration(key, spec, places, parameters, targets)
+    if initial is None:
+        initial = endemic_start(spec, places, parameters, targets, fallback=start.fallback,
+                                foreign=foreign)
+        if save_dir is not None:
+            save_calibration(Path(save_dir) / f"{key}.csv", key, spec, places, initial)
+    log.info("endemic start%s: %s for %d places %s (%.2f s)",
+             "" if foreign is None else " of the native-born beside the foreign-born",
+             [t.parameter for t in targets], len(places),
+             "read from the cache" if initial.cache_file else "fitted",
+             time.perf_counter() - t0)
+    return initial
+
+
+def layer_weights(scenario: Scenario, mobility: Mobility, compiled: CompiledModel,
+                  state: np.ndarray, cohorts: StartCohorts | None) -> dict:
+    """Who moves on each relocation layer: weights (P, C) per layer (empty: a random sample).
+
+    A layer's ``category`` gives the model's selection factors
+    (:func:`healthmob.disease.selection.selection_weights`) at the start state; the
+    ``return`` layer moves the foreign-born as they are (their composition at the start).
+    """
+    out = {}
+    for name, layer in mobility.layers.items():
+        if layer.coupling != "relocation" or not layer.flow.nnz:
+            continue
+        if name == RETURN_LAYER and cohorts is not None:
+            foreign = cohorts.cohorts.sum(axis=(1, 2))
+            share = foreign / np.maximum(foreign.sum(axis=1, keepdims=True), 1e-300)
+            total = state / np.maximum(state.sum(axis=1, keepdims=True), 1e-300)
+            out[name] = np.divide(share, total, out=np.zeros_like(share), where=total > 0)
+            continue
+        category = scenario.mobility.layer(name).category
+        if category in scenario.spec.selection:
+            out[name] = selection_weights(scenario.spec, compiled.values, state, category)
+    return out
 
 
 def _warn_drift(mobility: Mobility, places, years: float) -> None:
@@ -144,7 +209,11 @@ def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) 
                                         rtol=solver.rtol, atol=solver.atol)
     log.info("deterministic engine: %d output times in %.2f s", len(times),
              time.perf_counter() - t0)
-    return build_results(scenario, trajectory, prepared.initial)
+    account = None
+    if prepared.birthplace is not None:
+        account = account_of_run(prepared.compiled, trajectory, prepared.coupling,
+                                 prepared.mobility, prepared.birthplace, prepared.weights)
+    return build_results(scenario, trajectory, prepared.initial, account)
 
 
 def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
@@ -224,8 +293,15 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     if "member" in population.dims:
         population = population.mean("member")
     t0 = time.perf_counter()
-    risk = assess_risk(RiskInputs(scenario.spec, prepared.compiled, population.to_numpy(),
-                                  scenario.places, prepared.mobility, scenario.name), cfg)
+    state = population.to_numpy()
+    categories = {name: scenario.mobility.layer(name).category
+                  for name in prepared.mobility.layers}
+    weights = {name: selection_weights(scenario.spec, prepared.compiled.values, state, category)
+               for name, category in categories.items() if category in scenario.spec.selection}
+    if RETURN_LAYER in prepared.weights:
+        weights[RETURN_LAYER] = prepared.weights[RETURN_LAYER]
+    risk = assess_risk(RiskInputs(scenario.spec, prepared.compiled, state, scenario.places,
+                                  prepared.mobility, scenario.name, categories, weights), cfg)
     log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
              risk.sizes["policy"], time.perf_counter() - t0)
     if cfg.arrival.seed_place:

@@ -9,6 +9,8 @@ import pandas as pd
 import xarray as xr
 
 from . import __version__
+from .birthplace.account import Account
+from .birthplace.variables import birthplace_variables
 from .calibration.initial import FLAG_MEANINGS, InitialState
 from .disease.observables import observe, units_of
 from .engine.trajectory import Trajectory
@@ -36,14 +38,16 @@ def initial_flag_variable(flag: np.ndarray) -> dict:
         "flag_meanings": " ".join(FLAG_MEANINGS)})}
 
 
-def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr.Dataset:
+def build_results(scenario, trajectory: Trajectory, initial: InitialState,
+                  account: Account | None = None) -> xr.Dataset:
     """Assemble ``results.nc`` from the scenario, the trajectory and the initial state.
 
     Variables: ``population (time, place, compartment)`` (persons), one ``(time, place)``
     variable per model tally in cases per 100,000 population per year (instantaneous rate at
     each output time), one variable per spec output (prevalences, coverage...),
     ``initial_state_flag (place)`` and, for an endemic start, each target and fitted
-    parameter per place.
+    parameter per place; with a birthplace ``account``, the native- and foreign-born
+    variables of :mod:`healthmob.birthplace.variables`.
     """
     spec = scenario.spec
     start = np.datetime64(scenario.time.start, "ns")
@@ -66,6 +70,11 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState) -> xr
         **_observables(spec, trajectory),
         **_calibration_variables(spec, initial),
     }
+    if account is not None:
+        more, more_coords = birthplace_variables(account, scenario.birthplace, spec.tallies,
+                                                 pd.Timestamp(scenario.time.start))
+        data.update(more)
+        coords.update(more_coords)
     ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     ds.attrs = {

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .birthplace.config import BirthplaceConfig, parse_birthplace
 from .calibration.config import InitialConfig, parse_initial
 from .checks import (
     REQUIRED,
@@ -23,6 +24,7 @@ from .checks import (
     Section,
     Strings,
     Text,
+    must_be,
     setting,
     tomlable,
     unknown_key,
@@ -39,7 +41,7 @@ from .network.config import NetworkPlace, parse_network_places
 from .risk.config import RiskConfig, parse_risk
 from .store.resources import data_dir, read_toml
 
-SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobility",
+SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobility", "birthplace",
             "ensemble", "cluster", "risk", "network")
 
 
@@ -113,6 +115,7 @@ class Scenario:
     output: OutputConfig
     initial: InitialConfig
     mobility: MobilityConfig
+    birthplace: BirthplaceConfig
     ensemble: EnsembleConfig
     cluster: ClusterConfig | None
     risk: RiskConfig
@@ -136,6 +139,7 @@ class Scenario:
                  "seed": self.seed, "places": self.places_config, "time": self.time,
                  "initial": self.initial, "solver": self.solver, "output": self.output,
                  "parameters": self.parameter_table, "mobility": self.mobility,
+                 "birthplace": self.birthplace,
                  "ensemble": self.ensemble, "cluster": self.cluster, "risk": self.risk,
                  "network": {"places": self.network}}
         return tomlable(table)
@@ -167,10 +171,16 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         initial=parse_initial(table.get("initial", {}), spec, places, problems),
         mobility=parse_mobility(table.get("mobility", {}), "mobility", problems,
                                 base_dir=base),
+        birthplace=parse_birthplace(
+            table.get("birthplace", {}), "birthplace", problems,
+            None if places is None else set(places["id"]),
+            None if places is None else set(places.columns)),
         ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems),
         cluster=parse_cluster(table.get("cluster", {}), problems),
         risk=parse_risk(table.get("risk", {}), spec, problems),
         network=parse_network_places(table.get("network", {}), places, base, problems))
+    if spec is not None:
+        _check_categories(sections["mobility"], spec, problems)
     parameter_table = table.get("parameters", {})
     parameters = {}
     if spec is not None:
@@ -184,6 +194,18 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         model=top.model, spec=spec, places=places, parameter_set=top.parameter_set,
         parameter_table=parameter_table, parameters=parameters, engine=top.engine,
         seed=top.seed, places_config=places_config, input_files=tuple(files), **sections)
+
+
+def _check_categories(mobility: MobilityConfig, spec: ModelSpec, problems: list[str]) -> None:
+    """Each layer's ``category`` is a traveller category of the model, when the model has
+    any (a model without ``[selection]`` moves random samples on every layer)."""
+    if not spec.selection:
+        return
+    for name in dict.fromkeys([*mobility.layers, *mobility.layer_settings]):
+        category = mobility.layer(name).category
+        if category is not None and category not in spec.selection:
+            problems.append(must_be(f"mobility.{name}.category", "a traveller category of "
+                                    f"model {spec.name!r} {sorted(spec.selection)}", category))
 
 
 def _model(name, base: Path, problems: list[str]) -> tuple[ModelSpec | None, list[Path]]:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..disease.compile import CompiledModel
+from ..disease.selection import travellers
 from ..units import DAYS_PER_YEAR
 from .cohorts import CohortYear, advance_year, propagator, tally_matrix
 from .config import BirthplaceConfig
@@ -115,7 +116,8 @@ def origin_groups(stock: np.ndarray, regions: np.ndarray, ids: list[str],
 def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
                   stocks: pd.DataFrame, ids: list[str], regions: np.ndarray,
                   return_flow: np.ndarray, cfg: BirthplaceConfig, start_year: float,
-                  return_rates: dict, death_rate: float) -> tuple[StartCohorts, np.ndarray]:
+                  return_rates: dict, death_rate: float,
+                  weights: np.ndarray | None = None) -> tuple[StartCohorts, np.ndarray]:
     """The foreign-born at the start and the metapopulation start that holds them.
 
     Parameters
@@ -139,6 +141,9 @@ def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
     return_rates, death_rate
         ``[mobility.migration]`` settings (the stock accounting of
         :mod:`healthmob.mobility.migration_flows`).
+    weights : ndarray, shape (P, C), optional
+        Who migrates from each origin (the migration layer's selection weights): the
+        cohorts' state at arrival is ``weights * x`` of their origin, normalised.
 
     Returns
     -------
@@ -163,6 +168,7 @@ def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
     stock *= shrink[None, :]
     groups = origin_groups(stock, regions, ids, cfg)
     composition = state / np.maximum(population, 1e-300)[:, None]
+    arriving = composition if weights is None else composition * weights
     hazard = np.where(stock.sum(axis=0) > 0, return_flow / np.maximum(stock.sum(axis=0), 1), 0)
     cohorts = np.zeros((n, groups.n_groups, cfg.n_slots, n_comp))
     for j in np.unique(destination):
@@ -174,7 +180,7 @@ def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
             carry.append(carry[-1] @ year.full)
         carry.append(np.linalg.matrix_power(year.full, int(OPEN_SLOT_YEARS)))
         for s, matrix in enumerate(carry):
-            carried = composition[origin[rows]] @ matrix
+            carried = arriving[origin[rows]] @ matrix
             carried /= np.maximum(carried.sum(axis=1, keepdims=True), 1e-300)
             np.add.at(cohorts[j, :, s], groups.index[j, origin[rows]],
                       slots[rows, s][:, None] * carried)
@@ -224,7 +230,7 @@ def period_edges(duration_days: float) -> np.ndarray:
 
 def run_account(compiled: CompiledModel, times: np.ndarray, states: np.ndarray,
                 tally_rates: np.ndarray, forces: np.ndarray, start: StartCohorts,
-                arrival_flow: np.ndarray, weights: np.ndarray | None = None) -> Account:
+                arrivals: list[tuple[np.ndarray, np.ndarray | None]]) -> Account:
     """Follow the foreign-born through a run.
 
     Parameters
@@ -239,32 +245,35 @@ def run_account(compiled: CompiledModel, times: np.ndarray, states: np.ndarray,
     forces : ndarray, shape (T, P, K)
         Force of infection at those times (1/day).
     start : StartCohorts
-    arrival_flow : ndarray, shape (P, P)
-        Persons/day from origin (row) to destination (column) on the relocation layers
-        that bring migrants (all but ``return``).
-    weights : ndarray, shape (P, C), optional
-        Relative propensity to migrate of each compartment in each origin (selection);
-        none by default.
+    arrivals : list of (flow, weights)
+        The relocation layers that bring migrants (all but ``return``): ``flow`` (P, P)
+        persons/day from origin (row) to destination (column), ``weights`` (P, C) the
+        relative propensity to migrate of each compartment in each origin (selection; None
+        for a random sample).
     """
     edges = period_edges(float(times[-1]))
-    n_years, (n, n_groups, n_slots, _) = len(edges) - 1, start.cohorts.shape
+    n_years, (n, n_groups, n_slots, n_comp) = len(edges) - 1, start.cohorts.shape
     n_tally = tally_rates.shape[2]
     cohorts = start.cohorts.copy()
     out_pop = np.zeros((n_years, n, n_groups, n_slots))
     out_tally = np.zeros((n_years, n, n_groups, n_slots, n_tally))
     out_arrivals = np.zeros((n_years, n, n_groups))
     cached: dict[int, tuple] = {}
-    receiving = np.flatnonzero((arrival_flow.sum(axis=0) > 0) | (cohorts.sum(axis=(1, 2, 3)) > 0))
+    inflow = sum((flow.sum(axis=0) for flow, _ in arrivals), np.zeros(n))
+    receiving = np.flatnonzero((inflow > 0) | (cohorts.sum(axis=(1, 2, 3)) > 0))
     for y in range(n_years):
         lo, hi = edges[y], edges[y + 1]
         inside = (times >= lo) & (times < hi) if hi > lo else times == lo
-        force = forces[inside].mean(axis=0)
-        leaving = _departures(_state_at(times, states, lo), weights)
+        force = (forces[inside].mean(axis=0) if inside.any()
+                 else _state_at(times, forces, 0.5 * (lo + hi)))
+        at = _state_at(times, states, lo)
+        leaving = [(flow, travellers(at, weights)) for flow, weights in arrivals]
         for j in receiving:
             step = _step(compiled, cached, j, force[j], start.hazard[j], hi - lo)
-            arrivals = _arrivals(arrival_flow[:, j] * (hi - lo), leaving,
-                                 start.groups.index[j], n_groups)
-            cohorts[j], year = advance_year(cohorts[j], arrivals, step,
+            entering = sum(_arrivals(flow[:, j] * (hi - lo), composition,
+                                     start.groups.index[j], n_groups)
+                           for flow, composition in leaving) + np.zeros((n_groups, n_comp))
+            cohorts[j], year = advance_year(cohorts[j], entering, step,
                                             tally_matrix(compiled, j, force[j]))
             _store(out_pop, out_tally, out_arrivals, y, j, year)
     native_pop = _state_at_many(times, states, edges[:-1]).sum(axis=2) - out_pop.sum(axis=(2, 3))
@@ -283,12 +292,6 @@ def _step(compiled, cached: dict, j: int, force: np.ndarray, hazard: float, days
     step = propagator(chain, days)
     cached[j] = (force.copy(), step, days)
     return step
-
-
-def _departures(state: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-    """Composition (P, C) of the people who migrate from each place, summing to 1."""
-    weighted = state if weights is None else state * weights
-    return weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-300)
 
 
 def _arrivals(persons: np.ndarray, leaving: np.ndarray, group: np.ndarray,

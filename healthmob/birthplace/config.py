@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..checks import Flag, Number, Section, Strings, Text, must_be, setting
 
 DEFAULT_BANDS = ((0.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, math.inf))
+DEFAULT_REGION_COLUMN = "who_region"
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,15 @@ class BirthplaceConfig(Section):
     bands: tuple = setting(DEFAULT_BANDS, None)
     top_origins: int = setting(10, Number(low=0, integer=True))
     origins: tuple = setting((), Strings())
-    region_column: str = setting("who_region", Text(nonempty=True))
+    region_column: str | None = setting(None, Text(nonempty=True))
+    """Places column of the regions of birth; None: ``who_region`` when the table has it
+    (the world table does), else every unnamed origin is of an unknown region."""
+
+    def regions_from(self, columns) -> str | None:
+        """The column the regions are read from, or None when there is none."""
+        if self.region_column is not None:
+            return self.region_column
+        return DEFAULT_REGION_COLUMN if DEFAULT_REGION_COLUMN in columns else None
 
     @property
     def n_slots(self) -> int:
@@ -58,7 +67,8 @@ def parse_birthplace(table, where: str, problems: list[str],
     for pid in cfg.origins:
         if place_ids is not None and pid not in place_ids:
             problems.append(f"{where}.origins: {pid!r} is not a place of the scenario")
-    if columns is not None and cfg.region_column not in columns:
+    if columns is not None and cfg.region_column is not None \
+            and cfg.region_column not in columns:
         problems.append(must_be(f"{where}.region_column", f"a column of the places table "
                                 f"{sorted(columns)}", cfg.region_column))
     return BirthplaceConfig(cfg.enabled, bands, cfg.top_origins, cfg.origins,

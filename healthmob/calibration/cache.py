@@ -32,8 +32,9 @@ FOLDER = "calibrations"
 
 
 def cache_key(spec: ModelSpec, places: pd.DataFrame, overrides: dict, targets,
-              fallback: str) -> str:
-    """sha256 of everything the calibration depends on."""
+              fallback: str, foreign: np.ndarray | None = None) -> str:
+    """sha256 of everything the calibration depends on (``foreign`` to 8 significant digits,
+    so that the last bits of a matrix exponential do not change the key)."""
     columns = sorted({t.column for t in targets if t.column} | ({fallback} & set(places.columns)))
     payload = {
         "model": spec.sha256,
@@ -42,12 +43,19 @@ def cache_key(spec: ModelSpec, places: pd.DataFrame, overrides: dict, targets,
         "fallback": fallback,
         "places": places[["id", *columns]].astype(str).to_numpy().tolist(),
     }
+    if foreign is not None:
+        payload["foreign"] = [f"{v:.8g}" for v in np.asarray(foreign, dtype=float).ravel()]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def user_cache_folder() -> Path:
+    """Where ``healthmob calibrate`` writes its calibrations by default."""
+    return cache_dir() / FOLDER
+
+
 def user_cache_file(key: str) -> Path:
-    """Where ``healthmob calibrate`` writes the calibration of ``key``."""
-    return cache_dir() / FOLDER / f"{key}.csv"
+    """Where ``healthmob calibrate`` writes the calibration of ``key`` by default."""
+    return user_cache_folder() / f"{key}.csv"
 
 
 def find_calibration(key: str) -> Path | None:

@@ -14,6 +14,13 @@ year, or a spec output such as a prevalence) follow. Coordinate sweeps with ``br
 a start, ``scipy.optimize.least_squares`` solves observable = target for every target in
 log-parameter space, and ``beta = phi / (w . x)``. Targets are in priority order: when they
 cannot all be met, the last one missed is given up and the others are met exactly.
+
+With a fixed foreign-born share ``y`` of each place (persons per resident by compartment,
+from :mod:`healthmob.birthplace`), the place is ``X = (1 - sum y) x + y``: the native-born
+``x`` at their stationary state, the foreign-born as they are. The observables are those of
+``X`` (the foreign-born's flows at the same rates and force), and ``beta = phi / (w . X)``,
+so local transmission is what the targets leave after the foreign-born's own cases and
+infectiousness.
 """
 
 from __future__ import annotations
@@ -82,11 +89,16 @@ class Calibrator:
         One target per fitted parameter.
     n_places : int
         Number of places.
+    foreign : ndarray, shape (n_places, C), optional
+        Foreign-born persons per resident by compartment, held fixed (module docstring).
     """
 
-    def __init__(self, spec: ModelSpec, overrides: dict, targets: list[Target], n_places: int):
+    def __init__(self, spec: ModelSpec, overrides: dict, targets: list[Target], n_places: int,
+                 foreign: np.ndarray | None = None):
         _check(spec, targets)
         self.spec, self.targets = spec, targets
+        self.foreign = (np.zeros((n_places, len(spec.compartments))) if foreign is None
+                        else np.asarray(foreign, dtype=float))
         names = [t.parameter for t in targets]
         zeros = {name: 0.0 for name in names}
         self.base = compile_model(spec, n_places, {**overrides, **zeros})
@@ -113,9 +125,11 @@ class Calibrator:
         return tr_rate, force
 
     def evaluate(self, place: int, values: np.ndarray):
-        """Stationary fractions and observables of one place at ``values``."""
+        """The place's fractions ``X`` (natives stationary, plus the fixed foreign-born) and
+        its observables at ``values``."""
         tr_rate, force = self.rates_at(place, values)
-        x = stationary(_generator(self.base, tr_rate, force))
+        foreign = self.foreign[place]
+        x = (1.0 - foreign.sum()) * stationary(_generator(self.base, tr_rate, force)) + foreign
         flows_tr = x[self.base.tr_source] * tr_rate
         flows_inf = x[self.base.inf_source] * force
         tallies = flows_tr @ self.base.tally_tr + flows_inf @ self.base.tally_inf

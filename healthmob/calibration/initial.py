@@ -4,7 +4,8 @@ The endemic start (``[initial] method = "endemic"``) fits, place by place, the p
 named in ``initial.targets`` so that the model's endemic state reproduces observed values
 (WHO TB incidence, UNAIDS HIV prevalence, ...) and starts every place at that state; see
 :mod:`healthmob.calibration`. Places are fitted one at a time, without mobility. A place
-without data takes the median of its region (``fallback`` column) and is flagged.
+without data takes the median of its region (``fallback`` column) and is flagged. When the
+run counts the foreign-born, a second fit holds them fixed and fits the native-born.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class InitialState:
 
 
 def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
-                  targets: list[Target], fallback: str) -> InitialState:
+                  targets: list[Target], fallback: str,
+                  foreign: np.ndarray | None = None) -> InitialState:
     """Calibrate every place to its data and start it at its endemic state.
 
     Parameters
@@ -72,9 +74,12 @@ def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
     fallback : str
         Places column grouping places for the median target of a place without data
         (e.g. ``"subregion"``); the overall median when the group has none.
+    foreign : ndarray, shape (P, C), optional
+        Foreign-born persons per resident by compartment, held fixed: the targets are met
+        by the place as a whole and only the native-born are fitted (:class:`.Calibrator`).
     """
     n = len(places)
-    calibrator = Calibrator(spec, overrides, targets, n)
+    calibrator = Calibrator(spec, overrides, targets, n, foreign)
     goal = np.empty((n, len(targets)))
     flag = np.zeros(n, dtype=int)
     for j, target in enumerate(targets):

@@ -76,5 +76,17 @@ def parameter_values(spec: ModelSpec, parameter_set: str, table, where: str,
             problems.append(must_be(key, f"{NON_NEGATIVE.text} (in {units})", value))
         elif compatible_units(spec, name, units, label(key, "units"), problems):
             values[name] = _units.convert(float(value), units)[0]
+            _check_selection_ratio(spec, name, values[name], key, problems)
     return values
+
+
+def _check_selection_ratio(spec: ModelSpec, name: str, value: float, key: str,
+                           problems: list[str]) -> None:
+    """A ratio of the model's ``[selection]`` must stay inside its declared range: outside
+    it, the travellers are no longer those the literature describes."""
+    declared = spec.parameters[name].range
+    ratios = {f.ratio for factors in spec.selection.values() for f in factors}
+    if name in ratios and declared is not None and not declared[0] <= value <= declared[1]:
+        problems.append(must_be(key, f"within the declared range {list(declared)} of this "
+                                "selection ratio", value))
 

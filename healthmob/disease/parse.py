@@ -25,13 +25,14 @@ from .spec import (
     Infection,
     ModelSpec,
     Output,
+    SelectionFactor,
     Transition,
     select,
 )
 
 TOP_KEYS = ("name", "long_name", "description", "authors", "references", "compartments",
             "transitions", "infections", "births", "tallies", "parameters", "outputs",
-            "parameter_sets", "infected")
+            "parameter_sets", "infected", "selection")
 OUTPUT_KEYS = ("long_name", "numerator", "denominator", "numerator_tally",
                "denominator_tally", "scale", "comment", "population_group")
 COMPARTMENT_KEYS = ("id", "long_name", "infectious", "symptomatic", "detectable_by")
@@ -109,6 +110,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
     parameter_sets = _parse_parameter_sets(table.get("parameter_sets", {}), parameters,
                                            problems)
     infected = _infected(table.get("infected"), compartments, infections, problems)
+    selection = _parse_selection(table.get("selection", {}), tuple(c.id for c in compartments),
+                                 parameters, problems)
     if problems:
         raise ModelSpecError(join_problems(where, problems))
     return ModelSpec(
@@ -116,7 +119,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
         compartments=tuple(compartments), transitions=tuple(transitions),
         infections=tuple(infections), births=births, parameters=parameters,
         tallies=dict(tallies), references=tuple(table.get("references", ())),
-        outputs=outputs, parameter_sets=parameter_sets, infected=infected)
+        outputs=outputs, parameter_sets=parameter_sets, infected=infected,
+        selection=selection)
 
 
 def _parse_transitions(items, ids, parameters, tallies, problems) -> list[Transition]:
@@ -290,6 +294,36 @@ def _parse_outputs(table, ids, tallies, problems) -> dict[str, Output]:
         out[name] = Output(name, item.get("long_name", name), scale,
                            tuple(item.get("numerator", ())),
                            tuple(item.get("denominator", ("*",))), tally_n, tally_d, attrs)
+    return out
+
+
+def _parse_selection(table, ids, parameters, problems) -> dict:
+    """``[selection.<category>]``: ``factors = [{states, ratio}, ...]`` and a description."""
+    if not isinstance(table, dict):
+        problems.append(must_be("selection", "a table of categories", table))
+        return {}
+    out = {}
+    for category, item in table.items():
+        key = f"selection.{category}"
+        if not is_table(item, key, problems, ("description", "factors")):
+            continue
+        factors = []
+        for k, factor in enumerate(table_list(item.get("factors", []), f"{key}.factors",
+                                              problems)):
+            where = f"{key}.factors[{k}]"
+            if not is_table(factor, where, problems, ("states", "ratio")):
+                continue
+            states, ratio = factor.get("states"), factor.get("ratio")
+            if not isinstance(states, list) or not select(states, ids):
+                problems.append(must_be(f"{where}.states", "glob patterns matching "
+                                        "compartments", states))
+                continue
+            if ratio not in parameters or parameters[ratio].units != "1":
+                problems.append(must_be(f"{where}.ratio", "a dimensionless parameter of the "
+                                        "model", ratio))
+                continue
+            factors.append(SelectionFactor(tuple(states), ratio))
+        out[category] = tuple(factors)
     return out
 
 

@@ -23,7 +23,7 @@ from .spec import ModelSpec, select
 
 PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "components",
                 "transitions", "births", "tallies", "parameters", "outputs", "modifiers",
-                "tally_splits", "parameter_sets", "infected"}
+                "tally_splits", "parameter_sets", "infected", "selection"}
 SEPARATOR = "_"
 
 
@@ -73,7 +73,8 @@ def compose(table: dict, components: list[ModelSpec], where: str) -> dict:
                 transitions=list(table.get("transitions", [])) + transitions,
                 infections=infections, tallies=tallies,
                 outputs={**_product_outputs(components), **table.get("outputs", {})},
-                parameters=parameters)
+                parameters=parameters,
+                selection=_product_selection(components, table.get("selection", {})))
     if "births" in table:
         flat["births"] = table["births"]
     flat["infected"] = table.get("infected") or [
@@ -143,6 +144,23 @@ def _product_outputs(components: list[ModelSpec]) -> dict:
                              denominator=[_lift(p, k, len(components)) for p in out.denominator])
             outputs[name] = entry
     return outputs
+
+
+def _product_selection(components: list[ModelSpec], own: dict) -> dict:
+    """The components' traveller categories, their factors' states lifted to the product's
+    compartments and merged by category; the product's own categories are added."""
+    out: dict = {}
+    for k, spec in enumerate(components):
+        for category, factors in spec.selection.items():
+            entry = out.setdefault(category, {"factors": []})
+            entry["factors"] += [{"states": [_lift(p, k, len(components)) for p in f.states],
+                                  "ratio": f.ratio} for f in factors]
+    for category, item in own.items():
+        entry = out.setdefault(category, {"factors": []})
+        if isinstance(item, dict):
+            entry["factors"] += list(item.get("factors", []))
+            entry.update({k: v for k, v in item.items() if k != "factors"})
+    return out
 
 
 def _join(k: int, state: str, context: tuple) -> str:

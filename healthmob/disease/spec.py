@@ -141,6 +141,15 @@ class Output:
         return self.numerator_tally is not None
 
 
+@dataclass(frozen=True)
+class SelectionFactor:
+    """Who travels: people in ``states`` are ``ratio`` times as common among the travellers
+    of a category as in the population they leave (``ratio`` names a parameter)."""
+
+    states: tuple[str, ...]
+    ratio: str
+
+
 def select(patterns: tuple[str, ...] | list[str], ids: tuple[str, ...]) -> list[str]:
     """Compartment ids matching the glob ``patterns`` (a leading ``!`` excludes), in order."""
     chosen = set()
@@ -172,6 +181,9 @@ class ModelSpec:
     infected: tuple[str, ...] = ()
     """Glob patterns of the compartments of infected people (risk stage); by default the
     targets of infections and every infectious compartment."""
+    selection: dict[str, tuple[SelectionFactor, ...]] = field(default_factory=dict)
+    """Traveller categories (``settlement``, ``visitor``, ...) and how their travellers
+    differ from the population they leave (docs/model-spec.md)."""
     files: tuple[Path, ...] = ()
     """Every file the spec was read from: its own, then its components' (products)."""
 

@@ -43,10 +43,22 @@ class Coupling:
     relocation_out: np.ndarray
     away: sp.csr_array
     away_total: np.ndarray
+    selected: tuple = ()
+    """Relocation that does not move a random sample of its origin: ``(rates, weights)``
+    pairs, ``rates`` (P, P) per-capita like ``relocation`` and ``weights`` (P, C) the
+    relative propensity of each compartment to leave (``healthmob.disease.selection``). The
+    pairs' rates are part of ``relocation``; the flux moves them with their weights."""
     _operators: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        self._operators.update(relocation_in=_operator(self.relocation.T),
+        plain = self.relocation
+        for rates, _ in self.selected:
+            plain = plain - rates
+        self._operators.update(relocation_in=_operator(sp.csr_array(plain).T),
+                               relocation_plain_out=np.asarray(plain.sum(axis=1)).ravel(),
+                               selected=[(_operator(rates.T), np.asarray(
+                                   rates.sum(axis=1)).ravel()[:, None] * weights, weights)
+                                   for rates, weights in self.selected],
                                away_in=_operator(self.away.T), away_out=_operator(self.away))
 
     @classmethod
@@ -56,7 +68,8 @@ class Coupling:
         return cls(empty, np.zeros(n_places), empty, np.zeros(n_places))
 
     @classmethod
-    def from_mobility(cls, mobility: Mobility | None, population: np.ndarray) -> Coupling:
+    def from_mobility(cls, mobility: Mobility | None, population: np.ndarray,
+                      weights: dict | None = None) -> Coupling:
         """Per-capita rates from flows (persons/day) and the starting population.
 
         Parameters
@@ -65,6 +78,10 @@ class Coupling:
             Layers with ``relocation`` or ``visiting`` coupling.
         population : ndarray, shape (P,)
             Residents per place at the start (persons); zero-population places send nobody.
+        weights : dict of str to ndarray (P, C), optional
+            Per relocation layer, the relative propensity of each compartment to leave,
+            normalised so that ``sum(weights * state) = population`` at the start (the
+            layer's flow is kept; only who moves changes).
         """
         n = len(population)
         if mobility is None:
@@ -76,11 +93,19 @@ class Coupling:
             if layer.coupling == "visiting":
                 away = away + layer.flow * layer.stay_days
         away = sp.csr_array(inv @ away)
+        selected = []
+        for name, w in (weights or {}).items():
+            layer = mobility.layers.get(name)
+            if layer is not None and layer.coupling == "relocation" and layer.flow.nnz:
+                rates = sp.csr_array(inv @ layer.flow)
+                rates.setdiag(0.0)
+                rates.eliminate_zeros()
+                selected.append((rates, np.asarray(w, dtype=float)))
         for matrix in (relocation, away):
             matrix.setdiag(0.0)
             matrix.eliminate_zeros()
         return cls(relocation, np.asarray(relocation.sum(axis=1)).ravel(),
-                   away, np.asarray(away.sum(axis=1)).ravel())
+                   away, np.asarray(away.sum(axis=1)).ravel(), tuple(selected))
 
     @property
     def has_visiting(self) -> bool:
@@ -110,7 +135,11 @@ class Coupling:
         """dx/dt (persons/day) from relocation: arrivals minus departures, per compartment."""
         if self.relocation.nnz == 0:
             return np.zeros_like(x)
-        return self._operators["relocation_in"] @ x - self.relocation_out[:, None] * x
+        ops = self._operators
+        flux = ops["relocation_in"] @ x - ops["relocation_plain_out"][:, None] * x
+        for rates_in, out, weights in ops["selected"]:
+            flux += rates_in @ (weights * x) - out * x
+        return flux
 
 
 DENSE_SHARE = 0.05

@@ -70,6 +70,8 @@ class LayerConfig(Section):
     residual_per_day: float | None = setting(None, NON_NEGATIVE)
     return_rate_per_year: dict | None = setting(None, Table())
     death_rate_per_year: float | None = setting(None, Number(0, 1))
+    category: str | None = setting(None, Text(nonempty=True))
+    """Who travels: a traveller category of the model's ``[selection]`` (docs/model-spec.md)."""
 
     def normalisation(self) -> tuple[str, float] | None:
         """The total the modelled volumes are scaled to: (key, value), or None."""
@@ -79,11 +81,12 @@ class LayerConfig(Section):
         return None
 
 
-_COMMON = {"coupling": "visiting", "stay_days": 7.0, "scale": 1.0, "travel_via": ()}
+_COMMON = {"coupling": "visiting", "stay_days": 7.0, "scale": 1.0, "travel_via": (),
+           "category": "visitor"}
 _MODEL = {"flow_model": "none", "kernel": "power", "exponent_origin": 1.0,
           "exponent_destination": 1.0, "exponent_distance": 2.0, "scale_km": 100.0}
 _RELOCATION = {**_COMMON, "coupling": "relocation", "stay_days": 1.0,
-               "travel_via": ("air", "land")}
+               "travel_via": ("air", "land"), "category": "settlement"}
 LAYER_DEFAULTS: dict[str, dict] = {
     # fitted to UN Tourism arrivals by air; a one-stop itinerary weighs as a direct route;
     # NTTO: overseas visitors stayed 16.9 nights in the USA in 2019, 10 days as a round mean
@@ -97,8 +100,9 @@ LAYER_DEFAULTS: dict[str, dict] = {
     # UN DESA stock changes plus replacement of those who die or return (geo/MOBILITY.md)
     "migration": {**_RELOCATION, "return_rate_per_year": {},
                   "death_rate_per_year": 0.0076},
-    # returns of the migration layer's stocks to their country of birth
-    "return": dict(_RELOCATION),
+    # returns of the migration layer's stocks to their country of birth: who leaves is the
+    # foreign-born as they are (healthmob.birthplace), not a traveller category
+    "return": {k: v for k, v in _RELOCATION.items() if k != "category"},
     "corridor": {**_COMMON, **_MODEL},
 }
 """Keys and defaults of each kind of layer: the four world layers, and a layer read from a

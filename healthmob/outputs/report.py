@@ -208,7 +208,7 @@ def _provenance_html(run: RunFiles) -> str:
             "wall_seconds", "python", "platform")
     rows = [(k, m[k]) for k in keys if k in m]
     rows += [(f"risk.nc {k}", run.risk.attrs[k]) for k in
-             ("title", "history", "policy", "reference_tests", "traveller_risk_ratio",
+             ("title", "history", "policy", "reference_tests", "traveller_categories",
               "references") if k in run.risk.attrs]
     out = _kv_table(rows) if rows else "<p>No manifest.json in the run directory.</p>"
     if m.get("inputs"):

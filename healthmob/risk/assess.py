@@ -8,7 +8,7 @@ infection (``docs/risk.md`` lists every variable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,10 @@ class RiskInputs:
     places: pd.DataFrame
     mobility: Mobility
     scenario: str
+    categories: dict = field(default_factory=dict)
+    """Layer name -> traveller category (``[mobility.<layer>] category``; None: none)."""
+    weights: dict = field(default_factory=dict)
+    """Layer name -> (P, C) selection weights of its travellers (absent: a random sample)."""
 
 
 def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
@@ -45,7 +49,7 @@ def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
     m = masks(inputs.spec, inputs.compiled, cfg.reference_tests)
     policies = cfg.compared()
     arrays = corridor_risk(inputs.compiled, inputs.state, inputs.mobility, m, policies,
-                           cfg.traveller_risk_ratio)
+                           inputs.categories, inputs.weights)
     data = {**_corridor_variables(arrays), **_place_variables(inputs, arrays),
             **_output_arrivals(inputs.spec, arrays),
             "volume_source": (CORRIDOR_DIMS, inputs.mobility.volume_sources(),
@@ -75,7 +79,8 @@ def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
         "scenario": inputs.scenario,
         "policy": cfg.policy,
         "reference_tests": " ".join(cfg.reference_tests or sorted(m["detectable"])),
-        "traveller_risk_ratio": cfg.traveller_risk_ratio,
+        "traveller_categories": " ".join(f"{name}:{inputs.categories.get(name) or 'none'}"
+                                         for name in inputs.mobility.layers),
         "data_sources": DATA_SOURCES,
         "references": "Gostic KM et al. (2015) eLife 4:e05564 (screening); Brockmann D, "
                       "Helbing D (2013) Science 342:1337 (effective distance)",

@@ -52,7 +52,6 @@ class RiskConfig(Section):
     policies: dict = setting({}, Table())
     """Config-defined policies, name -> :class:`~healthmob.risk.screening.Policy`."""
     reference_tests: tuple = setting((), Strings())
-    traveller_risk_ratio: float = setting(1.0, Number(low=0))
     future_tally: str = setting("auto", Text())
     future_from: str = setting("auto", Text())
     horizons_years: tuple = setting((2.0, 5.0), Numbers(Number(low=0, low_open=True)))
@@ -94,6 +93,12 @@ def parse_risk(table, spec: ModelSpec | None, problems: list[str],
         if test not in declared:
             problems.append(must_be(f"{where}.reference_tests", f"tests of model "
                                     f"{spec.name!r} {sorted(declared)}", test))
+    for name, policy in policies.items():
+        for category in policy.applies_to:
+            if spec.selection and category not in spec.selection:
+                problems.append(must_be(f"{where}.policies.{name}.applies_to", "traveller "
+                                        f"categories of model {spec.name!r} "
+                                        f"{sorted(spec.selection)}", category))
     return _future(cfg, spec, where, problems)
 
 

@@ -1,11 +1,13 @@
 """The risk kernel: per corridor, who arrives infected, undetectable or missed by a policy.
 
 Numeric core (numpy and scipy only). For every corridor (origin, destination, layer) with a
-flow, travellers are drawn from the origin's state (optionally enriched in infection by
-``traveller_risk_ratio``). Departure screens remove some infected travellers; during the
+flow, travellers are drawn from the origin's state with the weights of the layer's traveller
+category (:mod:`healthmob.disease.selection`: long-stay migrants are not a random sample of
+their origin; visitors are). Departure screens remove some infected travellers; during the
 journey each traveller's state evolves by the model's own chain for the corridor's travel
-time tau; arrival screens catch some of the rest. Everything is exact for the chain
-(:mod:`healthmob.disease.chains`):
+time tau; arrival screens catch some of the rest. A policy screens only the categories it
+applies to (pre-entry X-ray is for long-stay migrants, not visitors). Everything is exact
+for the chain (:mod:`healthmob.disease.chains`):
 
 * undetectable arrivals: infected arrivals who were, throughout the journey, in states that
   none of the reference tests can detect, ``alpha exp(Q_U tau) 1`` with ``Q_U`` the
@@ -23,6 +25,7 @@ import numpy as np
 
 from ..disease.chains import expected_events, propagate
 from ..disease.compile import CompiledModel
+from ..disease.selection import travellers
 from ..disease.spec import ModelSpec, select
 from ..mobility.matrix import Mobility, MobilityLayer
 from ..units import DAYS_PER_YEAR
@@ -83,58 +86,60 @@ class CorridorRisk:
 
 
 def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility, m: dict,
-                  policies: list[Policy], risk_ratio: float) -> CorridorRisk:
-    """Every corridor's arrivals (persons per year) from ``state`` (P, C), origin by origin."""
-    layers = list(mobility.layers.values())
+                  policies: list[Policy], categories: dict, weights: dict) -> CorridorRisk:
+    """Every corridor's arrivals (persons per year) from ``state`` (P, C), origin by origin.
+
+    ``categories``: layer name -> traveller category (None: not a category); ``weights``:
+    layer name -> (P, C) selection weights of its travellers (absent: a random sample).
+    """
+    layers = list(mobility.layers.items())
     out = CorridorRisk.zeros(mobility.n_places, len(layers), len(policies), state.shape[1])
-    departures = departure_distributions(state, m["infected"], risk_ratio)
+    departures = [travellers(state, weights.get(name)) for name, _ in layers]
     for i in range(mobility.n_places):
-        corridors = [(k, layer.flow[[i], :].tocoo()) for k, layer in enumerate(layers)]
-        dest = np.concatenate([c.col for _, c in corridors]).astype(int)
-        if dest.size == 0:
-            continue
-        lay = np.concatenate([np.full(c.nnz, k) for k, c in corridors])
-        per_year = np.concatenate([c.data for _, c in corridors]) * DAYS_PER_YEAR
-        tau = np.array([_travel_time(layers[k], i, j) for k, j in zip(lay, dest)])
-        relocating = np.array([layers[k].coupling == "relocation" for k in lay])
-        _origin_risk(out, i, dest, lay, per_year, tau, relocating, compiled.generator(i),
-                     departures[i], m, policies)
+        q = None
+        for k, (name, layer) in enumerate(layers):
+            row = layer.flow[[i], :].tocoo()
+            if row.nnz == 0:
+                continue
+            q = compiled.generator(i) if q is None else q
+            dest = row.col.astype(int)
+            tau = np.array([_travel_time(layer, i, j) for j in dest])
+            screened = [policy.screens_category(categories.get(name)) for policy in policies]
+            _layer_risk(out, i, dest, k, row.data * DAYS_PER_YEAR, tau,
+                        layer.coupling == "relocation", q, departures[k][i], m, policies,
+                        screened)
     return out
 
 
-def _origin_risk(out, i, dest, lay, per_year, tau, relocating, q, p, m, policies) -> None:
-    """The corridors out of origin ``i``: destinations, layers, flows and travel times."""
+def _layer_risk(out, i, dest, k, per_year, tau, relocating, q, p, m, policies,
+                screened) -> None:
+    """The corridors of layer ``k`` out of origin ``i``: destinations, flows, travel times;
+    ``screened``: per policy, whether its screens apply to this layer's travellers."""
     u = m["undetectable"]
-    out.flow[i, dest, lay], out.travel_time[i, dest, lay] = per_year, tau
+    out.flow[i, dest, k], out.travel_time[i, dest, k] = per_year, tau
     # policy-independent: the arriving distribution without screening, and first passage
     # through the undetectable states
     arriving = propagate(q, p[None], tau)[:, 0]                     # (n_corr, C)
     staying = propagate(q[np.ix_(u, u)], p[u][None], tau)[:, 0]     # (n_corr, |U|)
-    out.infected[i, dest, lay] = per_year * (arriving[:, m["infected"]].sum(axis=1))
-    out.undetectable[i, dest, lay] = per_year * staying.sum(axis=1)
-    out.undetectable_infectious[i, dest, lay] = per_year * staying[
+    infected = arriving[:, m["infected"]].sum(axis=1)
+    out.infected[i, dest, k] = per_year * infected
+    out.undetectable[i, dest, k] = per_year * staying.sum(axis=1)
+    out.undetectable_infectious[i, dest, k] = per_year * staying[
         :, m["infectious"][u]].sum(axis=1)
     np.add.at(out.arrivals_by_state, dest, per_year[:, None] * arriving)
-    np.add.at(out.relocating_by_state[i], dest[relocating],
-              per_year[relocating, None] * arriving[relocating])
+    if relocating:
+        np.add.at(out.relocating_by_state[i], dest, per_year[:, None] * arriving)
+    uninfected = 1.0 - p[m["infected"]].sum()
     for j, policy in enumerate(policies):
+        if not screened[j]:
+            out.missed[j, i, dest, k] = per_year * infected
+            continue
         caught_dep, caught_arr, lost = screen_corridors(policy, q, p, tau, m)
-        out.missed[j, i, dest, lay] = per_year * lost
+        out.missed[j, i, dest, k] = per_year * lost
         np.add.at(out.detected_departure[j], dest, per_year * caught_dep)
         np.add.at(out.detected_arrival[j], dest, per_year * caught_arr)
-        uninfected = 1.0 - p[m["infected"]].sum()
         np.add.at(out.false_positives[j], dest,
                   per_year * uninfected * policy.false_positive_rate())
-
-
-def departure_distributions(state: np.ndarray, infected: np.ndarray, ratio: float):
-    """Traveller state distribution per origin: the population's, with the infected share
-    multiplied by ``ratio`` (capped at 1) and the uninfected share scaled to compensate."""
-    share = state / np.maximum(state.sum(axis=1, keepdims=True), 1e-300)
-    inf = share[:, infected].sum(axis=1, keepdims=True)
-    factor_inf = np.minimum(ratio, 1.0 / np.maximum(inf, 1e-300))
-    factor_un = (1.0 - inf * factor_inf) / np.maximum(1.0 - inf, 1e-300)
-    return np.where(infected[None, :], share * factor_inf, share * factor_un)
 
 
 def _travel_time(layer: MobilityLayer, i: int, j: int) -> float:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import REQUIRED, Number, OneOf, Section, Tables, Text, setting
+from ..checks import REQUIRED, Number, OneOf, Section, Strings, Tables, Text, setting
 
 SYMPTOMS = "symptoms"
 QUESTIONNAIRE = "questionnaire"
@@ -55,7 +55,14 @@ class Policy(Section):
     screens: tuple = setting(REQUIRED, Tables())
     share_symptomatic: float = setting(0.5, SHARE)
     share_aware: float = setting(0.0, SHARE)
+    applies_to: tuple = setting((), Strings())
+    """Traveller categories the policy screens (the model's ``[selection]`` keys); empty:
+    every traveller."""
     name: str = ""
+
+    def screens_category(self, category: str | None) -> bool:
+        """Whether travellers of ``category`` go through this policy's screens."""
+        return not self.applies_to or category in self.applies_to
 
     def tests(self) -> set[str]:
         """Every test the policy applies (questionnaires excluded)."""
@@ -101,8 +108,15 @@ class Policy(Section):
         return 1.0 - keep
 
 
-def _policy(name: str, description: str, screens: list[tuple], share_aware: float = 0.0):
-    return Policy(description, tuple(Screen(*s) for s in screens), 0.5, share_aware, name)
+MIGRANTS = ("settlement", "labour", "study", "refugee")
+"""Long-stay migrants: who pre-entry and post-arrival programmes screen (UK pre-entry
+screening is for visa applicants staying more than six months; visitors are not X-rayed)."""
+
+
+def _policy(name: str, description: str, screens: list[tuple], share_aware: float = 0.0,
+            applies_to: tuple = ()):
+    return Policy(description, tuple(Screen(*s) for s in screens), 0.5, share_aware,
+                  applies_to, name)
 
 
 CXR = ("departure", "cxr", 0.87, 0.99)
@@ -114,13 +128,17 @@ BUILT_IN = {policy.name: policy for policy in (
             [("arrival", SYMPTOMS, 0.7, 1.0)]),
     _policy("symptoms_both", "symptom screening at departure and at arrival",
             [("departure", SYMPTOMS, 0.7, 1.0), ("arrival", SYMPTOMS, 0.7, 1.0)]),
-    _policy("pre_entry_cxr", "pre-entry chest X-ray with sputum culture for active TB", [CXR]),
-    _policy("igra_arrival", "IGRA for latent TB at arrival", [IGRA]),
-    _policy("hiv_test_arrival", "4th-generation HIV Ag/Ab test at arrival", [HIV_TEST]),
+    _policy("pre_entry_cxr", "pre-entry chest X-ray with sputum culture for active TB, "
+            "long-stay migrants", [CXR], applies_to=MIGRANTS),
+    _policy("igra_arrival", "IGRA for latent TB at arrival, long-stay migrants", [IGRA],
+            applies_to=MIGRANTS),
+    _policy("hiv_test_arrival", "4th-generation HIV Ag/Ab test at arrival, long-stay migrants",
+            [HIV_TEST], applies_to=MIGRANTS),
     _policy("questionnaire_arrival", "exposure-risk questionnaire at arrival",
             [("arrival", QUESTIONNAIRE, 0.5, 1.0)], share_aware=0.29),
     _policy("pre_entry_cxr_igra_hiv", "pre-entry chest X-ray and culture, then IGRA and HIV "
-            "test at arrival", [CXR, IGRA, HIV_TEST]),
+            "test at arrival, long-stay migrants", [CXR, IGRA, HIV_TEST],
+            applies_to=MIGRANTS),
 )}
 """The built-in policies by name. Sensitivities and specificities are the literature values
 quoted in docs/risk.md; a config may define its own (``[risk.policies.<name>]``)."""
@@ -132,7 +150,7 @@ def parse_policy(table, name: str, where: str, problems: list[str]) -> Policy:
     screens = tuple(Screen.from_table(s, f"{where}.screens[{i}]", problems)
                     for i, s in enumerate(policy.screens or ()))
     return Policy(policy.description or name, screens, policy.share_symptomatic,
-                  policy.share_aware, name)
+                  policy.share_aware, policy.applies_to, name)
 
 
 def gostic_miss(F_d, F_dd, f, g, s_d, s_a, r_d, r_a):

@@ -1,0 +1,78 @@
+"""Birthplace in a run: when it applies, the start that holds the foreign-born, the account.
+
+The account needs the UN DESA stocks, so it applies to runs whose ``[mobility] layers``
+include the world ``migration`` layer (and ``[birthplace] enabled`` is true). Its arrivals
+are the migration layer's flows, its departures the ``return`` layer's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..disease.compile import CompiledModel
+from ..mobility.config import MobilityConfig
+from ..mobility.matrix import Mobility
+from ..mobility.world import read_world_table
+from .account import RETURN_LAYER, Account, StartCohorts, run_account, start_cohorts
+from .config import BirthplaceConfig
+
+log = logging.getLogger(__name__)
+MIGRATION_LAYER = "migration"
+
+
+def applies(cfg: BirthplaceConfig, mobility: MobilityConfig) -> bool:
+    """True when the run counts the foreign-born (module docstring)."""
+    return cfg.enabled and MIGRATION_LAYER in mobility.layers
+
+
+def decimal_year(day: dt.date) -> float:
+    """``2022-07-02`` -> 2022.5 (days of the year / 365.25)."""
+    return day.year + (day.timetuple().tm_yday - 1) / 365.25
+
+
+def foreign_born_start(cfg: BirthplaceConfig, mobility_cfg: MobilityConfig,
+                       mobility: Mobility, places: pd.DataFrame, compiled: CompiledModel,
+                       state: np.ndarray, force: np.ndarray, start: dt.date,
+                       weights: np.ndarray | None = None) -> tuple[StartCohorts, np.ndarray]:
+    """:func:`.account.start_cohorts` for a run: the stocks of ``geo/migration.csv``, the
+    regions of ``region_column``, the returns of the ``return`` layer and ``weights``, who
+    migrates on the ``migration`` layer."""
+    t0 = time.perf_counter()
+    migration = mobility_cfg.layer(MIGRATION_LAYER)
+    column = cfg.regions_from(places.columns)
+    regions = (places[column].fillna("").astype(str).to_numpy() if column is not None
+               else np.full(len(places), ""))
+    returns = mobility.layers.get(RETURN_LAYER)
+    leaving = (np.asarray(returns.flow.sum(axis=1)).ravel() if returns is not None
+               else np.zeros(len(places)))
+    cohorts, new_state = start_cohorts(
+        compiled, state, force, read_world_table("migration"), list(places["id"]), regions,
+        leaving, cfg, decimal_year(start), migration.return_rate_per_year,
+        migration.death_rate_per_year, weights)
+    share = cohorts.cohorts.sum() / new_state.sum()
+    log.info("birthplace: %.1f M foreign-born at the start (%.1f %% of the population), %d "
+             "groups of origin per place, %d slots of years since entry (%.2f s)",
+             cohorts.cohorts.sum() / 1e6, 100 * share, cohorts.groups.n_groups,
+             cfg.n_slots, time.perf_counter() - t0)
+    return cohorts, new_state
+
+
+def account_of_run(compiled: CompiledModel, trajectory, coupling, mobility: Mobility,
+                   start: StartCohorts, weights: dict) -> Account:
+    """:func:`.account.run_account` of a deterministic trajectory; ``weights``: who moves
+    on each relocation layer (:func:`healthmob.pipeline.layer_weights`)."""
+    t0 = time.perf_counter()
+    forces = np.stack([coupling.force(compiled, x) for x in trajectory.state])
+    arrivals = [(layer.flow.toarray(), weights.get(name))
+                for name, layer in mobility.layers.items()
+                if layer.coupling == "relocation" and name != RETURN_LAYER and layer.flow.nnz]
+    account = run_account(compiled, trajectory.times, trajectory.state,
+                          trajectory.tally_rates, forces, start, arrivals)
+    log.info("birthplace account: %d periods (%.2f s)", len(account.edges) - 1,
+             time.perf_counter() - t0)
+    return account

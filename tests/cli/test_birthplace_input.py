@@ -1,0 +1,56 @@
+"""Bad birthplace and selection input: one line naming the key, exit 2, nothing written."""
+
+import pytest
+
+from helpers import healthmob
+
+WORLD = """name = "bp"
+model = "tb_hiv"
+[places]
+source = "world"
+ids = ["GBR", "IND", "PAK", "POL"]
+[time]
+duration = "2 years"
+step = "1 month"
+[initial]
+method = "fractions"
+fractions = { S_N = 1.0 }
+[mobility]
+layers = ["migration", "return"]
+"""
+
+CASES = {
+    "unknown origin": ("[birthplace]\norigins = ['IND', 'XXX']\n",
+                       "birthplace.origins: 'XXX' is not a place of the scenario"),
+    "unknown region column": ("[birthplace]\nregion_column = 'birth_region'\n",
+                              "birthplace.region_column must be a column of the places table"),
+    "bands with a gap": ("[birthplace]\nbands = [[0, 2], [3, 5], [5, inf]]\n",
+                         "gap or overlap: 2 != 3"),
+    "overlapping bands": ("[birthplace]\nbands = [[0, 5], [2, 10], [10, inf]]\n",
+                          "gap or overlap: 5 != 2"),
+    "bands not ending open": ("[birthplace]\nbands = [[0, 2], [2, 5]]\n",
+                              "birthplace.bands must be an array of [lower, upper] pairs"),
+    "selection ratio outside its range": (
+        "[parameters]\nmigrant_ltbi_ratio = 2.0\n",
+        "parameters.migrant_ltbi_ratio must be within the declared range [0.3, 0.6]"),
+    "unknown traveller category": (
+        "[mobility.migration]\ncategory = 'tourist'\n",
+        "mobility.migration.category must be a traveller category of model 'tb_hiv'"),
+    "policy for an unknown category": (
+        "[risk]\npolicy = 'x'\n[risk.policies.x]\napplies_to = ['pilgrim']\nscreens = "
+        "[ { stage = 'arrival', test = 'symptoms', sensitivity = 0.5 } ]\n",
+        "risk.policies.x.applies_to must be traveller categories of model 'tb_hiv'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_birthplace_input_is_one_line_exit_2(case, tmp_path):
+    extra, expected = CASES[case]
+    config = tmp_path / "bp.toml"
+    config.write_text(WORLD + extra)
+    done = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("healthmob: error:")]
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists()
