@@ -1,7 +1,6 @@
 """Bad birthplace and selection input: one line naming the key, exit 2, nothing written."""
 
 import pytest
-
 from helpers import healthmob
 
 WORLD = """name = "bp"
