@@ -296,8 +296,11 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     state = population.to_numpy()
     categories = {name: scenario.mobility.layer(name).category
                   for name in prepared.mobility.layers}
-    weights = {name: selection_weights(scenario.spec, prepared.compiled.values, state, category)
-               for name, category in categories.items() if category in scenario.spec.selection}
+    by_category = {category: selection_weights(scenario.spec, prepared.compiled.values, state,
+                                               category)
+                   for category in set(categories.values()) if category in scenario.spec.selection}
+    weights = {name: by_category[category] for name, category in categories.items()
+               if category in by_category}
     if RETURN_LAYER in prepared.weights:
         weights[RETURN_LAYER] = prepared.weights[RETURN_LAYER]
     risk = assess_risk(RiskInputs(scenario.spec, prepared.compiled, state, scenario.places,

@@ -91,51 +91,55 @@ def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility
 
     ``categories``: layer name -> traveller category (None: not a category); ``weights``:
     layer name -> (P, C) selection weights of its travellers (absent: a random sample).
+    Layers with the same category and the same weights array are one batch per origin.
     """
     layers = list(mobility.layers.items())
     out = CorridorRisk.zeros(mobility.n_places, len(layers), len(policies), state.shape[1])
-    departures = [travellers(state, weights.get(name)) for name, _ in layers]
-    for i in range(mobility.n_places):
-        q = None
-        for k, (name, layer) in enumerate(layers):
-            row = layer.flow[[i], :].tocoo()
-            if row.nnz == 0:
+    batches: dict[tuple, list[int]] = {}
+    for k, (name, _) in enumerate(layers):
+        batches.setdefault((categories.get(name), id(weights.get(name))), []).append(k)
+    for (category, _), members in batches.items():
+        departures = travellers(state, weights.get(layers[members[0]][0]))
+        screened = [policy.screens_category(category) for policy in policies]
+        for i in range(mobility.n_places):
+            rows = [(k, layers[k][1].flow[[i], :].tocoo()) for k in members]
+            dest = np.concatenate([row.col for _, row in rows]).astype(int)
+            if dest.size == 0:
                 continue
-            q = compiled.generator(i) if q is None else q
-            dest = row.col.astype(int)
-            tau = np.array([_travel_time(layer, i, j) for j in dest])
-            screened = [policy.screens_category(categories.get(name)) for policy in policies]
-            _layer_risk(out, i, dest, k, row.data * DAYS_PER_YEAR, tau,
-                        layer.coupling == "relocation", q, departures[k][i], m, policies,
-                        screened)
+            lay = np.concatenate([np.full(row.nnz, k) for k, row in rows])
+            per_year = np.concatenate([row.data for _, row in rows]) * DAYS_PER_YEAR
+            tau = np.array([_travel_time(layers[k][1], i, j) for k, j in zip(lay, dest)])
+            relocating = np.array([layers[k][1].coupling == "relocation" for k in lay])
+            _batch_risk(out, i, dest, lay, per_year, tau, relocating, compiled.generator(i),
+                        departures[i], m, policies, screened)
     return out
 
 
-def _layer_risk(out, i, dest, k, per_year, tau, relocating, q, p, m, policies,
+def _batch_risk(out, i, dest, lay, per_year, tau, relocating, q, p, m, policies,
                 screened) -> None:
-    """The corridors of layer ``k`` out of origin ``i``: destinations, flows, travel times;
-    ``screened``: per policy, whether its screens apply to this layer's travellers."""
+    """The corridors of one batch of layers out of origin ``i``: destinations, layers,
+    flows, travel times; ``screened``: per policy, whether its screens apply to them."""
     u = m["undetectable"]
-    out.flow[i, dest, k], out.travel_time[i, dest, k] = per_year, tau
+    out.flow[i, dest, lay], out.travel_time[i, dest, lay] = per_year, tau
     # policy-independent: the arriving distribution without screening, and first passage
     # through the undetectable states
     arriving = propagate(q, p[None], tau)[:, 0]                     # (n_corr, C)
     staying = propagate(q[np.ix_(u, u)], p[u][None], tau)[:, 0]     # (n_corr, |U|)
     infected = arriving[:, m["infected"]].sum(axis=1)
-    out.infected[i, dest, k] = per_year * infected
-    out.undetectable[i, dest, k] = per_year * staying.sum(axis=1)
-    out.undetectable_infectious[i, dest, k] = per_year * staying[
+    out.infected[i, dest, lay] = per_year * infected
+    out.undetectable[i, dest, lay] = per_year * staying.sum(axis=1)
+    out.undetectable_infectious[i, dest, lay] = per_year * staying[
         :, m["infectious"][u]].sum(axis=1)
     np.add.at(out.arrivals_by_state, dest, per_year[:, None] * arriving)
-    if relocating:
-        np.add.at(out.relocating_by_state[i], dest, per_year[:, None] * arriving)
+    np.add.at(out.relocating_by_state[i], dest[relocating],
+              per_year[relocating, None] * arriving[relocating])
     uninfected = 1.0 - p[m["infected"]].sum()
     for j, policy in enumerate(policies):
         if not screened[j]:
-            out.missed[j, i, dest, k] = per_year * infected
+            out.missed[j, i, dest, lay] = per_year * infected
             continue
         caught_dep, caught_arr, lost = screen_corridors(policy, q, p, tau, m)
-        out.missed[j, i, dest, k] = per_year * lost
+        out.missed[j, i, dest, lay] = per_year * lost
         np.add.at(out.detected_departure[j], dest, per_year * caught_dep)
         np.add.at(out.detected_arrival[j], dest, per_year * caught_arr)
         np.add.at(out.false_positives[j], dest,

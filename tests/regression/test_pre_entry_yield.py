@@ -5,8 +5,9 @@ Published: 92 (95% CI 84-101) bacteriologically confirmed cases per 100,000 scre
 476,455 visa applicants from 15 high-incidence countries, October 2005 - December 2013 (UK
 pilot; Aldridge et al. 2016 Lancet Infect Dis 16:962). The model's counterpart: the
 ``migration`` layer's arrivals into GBR from origins above 150 per 100,000 (the pilot's
-countries were all above it), screened by ``pre_entry_cxr`` (sensitivity 0.87 for active
-TB). A random sample of the origin (no selection) gives 2.3x the published yield.
+countries were all above it), screened by ``pre_entry_cxr`` (sensitivity 0.87 in the
+compartments a chest X-ray detects: active TB, untreated or on treatment): 119 per 100,000
+when measured. A random sample of the origin (no selection) gives 3.2x the published yield.
 """
 
 import numpy as np
@@ -32,7 +33,7 @@ def uk_bound():
 
 def _yield(prepared, flow, keep, weights) -> float:
     spec = prepared.scenario.spec
-    active = np.array([c.startswith("A") for c in spec.compartment_ids])
+    active = np.array(["cxr" in c.detectable_by for c in spec.compartments])
     composition = travellers(prepared.initial.state, weights)
     (screen,) = BUILT_IN["pre_entry_cxr"].screens
     share = (flow[keep] * composition[keep][:, active].sum(axis=1)).sum() / flow[keep].sum()
