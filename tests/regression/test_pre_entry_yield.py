@@ -4,10 +4,11 @@ yield among UK-bound migrants is within 1.5x of the published yield of the UK pr
 Published: 92 (95% CI 84-101) bacteriologically confirmed cases per 100,000 screened among
 476,455 visa applicants from 15 high-incidence countries, October 2005 - December 2013 (UK
 pilot; Aldridge et al. 2016 Lancet Infect Dis 16:962). The model's counterpart: the
-``migration`` layer's arrivals into GBR from origins above 150 per 100,000 (the pilot's
-countries were all above it), screened by ``pre_entry_cxr`` (sensitivity 0.87 in the
-compartments a chest X-ray detects: active TB, untreated or on treatment): 119 per 100,000
-when measured. A random sample of the origin (no selection) gives 3.2x the published yield.
+``migration`` layer's arrivals into GBR from the pilot's countries (five of them have a
+migration flow to the UK in the model: Bangladesh, Ghana, Kenya, Pakistan, Somalia),
+screened by ``pre_entry_cxr`` (sensitivity 0.87 in the compartments a chest X-ray detects:
+active TB, untreated or on treatment): 107 per 100,000 when measured. A random sample of
+the origin (no selection) gives 2.9 times the published yield.
 """
 
 import numpy as np
@@ -19,6 +20,9 @@ from healthmob.risk.screening import BUILT_IN
 from healthmob.scenario import load_scenario
 
 PUBLISHED_PER_100K = 92.0
+PILOT = ["BGD", "BFA", "KHM", "CIV", "ERI", "GHA", "KEN", "LAO", "NER", "PAK", "SOM", "SDN",
+         "TZA", "THA", "TGO"]
+"""The 15 countries of the UK pilot, October 2005 - December 2013 (Aldridge et al. 2016)."""
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,7 @@ def uk_bound():
     places = prepared.scenario.places
     j = list(places["id"]).index("GBR")
     flow = prepared.mobility.layers["migration"].flow.toarray()[:, j]
-    keep = (places["tb_incidence_per_100k"].to_numpy() >= 150) & (flow > 0)
+    keep = places["id"].isin(PILOT).to_numpy() & (flow > 0)
     return prepared, flow, keep
 
 
@@ -42,7 +46,7 @@ def _yield(prepared, flow, keep, weights) -> float:
 
 def test_pre_entry_cxr_yield_within_1_5x_of_the_uk_programme(uk_bound):
     prepared, flow, keep = uk_bound
-    assert keep.sum() >= 5
+    assert keep.sum() >= 4
     weights = selection_weights(prepared.scenario.spec, prepared.compiled.values,
                                 prepared.initial.state, "settlement")
     model = _yield(prepared, flow, keep, weights)
