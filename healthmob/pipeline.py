@@ -56,6 +56,8 @@ class Prepared:
     """The foreign-born at the start, when the run counts them (:mod:`healthmob.birthplace`)."""
     weights: dict = dataclasses.field(default_factory=dict)
     """Who moves on each relocation layer (:func:`layer_weights`)."""
+    calibration_files: tuple = ()
+    """The calibration caches the start was read from (inputs of the run)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     compiled = compile_model(scenario.spec, len(places), {**parameters, **initial.overrides})
     population = places["population"].to_numpy()
     coupling = Coupling.from_mobility(mobility, population)
-    cohorts = None
+    cohorts, files = None, []
     if applies(scenario.birthplace, scenario.mobility):
         force = coupling.force(compiled, initial.state)
         migrants = layer_weights(scenario, mobility, compiled, initial.state, None)
@@ -97,6 +99,7 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
                                             scenario.time.start, migrants.get(MIGRATION_LAYER))
         if endemic:
             foreign = cohorts.cohorts.sum(axis=(1, 2)) / np.maximum(population, 1e-300)[:, None]
+            files.append(initial.cache_file)
             initial = _endemic(scenario, parameters, calibration_dir, foreign)
             compiled = compile_model(scenario.spec, len(places),
                                      {**parameters, **initial.overrides})
@@ -105,7 +108,8 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     weights = layer_weights(scenario, mobility, compiled, initial.state, cohorts)
     if weights:
         coupling = Coupling.from_mobility(mobility, population, weights)
-    return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights)
+    files = tuple(f for f in (*files, initial.cache_file) if f is not None)
+    return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights, files)
 
 
 def _endemic(scenario: Scenario, parameters: dict, save_dir: Path | None,
@@ -232,8 +236,7 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
         prepared = prepare(scenario)
     base = Path(output_dir or scenario.output.directory)
     inputs = list(scenario.input_files) + mobility_inputs(scenario.mobility, scenario.base_dir)
-    if prepared.initial.cache_file is not None:
-        inputs.append(prepared.initial.cache_file)
+    inputs += list(prepared.calibration_files)
     folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs, records)
     with folder.recording():
         folder.write_config(scenario.to_table())
@@ -242,6 +245,10 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
         if scenario.is_ensemble:
             from .ensemble.run import run_ensemble  # dask: imported only for ensembles
 
+            if prepared.birthplace is not None:
+                log.warning("birthplace: ensembles start with the foreign-born but do not keep "
+                            "their account; results.nc has no native- or foreign-born "
+                            "variables (a deterministic run has them)")
             folder.manifest.update(config=str(scenario.path) if scenario.path else None,
                                    config_sha256=scenario.sha256)
             results = run_ensemble(prepared, folder, scheduler=scheduler, progress=progress)
