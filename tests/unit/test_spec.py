@@ -32,7 +32,7 @@ def test_units_are_converted_once_at_load():
     model = compile_model(spec)
     assert model.tr_rate[0, 0] == pytest.approx(1 / 14)  # 1/(2 weeks) in 1/day
     tb = load_model("tb")
-    assert tb.base_values()["tb_death"] == pytest.approx(0.233 / DAYS_PER_YEAR)
+    assert tb.base_values()["tb_death"] == pytest.approx(0.15 / DAYS_PER_YEAR)
     # default infectious weights come from the compartments
     assert spec.infections[0].sources == {"I": 1.0}
 
