@@ -7,6 +7,7 @@ no TB deaths), the foreign-born of a destination follow exactly
 """
 
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -14,6 +15,8 @@ from hypothesis.extra.numpy import arrays
 from healthmob.birthplace.account import OriginGroups, StartCohorts, run_account
 from healthmob.disease.compile import compile_model
 from healthmob.disease.parse import load_model
+from healthmob.engine.coupling import Coupling
+from healthmob.mobility.matrix import Mobility, MobilityLayer
 from healthmob.units import DAYS_PER_YEAR
 
 N = 3
@@ -66,3 +69,26 @@ def test_without_mobility_birthplace_changes_nothing(small_config, tmp_path):
     for name in off.data_vars:
         if np.issubdtype(off[name].dtype, np.floating):
             np.testing.assert_allclose(on[name].values, off[name].values, rtol=1e-9, atol=0)
+
+
+
+@settings(max_examples=50, deadline=None)
+@given(flow=arrays(np.float64, (N, N), elements=st.floats(0, 1e4)),
+       state=arrays(np.float64, (N, C), elements=st.floats(0, 1e6)),
+       weights=arrays(np.float64, (N, C), elements=st.floats(0.0, 5.0)))
+def test_selected_relocation_moves_people_without_losing_any(flow, state, weights):
+    """Relocation that moves a selected sample (weights per compartment) takes from each
+    origin exactly what it brings to the destinations, compartment by compartment; with
+    weights of one it is the random-sample relocation."""
+    np.fill_diagonal(flow, 0.0)
+    state[:, 0] += 1.0
+    mobility = Mobility(tuple(f"P{i}" for i in range(N)), {
+        "migration": MobilityLayer("migration", sp.csr_array(flow), "relocation")})
+    population = state.sum(axis=1)
+    flux = Coupling.from_mobility(mobility, population, {"migration": weights}
+                                  ).relocation_flux(state)
+    assert np.allclose(flux.sum(axis=0), 0.0, atol=1e-9 * max(np.abs(flux).max(), 1.0))
+    ones = Coupling.from_mobility(mobility, population, {"migration": np.ones((N, C))})
+    np.testing.assert_allclose(ones.relocation_flux(state),
+                               Coupling.from_mobility(mobility, population).relocation_flux(
+                                   state), rtol=1e-9, atol=1e-9 * max(np.abs(flux).max(), 1.0))
