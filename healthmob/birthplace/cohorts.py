@@ -23,6 +23,8 @@ migrants and so feeds them back into transmission).
 
 References
 ----------
+Van Loan CF (1978). Computing integrals involving the matrix exponential. IEEE Trans Autom
+Control 23:395-404.
 Moler C, Van Loan C (2003). Nineteen dubious ways to compute the exponential of a matrix,
 twenty-five years later. SIAM Rev 45:3-49 (scaling and squaring, used by scipy's expm).
 """
@@ -50,23 +52,31 @@ class YearPropagator:
 def propagator(generator: np.ndarray, days: float = DAYS_PER_YEAR) -> YearPropagator:
     """:class:`YearPropagator` of the sub-generator ``generator`` (1/day) over ``days``.
 
-    ``E`` is the matrix exponential of half the step, squared; ``M = G^-1 (E - I)``, since
-    ``G`` is invertible: every compartment is left at a positive rate (background
-    mortality, returns), so ``G`` is strictly diagonally dominant.
+    ``E`` is the matrix exponential of half the step, squared. ``M = G^-1 (E - I)`` when
+    every compartment is left at a positive rate (background mortality, returns: ``G`` is
+    strictly diagonally dominant, so invertible); when some compartment is never left (a
+    model without deaths, a destination nobody returns from), ``M`` is the upper right block
+    of ``exp([[G, I], [0, 0]] t)`` (Van Loan 1978).
 
     Parameters
     ----------
     generator : ndarray, shape (C, C)
-        ``G`` of the module docstring, every row summing below zero.
+        ``G`` of the module docstring, every row summing to zero or below.
     days : float
         Length of the step.
     """
     n = generator.shape[0]
     half = expm(generator * (days / 2.0))
     full = half @ half
-    lu = lu_factor(generator)
     eye = np.eye(n)
-    return YearPropagator(full, lu_solve(lu, full - eye), half, lu_solve(lu, half - eye))
+    if np.all(generator.sum(axis=1) < -1e-15 * np.abs(np.diag(generator)).max(initial=1.0)):
+        lu = lu_factor(generator)
+        return YearPropagator(full, lu_solve(lu, full - eye), half, lu_solve(lu, half - eye))
+    block = np.zeros((2 * n, 2 * n))
+    block[:n, :n], block[:n, n:] = generator, eye
+    half_block = expm(block * (days / 2.0))
+    full_block = half_block @ half_block
+    return YearPropagator(full, full_block[:n, n:], half, half_block[:n, n:])
 
 
 def tally_matrix(compiled, place: int, force: np.ndarray) -> np.ndarray:

@@ -124,7 +124,8 @@ def _batch_risk(out, i, dest, lay, per_year, tau, relocating, q, p, m, policies,
     # policy-independent: the arriving distribution without screening, and first passage
     # through the undetectable states
     arriving = propagate(q, p[None], tau)[:, 0]                     # (n_corr, C)
-    staying = propagate(q[np.ix_(u, u)], p[u][None], tau)[:, 0]     # (n_corr, |U|)
+    staying = (propagate(q[np.ix_(u, u)], p[u][None], tau)[:, 0] if u.any()
+               else np.zeros((len(tau), 0)))                         # (n_corr, |U|)
     infected = arriving[:, m["infected"]].sum(axis=1)
     out.infected[i, dest, lay] = per_year * infected
     out.undetectable[i, dest, lay] = per_year * staying.sum(axis=1)

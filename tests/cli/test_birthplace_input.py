@@ -1,6 +1,7 @@
 """Bad birthplace and selection input: one line naming the key, exit 2, nothing written."""
 
 import pytest
+import xarray as xr
 from helpers import healthmob
 
 WORLD = """name = "bp"
@@ -53,3 +54,18 @@ def test_bad_birthplace_input_is_one_line_exit_2(case, tmp_path):
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_model_with_nothing_undetectable_runs_with_birthplace(tmp_path):
+    """SIR on world places with the migration layer: the account runs without deaths, and
+    risk runs although every infected compartment is detectable (no undetectable states)."""
+    config = tmp_path / "sir.toml"
+    config.write_text(WORLD.replace('model = "tb_hiv"', 'model = "sir"')
+                      .replace("fractions = { S_N = 1.0 }", "fractions = { S = 0.99, I = 0.01 }")
+                      .replace('layers = ["migration", "return"]',
+                               'layers = ["air", "land", "migration", "return"]'))
+    done = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    run = next((tmp_path / "runs").glob("bp-*"))
+    assert float(xr.open_dataset(run / "risk.nc")["undetectable_arrivals"].sum()) == 0.0
+    assert "foreign_born_population" in xr.open_dataset(run / "results.nc")

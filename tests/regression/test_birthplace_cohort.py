@@ -55,3 +55,22 @@ def test_the_cohort_ages_through_the_years_since_entry_slots():
     survival = population.sum(axis=1)
     assert np.all(np.diff(survival) < 0)              # background mortality, no returns
     assert survival[70] / 1000.0 == pytest.approx(np.exp(-1.0), rel=1e-9)
+
+
+def test_a_model_without_deaths_keeps_its_cohort():
+    """SIR has no deaths and the cohort no return hazard: the generator is singular, the
+    integral comes from the block exponential, and nobody is lost in 20 years."""
+    spec = load_model("sir")
+    compiled = compile_model(spec, 1, {})
+    n_comp, n_tally = len(spec.compartments), len(spec.tallies)
+    cohorts = np.zeros((1, 1, 2, n_comp))
+    cohorts[0, 0, 0, spec.compartment_ids.index("S")] = 1000.0
+    start = StartCohorts(cohorts, OriginGroups(np.zeros((1, 1), dtype=int),
+                                               np.array([["ORIGIN"]])), np.zeros(1))
+    times = np.array([0.0, 20 * DAYS_PER_YEAR])
+    force = np.full((2, 1, len(spec.infections)), 1e-3)
+    account = run_account(compiled, times, np.zeros((2, 1, n_comp)),
+                          np.zeros((2, 1, n_tally)), force, start, [])
+    assert np.isfinite(account.tallies).all()
+    assert account.population.sum(axis=(1, 2, 3)) == pytest.approx(np.full(20, 1000.0))
+    assert account.tallies.sum() > 0
