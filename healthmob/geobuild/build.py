@@ -53,6 +53,7 @@ RAW_FILES = {
     "wb_pop": "worldbank/API_SP.POP.TOTL_DS2_en_csv_v2_85.csv",
     "wb_hiv": "worldbank/API_SH.DYN.AIDS.ZS_DS2_en_csv_v2_9.csv",
     "owid": "owid_hiv/share-of-the-population-infected-with-hiv.csv",
+    "wb_art": "hiv_wdi/antiretroviral-therapy-coverage.csv",
     "borders": "geodatasource_borders/GEODATASOURCE-COUNTRY-BORDERS.CSV",
     "infrastructure": "border_infrastructure/border-infrastructure-data.csv",
     "passports": "passport_index/passport-index-tidy-iso3.csv",
@@ -110,6 +111,7 @@ def read_raw_files(data: Path) -> dict:
         "wb_pop": read_worldbank(path["wb_pop"]),
         "wb_hiv": read_worldbank(path["wb_hiv"]),
         "owid": read_csv_safe(path["owid"]),
+        "wb_art": read_worldbank(path["wb_art"], preamble=0),
         "borders": read_csv_safe(path["borders"]),
         "infrastructure": read_csv_safe(path["infrastructure"]),
         "passports": read_csv_safe(path["passports"]),
@@ -140,7 +142,7 @@ def derive_tables(raw: dict) -> dict:
                          point_centres(routes, airports, country_iso3, points["id"])])
     centres.attrs = polygon_centres.attrs
     places = build_places(ne, centres, raw["who"], raw["wb_pop"], raw["wb_hiv"], raw["owid"],
-                          points)
+                          points, raw["wb_art"])
     land = add_border_attributes(build_land_layer(raw["borders"], places),
                                  raw["infrastructure"], raw["passports"])
     return {

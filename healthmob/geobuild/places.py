@@ -210,14 +210,15 @@ def point_centres(routes: pd.DataFrame, airports: pd.DataFrame,
 
 def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFrame,
                  wb_hiv: pd.DataFrame, owid_hiv: pd.DataFrame,
-                 points: pd.DataFrame) -> pd.DataFrame:
+                 points: pd.DataFrame, wb_art: pd.DataFrame) -> pd.DataFrame:
     """One row per place with names, centre, population, TB and HIV burden.
 
     Population: World Bank SP.POP.TOTL 2022, else WHO ``e_pop_num`` 2022, else Natural
     Earth ``POP_EST``; ``population_2002`` is World Bank's of 2002 (the yardstick of the
     population drift check of :mod:`healthmob.mobility.drift`). TB: WHO 2022 estimates.
     HIV (ages 15-49): World Bank SH.DYN.AIDS.ZS latest year with a value, else OWID/UNAIDS
-    latest year. Missing stays NaN.
+    latest year. ART coverage: World Bank SH.HIV.ARTC.ZS (UNAIDS), latest year up to 2022.
+    Missing stays NaN.
 
     Parameters
     ----------
@@ -233,6 +234,8 @@ def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFr
         OWID/UNAIDS HIV prevalence (``Code``, ``Year``, value column last).
     points : DataFrame
         :func:`point_places`.
+    wb_art : DataFrame
+        World Bank ART coverage, percent of people living with HIV (wide, as ``wb_pop``).
 
     Returns
     -------
@@ -259,7 +262,18 @@ def build_places(ne, centres: pd.DataFrame, who: pd.DataFrame, wb_pop: pd.DataFr
     for column in ("hiv_prevalence_percent", "hiv_prevalence_year", "hiv_prevalence_source"):
         places[column] = places["id"].map(hiv[column])
     places["hiv_prevalence_year"] = places["hiv_prevalence_year"].astype("Int64")
+    art = latest_value(wb_art, YEAR)
+    places["art_coverage_percent"] = places["id"].map(art["value"])
+    places["art_coverage_year"] = places["id"].map(art["year"]).astype("Int64")
     return places.sort_values("id").reset_index(drop=True)
+
+
+def latest_value(wide: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """``value`` and ``year`` of the latest year up to ``last_year`` with a value, per ISO3."""
+    long = wide[[y for y in wide.columns if y <= last_year]].stack().dropna()
+    long = long.rename("value").reset_index()
+    long.columns = ["iso3", "year", "value"]
+    return long.sort_values("year").groupby("iso3").last()
 
 
 def _add_population(places: pd.DataFrame, ne, tb: pd.DataFrame, wb_pop: pd.DataFrame) -> None:

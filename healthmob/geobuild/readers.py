@@ -66,9 +66,14 @@ def read_openflights_countries(path: Path) -> pd.DataFrame:
                        keep_default_na=False, na_values=["\\N", ""])
 
 
-def read_worldbank(path: Path) -> pd.DataFrame:
-    """Read a World Bank WDI CSV as a wide table: index ISO3, one column per year (int)."""
-    frame = pd.read_csv(path, skiprows=4, keep_default_na=False, na_values=[""])
+def read_worldbank(path: Path, preamble: int = 4) -> pd.DataFrame:
+    """Read a World Bank WDI CSV as a wide table: index ISO3, one column per year (int).
+
+    ``preamble``: lines before the header (4 in a WDI download, 0 in the ``hiv_wdi`` copies,
+    which also start with a byte-order mark).
+    """
+    frame = pd.read_csv(path, skiprows=preamble, keep_default_na=False, na_values=[""],
+                        encoding="utf-8-sig")
     years = [c for c in frame.columns if str(c).isdigit()]
     wide = frame.set_index("Country Code")[years].apply(pd.to_numeric, errors="coerce")
     wide.columns = [int(c) for c in years]

@@ -23,6 +23,8 @@ RAW = (  # (raw file, origin repository, commit) as given in the data folder's S
      "JBreitenbr/psychic-meme", "ccf527aaa3abcea9b0451dca159640b76fb8f71e"),
     ("owid_hiv/share-of-the-population-infected-with-hiv.csv",
      "yashparikh26/outbreaks", "4116e90cb1ae222995ccbc4386f5ab30f49d3cbe"),
+    ("hiv_wdi/antiretroviral-therapy-coverage.csv",
+     "triphanvn/Viz-DataDrivenProj-HIVDashboard", "14a9ba12c9076884c82027890f4e80b7d2820bd4"),
     ("un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
      "iom/gdidata (data/undesa_stocks.rda, converted to CSV without change)",
      "c9e4cc69cebd91d6cfca5f4107e2406e4de2c6ff"),
@@ -47,8 +49,10 @@ LICENCES = (  # (source, publisher, year of data, licence or terms)
      "2022 (export 2024-03-26)",
      "**Not confirmed**: WHO's terms for these CSVs were not found; confirm redistribution "
      "with WHO before shipping"),
-    ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS", "World Bank (HIV from UNAIDS)",
-     "2022 / latest to 2021", "CC BY 4.0 (World Bank terms; stated from general knowledge)"),
+    ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS, SH.HIV.ARTC.ZS",
+     "World Bank (HIV and ART coverage from UNAIDS)", "2022 / latest to 2021 / latest to 2022",
+     "CC BY 4.0 (World Bank terms; stated from general knowledge); UNAIDS terms for the "
+     "underlying estimates"),
     ("OWID HIV prevalence 15-49", "UNAIDS, processed by Our World in Data", "latest to 2023",
      "UNAIDS terms, **CC BY-NC-SA 3.0 IGO: non-commercial, share-alike**"),
     ("UN DESA International Migrant Stock 2024", "UN DESA Population Division",
@@ -217,6 +221,11 @@ def place_methods_section(stats: dict) -> str:
   ages 15-49, latest year with a value: World Bank SH.DYN.AIDS.ZS (UNAIDS estimates), else
   OWID/UNAIDS. Used: {counts(places["hiv_prevalence_source"])}.
   Years: {counts(places["hiv_prevalence_year"])}.
+- `art_coverage_percent`, `art_coverage_year`: antiretroviral therapy coverage, percent of
+  people living with HIV, latest year up to 2022: World Bank SH.HIV.ARTC.ZS (UNAIDS
+  estimates, `hiv_wdi/`); empty where UNAIDS publishes none (most high-income countries,
+  China): the endemic start then takes the subregion median. Years:
+  {counts(places["art_coverage_year"])}.
 
 **Population-centre proxy.** For each place, the OpenFlights airports filed under that
 country (airports.dat country name → countries.dat ISO2 → place `iso2`) are weighted by the
