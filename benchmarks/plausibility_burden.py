@@ -7,7 +7,9 @@ Usage::
 The model's rates at the run's first output time (its start; the world run starts on
 2022-01-01) as counts per year, beside the observed ones for ``--year``:
 
-* TB deaths against WHO ``e_mort_num`` (HIV-negative plus HIV-positive; burden file);
+* TB deaths against WHO ``e_mort_num`` (HIV-negative plus HIV-positive; burden file), and
+  each part: HIV-negative against ``e_mort_exc_tbhiv_num``, HIV-positive against
+  ``e_mort_tbhiv_num``;
 * TB notifications against WHO ``c_newinc`` (new and relapse; notifications file);
 * new HIV infections among adults against UNAIDS ``SH.HIV.INCD`` (adults 15-49; the model
   has no age, so its all-ages incidence is an upper bound of the 15-49 count);
@@ -32,7 +34,10 @@ def model_counts(run_dir: Path) -> pd.DataFrame:
     start = xr.open_dataset(run_dir / "results.nc").isel(time=0)
     population = start["total_population"].to_series()
     per_year = {name: start[name].to_series() * population / 1e5
-                for name in ("tb_deaths", "tb_notifications", "hiv_incidence")}
+                for name in ("tb_deaths", "tb_deaths_hiv_positive", "tb_notifications",
+                             "hiv_incidence")}
+    per_year["tb_deaths_hiv_negative"] = (per_year["tb_deaths"]
+                                          - per_year["tb_deaths_hiv_positive"])
     return pd.DataFrame({**per_year, "art_coverage": start["art_coverage"].to_series()})
 
 
@@ -53,6 +58,8 @@ def observed(data: Path, year: int) -> pd.DataFrame:
     hiv = data / "hiv_wdi"
     return pd.DataFrame({
         "tb_deaths": burden["e_mort_num"],
+        "tb_deaths_hiv_positive": burden["e_mort_tbhiv_num"],
+        "tb_deaths_hiv_negative": burden["e_mort_exc_tbhiv_num"],
         "tb_notifications": notified["c_newinc"],
         "hiv_incidence": _world_bank(hiv / "adults-newly-infected-with-hiv.csv", year),
         "art_coverage": _world_bank(hiv / "antiretroviral-therapy-coverage.csv", year),
@@ -70,7 +77,8 @@ def main() -> None:
     print(f"| measure | countries | model world | observed world | median ratio | 90 % range |"
           f" {' | '.join(biggest)} |")
     print("|---|---|---|---|---|---|" + "---|" * len(biggest))
-    for name in model.columns:
+    for name in ("tb_deaths", "tb_deaths_hiv_negative", "tb_deaths_hiv_positive",
+                 "tb_notifications", "hiv_incidence", "art_coverage"):
         both = pd.DataFrame({"model": model[name], "seen": seen[name]}).dropna()
         both = both[both.seen > 0]
         ratio = both.model / both.seen
