@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm, lu_factor, lu_solve
 
-DAYS_PER_YEAR = 365.25
+from ..units import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)

@@ -18,32 +18,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mobility.migration_flows import DESCENDANT_STOCKS, destination_group
-
-
-def stock_dates(stocks: pd.DataFrame) -> list[int]:
-    """The UN DESA dates of the ``stock_<year>`` columns."""
-    return sorted(int(c[6:]) for c in stocks.columns if c.startswith("stock_"))
+from ..mobility.migration_flows import by_descent, corridor_return_rates, stock_and_growth
 
 
 def stock_at(stocks: pd.DataFrame, year: float) -> np.ndarray:
     """Stock of every corridor at ``year``, linear between dates (and beyond the last)."""
-    dates = stock_dates(stocks)
-    k = int(np.clip(np.searchsorted(dates, year, side="right") - 1, 0, len(dates) - 2))
-    t0, t1 = dates[k], dates[k + 1]
-    s0 = stocks[f"stock_{t0}"].to_numpy(dtype=float)
-    s1 = stocks[f"stock_{t1}"].to_numpy(dtype=float)
-    return np.maximum(s0 + (s1 - s0) * (year - t0) / (t1 - t0), 0.0)
+    return np.maximum(stock_and_growth(stocks, year)[0], 0.0)
 
 
 def inflow_at(stocks: pd.DataFrame, year: float, rates: np.ndarray,
               death_rate: float) -> np.ndarray:
     """Yearly inflow of every corridor at ``year``: growth + (return + death) x stock."""
-    dates = stock_dates(stocks)
-    k = int(np.clip(np.searchsorted(dates, year, side="right") - 1, 0, len(dates) - 2))
-    t0, t1 = dates[k], dates[k + 1]
-    growth = (stocks[f"stock_{t1}"].to_numpy(dtype=float)
-              - stocks[f"stock_{t0}"].to_numpy(dtype=float)) / (t1 - t0)
+    growth = stock_and_growth(stocks, year)[1]
     return np.maximum(growth + (rates + death_rate) * stock_at(stocks, year), 0.0)
 
 
@@ -70,11 +56,9 @@ def entry_cohorts(stocks: pd.DataFrame, start_year: float, n_slots: int,
         Persons; each row sums to the corridor's stock at ``start_year`` (0 for the stocks
         counted by descent, :data:`~healthmob.mobility.migration_flows.DESCENDANT_STOCKS`).
     """
-    rates = stocks["destination"].map(lambda pid: return_rates[destination_group(pid)])
-    rates = rates.to_numpy(dtype=float)
+    rates = corridor_return_rates(stocks, return_rates)
     total = stock_at(stocks, start_year)
-    descent = np.array([(o, d) in DESCENDANT_STOCKS for o, d in
-                        zip(stocks["origin"], stocks["destination"])], dtype=bool)
+    descent = by_descent(stocks)
     total[descent] = 0.0
     recent = np.zeros((len(stocks), n_slots - 1))
     for s in range(n_slots - 1):

@@ -53,6 +53,34 @@ def destination_group(place_id: str) -> str:
     return "other"
 
 
+def stock_dates(stocks: pd.DataFrame) -> list[int]:
+    """The UN DESA dates of the ``stock_<year>`` columns, in order."""
+    return sorted(int(c[6:]) for c in stocks.columns if c.startswith("stock_"))
+
+
+def stock_and_growth(stocks: pd.DataFrame, year: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every corridor's stock at ``year`` and its growth (persons a year), linear over the
+    UN DESA interval that holds ``year`` (the first or last interval outside the dates)."""
+    dates = stock_dates(stocks)
+    k = int(np.clip(np.searchsorted(dates, year, side="right") - 1, 0, len(dates) - 2))
+    t0, t1 = dates[k], dates[k + 1]
+    s0 = stocks[f"stock_{t0}"].to_numpy(dtype=float)
+    change = stocks[f"stock_{t1}"].to_numpy(dtype=float) - s0
+    return s0 + change * (year - t0) / (t1 - t0), change / (t1 - t0)
+
+
+def corridor_return_rates(stocks: pd.DataFrame, return_rates: dict[str, float]) -> np.ndarray:
+    """Return rate per year of every corridor, by its destination's group."""
+    rates = stocks["destination"].map(lambda pid: return_rates[destination_group(pid)])
+    return rates.to_numpy(dtype=float)
+
+
+def by_descent(stocks: pd.DataFrame) -> np.ndarray:
+    """Which corridors are stocks counted by descent (:data:`DESCENDANT_STOCKS`)."""
+    return np.array([(o, d) in DESCENDANT_STOCKS for o, d in
+                     zip(stocks["origin"], stocks["destination"])], dtype=bool)
+
+
 def stock_flows(stocks: pd.DataFrame, year: int, return_rates: dict[str, float],
                 death_rate: float) -> pd.DataFrame:
     """Yearly migrant inflows and returns of every corridor of ``geo/migration.csv``.
@@ -74,22 +102,13 @@ def stock_flows(stocks: pd.DataFrame, year: int, return_rates: dict[str, float],
         ``origin, destination`` (birth -> residence), ``stock`` (at the reference year),
         ``inflow_per_year`` and ``return_per_year`` (persons), aligned with ``stocks``.
     """
-    dates = sorted(int(c[6:]) for c in stocks.columns if c.startswith("stock_"))
-    t0 = max([d for d in dates if d <= year], default=dates[0])
-    t1 = min([d for d in dates if d > t0], default=dates[-1])
-    s0 = stocks[f"stock_{t0}"].to_numpy(dtype=float)
-    s1 = stocks[f"stock_{t1}"].to_numpy(dtype=float)
-    growth = (s1 - s0) / (t1 - t0)
-    stock = s0 + growth * (year - t0)
-    rate = stocks["destination"].map(lambda pid: return_rates[destination_group(pid)])
-    rate = rate.to_numpy(dtype=float)
+    stock, growth = stock_and_growth(stocks, year)
+    rate = corridor_return_rates(stocks, return_rates)
     inflow = np.maximum(0.0, growth + (rate + death_rate) * stock)
     returns = rate * stock
-    by_descent = np.array([(o, d) in DESCENDANT_STOCKS for o, d in
-                           zip(stocks["origin"], stocks["destination"])], dtype=bool)
-    inflow[by_descent] = 0.0
-    returns[by_descent] = 0.0
+    descent = by_descent(stocks)
+    inflow[descent] = 0.0
+    returns[descent] = 0.0
     return pd.DataFrame({"origin": stocks["origin"].to_numpy(),
                          "destination": stocks["destination"].to_numpy(), "stock": stock,
                          "inflow_per_year": inflow, "return_per_year": returns})
-
