@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .borders import add_border_attributes, build_visa_table
+from .history import build_history
 from .layers import (
     MISSING_AIRPORTS,
     airport_country_iso3,
@@ -54,6 +55,8 @@ RAW_FILES = {
     "wb_hiv": "worldbank/API_SH.DYN.AIDS.ZS_DS2_en_csv_v2_9.csv",
     "owid": "owid_hiv/share-of-the-population-infected-with-hiv.csv",
     "wb_art": "hiv_wdi/antiretroviral-therapy-coverage.csv",
+    "wb_new_hiv": "hiv_wdi/adults-newly-infected-with-hiv.csv",
+    "who_2025": "who_tb_2025/TB_burden_countries_2025-10-29.csv",
     "borders": "geodatasource_borders/GEODATASOURCE-COUNTRY-BORDERS.CSV",
     "infrastructure": "border_infrastructure/border-infrastructure-data.csv",
     "passports": "passport_index/passport-index-tidy-iso3.csv",
@@ -61,7 +64,7 @@ RAW_FILES = {
     "unwto": "unwto_tourism/unwto-all-data-download_2022.xlsx",
 }
 
-TABLES = ("air", "land", "migration", "tourism", "visas")
+TABLES = ("air", "land", "migration", "tourism", "visas", "history")
 """The CSV files of ``geo/`` besides ``places.csv``."""
 
 
@@ -112,6 +115,8 @@ def read_raw_files(data: Path) -> dict:
         "wb_hiv": read_worldbank(path["wb_hiv"]),
         "owid": read_csv_safe(path["owid"]),
         "wb_art": read_worldbank(path["wb_art"], preamble=0),
+        "wb_new_hiv": read_worldbank(path["wb_new_hiv"], preamble=0),
+        "who_2025": read_csv_safe(path["who_2025"]),
         "borders": read_csv_safe(path["borders"]),
         "infrastructure": read_csv_safe(path["infrastructure"]),
         "passports": read_csv_safe(path["passports"]),
@@ -126,8 +131,8 @@ def derive_tables(raw: dict) -> dict:
     Returns
     -------
     dict
-        ``places``, ``air``, ``land``, ``migration``, ``tourism``, ``visas`` (the files'
-        tables),
+        ``places``, ``air``, ``land``, ``migration``, ``tourism``, ``visas``, ``history``
+        (the files' tables),
         ``centres`` (:func:`.places.population_centres` and :func:`.places.point_centres`)
         and ``country_iso3`` (airports.dat country -> place id).
     """
@@ -151,6 +156,8 @@ def derive_tables(raw: dict) -> dict:
         "migration": build_migration_layer(raw["stocks"], places["id"]),
         "tourism": build_tourism(raw["unwto"], raw["who"]),
         "visas": build_visa_table(raw["passports"], places["id"]),
+        "history": build_history(places["id"], raw["who_2025"], raw["wb_pop"], raw["wb_hiv"],
+                                 raw["wb_art"], raw["wb_new_hiv"]),
         "country_iso3": country_iso3, "airports": airports,
     }
 

@@ -23,7 +23,9 @@ RAW = (  # (raw file, origin repository, commit) as given in the data folder's S
      "JBreitenbr/psychic-meme", "ccf527aaa3abcea9b0451dca159640b76fb8f71e"),
     ("owid_hiv/share-of-the-population-infected-with-hiv.csv",
      "yashparikh26/outbreaks", "4116e90cb1ae222995ccbc4386f5ab30f49d3cbe"),
-    ("hiv_wdi/antiretroviral-therapy-coverage.csv",
+    ("who_tb_2025/TB_burden_countries_2025-10-29.csv (history.csv only)",
+     "Debebe/Bbuff (indata/)", "b60e8eb89e11676e66524254a80641a35a473948"),
+    ("hiv_wdi/{antiretroviral-therapy-coverage,adults-newly-infected-with-hiv}.csv",
      "triphanvn/Viz-DataDrivenProj-HIVDashboard", "14a9ba12c9076884c82027890f4e80b7d2820bd4"),
     ("un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
      "iom/gdidata (data/undesa_stocks.rda, converted to CSV without change)",
@@ -49,8 +51,12 @@ LICENCES = (  # (source, publisher, year of data, licence or terms)
      "2022 (export 2024-03-26)",
      "**Not confirmed**: WHO's terms for these CSVs were not found; confirm redistribution "
      "with WHO before shipping"),
-    ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS, SH.HIV.ARTC.ZS",
-     "World Bank (HIV and ART coverage from UNAIDS)", "2022 / latest to 2021 / latest to 2022",
+    ("WHO TB burden estimates, 2025 release (`history.csv`)",
+     "World Health Organization, Global TB Programme", "2000-2023 (export 2025-10-29)",
+     "**Not confirmed**, as the 2024 release"),
+    ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS, SH.HIV.ARTC.ZS, SH.HIV.INCD",
+     "World Bank (HIV, ART coverage and new infections from UNAIDS)",
+     "2022 / latest to 2021 / latest to 2022; 2000-2023 in history.csv",
      "CC BY 4.0 (World Bank terms; stated from general knowledge); UNAIDS terms for the "
      "underlying estimates"),
     ("OWID HIV prevalence 15-49", "UNAIDS, processed by Our World in Data", "latest to 2023",
@@ -158,6 +164,11 @@ def files_section(stats: dict) -> str:
         ("`visas.csv`", len(stats["visas"]), "directed pairs whose travellers need a visa "
          "(`required`), get one on arrival or online (`on_arrival`) or are refused "
          "(`no_admission`); absent pairs are visa free or not covered", "Passport Index"),
+        ("`history.csv`", len(stats["history"]), "per place and year 2000-2023: WHO TB "
+         "incidence (with interval), case detection ratio, notifications, TB-HIV share, TB "
+         "deaths by HIV status; HIV prevalence 15-49, ART coverage, new HIV infections 15-49; "
+         "population (empty where the source has no value)", "WHO TB 2025 release, World "
+         "Bank / UNAIDS"),
     ])
     points = places[places["shape"] == "point"]
     return f"""## Files
