@@ -212,7 +212,7 @@ def _calibrate(args) -> int:
     import numpy as np  # imported when the command runs (fast start-up)
 
     from .calibration.cache import user_cache_folder
-    from .calibration.config import EndemicStart
+    from .calibration.config import EndemicStart, HistoryStart
     from .calibration.initial import FLAG_MEANINGS
     from .errors import ConfigError
     from .pipeline import prepare
@@ -220,12 +220,13 @@ def _calibrate(args) -> int:
 
     scenario = load_scenario(args.config)
     start = scenario.initial
-    if not isinstance(start, EndemicStart):
-        raise ConfigError(f"{scenario.path}: initial.method must be 'endemic' to calibrate; "
-                          f"got {start.method!r}")
+    if not isinstance(start, (EndemicStart, HistoryStart)):
+        raise ConfigError(f"{scenario.path}: initial.method must be 'endemic' or 'history' to "
+                          f"calibrate; got {start.method!r}")
     folder = args.output_dir or user_cache_folder()
-    initial = prepare(scenario, calibration_dir=folder).initial
-    targets, places = list(start.targets), scenario.places
+    prepared = prepare(scenario, calibration_dir=folder)
+    initial = prepared.initial
+    targets, places = list(start.targets), prepared.scenario.places
     print(f"calibration of {scenario.spec.name} for {len(places)} places "
           f"({scenario.path.name}); within 2% of the target:")
     for j, target in enumerate(targets):
@@ -238,6 +239,16 @@ def _calibrate(args) -> int:
     for k, meaning in enumerate(FLAG_MEANINGS):
         if (initial.flag == k).any():
             print(f"  flag {meaning:<30} {(initial.flag == k).sum():>4} places")
+    if prepared.history is not None:
+        fit = prepared.history
+        print(f"history fit {fit.years[0]}-{fit.years[-1]}, within 5% of the target in "
+              f"{fit.years[-1]} (annual means of the fitting chain):")
+        for j, target in enumerate(targets):
+            goal, got = fit.goal[-1, :, j], fit.achieved[-1, :, j]
+            within = abs(got - goal) <= 0.05 * abs(goal).clip(min=1e-3)
+            print(f"  {target.observable:<16} {within.sum():>4} of {len(goal)} places")
+        print(f"  transmission at its floor (imports exceed the target) in {fit.capped[-1].sum()} "
+              "places")
     print(folder)
     return 0
 

@@ -19,14 +19,17 @@ import xarray as xr
 from .birthplace.account import RETURN_LAYER, StartCohorts
 from .birthplace.setup import MIGRATION_LAYER, account_of_run, applies, foreign_born_start
 from .calibration.cache import cache_key, load_calibration, save_calibration
-from .calibration.config import EndemicStart
+from .calibration.config import EndemicStart, HistoryStart
 from .calibration.initial import InitialState, endemic_start, fraction_start
 from .disease.compile import CompiledModel, compile_model
+from .disease.schedule import Schedule
 from .disease.selection import selection_weights
 from .engine.coupling import Coupling
 from .engine.ode import simulate_deterministic
 from .engine.trajectory import output_times
 from .errors import ConfigError, RunError
+from .history.fit import HistoryFit
+from .history.start import fitted_years, history_schedule, observed_table, places_at_start
 from .mobility.build import build_mobility
 from .mobility.config import mobility_inputs
 from .mobility.drift import population_drift
@@ -37,7 +40,7 @@ from .risk.assess import RiskInputs, assess_risk
 from .scenario import Scenario, load_scenario
 from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
-from .store.rundir import RunDirectory, collect_logs
+from .store.rundir import RunDirectory, collect_logs, sha256_file
 from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,16 @@ class Prepared:
     """Who moves on each relocation layer (:func:`layer_weights`)."""
     calibration_files: tuple = ()
     """The calibration caches the start was read from (inputs of the run)."""
+    schedule: Schedule | None = None
+    """The yearly models of a history start (:mod:`healthmob.history`); None: ``compiled``
+    throughout."""
+    history: HistoryFit | None = None
+    """What the history fit found, year by year (a history start only)."""
+
+    @property
+    def models(self) -> Schedule:
+        """The model of every day of the run."""
+        return self.schedule or Schedule.constant(self.compiled)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,13 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    history = isinstance(scenario.initial, HistoryStart)
+    if history:
+        observed_file, observed = observed_table(scenario.initial, scenario.base_dir)
+        years = fitted_years(scenario.initial, observed, scenario.time.start.year,
+                             observed_file)
+        scenario = dataclasses.replace(scenario, places=places_at_start(
+            scenario.places, scenario.initial, observed, int(years[0])))
     places = scenario.places
     t0 = time.perf_counter()
     mobility = build_mobility(places, scenario.mobility, base_dir=scenario.base_dir)
@@ -84,7 +104,7 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
              sorted(mobility.layers), time.perf_counter() - t0)
     _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
     parameters = {**scenario.parameters, **network_overrides(scenario)}
-    endemic = isinstance(scenario.initial, EndemicStart)
+    endemic = isinstance(scenario.initial, (EndemicStart, HistoryStart))
     initial = (_endemic(scenario, parameters, calibration_dir) if endemic
                else fraction_start(scenario.spec, places, scenario.initial))
     compiled = compile_model(scenario.spec, len(places), {**parameters, **initial.overrides})
@@ -108,8 +128,16 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     weights = layer_weights(scenario, mobility, compiled, initial.state, cohorts)
     if weights:
         coupling = Coupling.from_mobility(mobility, population, weights)
-    files = tuple(f for f in (*files, initial.cache_file) if f is not None)
-    return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights, files)
+    files = [f for f in (*files, initial.cache_file) if f is not None]
+    schedule = fit = None
+    if history:
+        schedule, fit = history_schedule(
+            scenario.spec, scenario.initial, places, parameters, initial, coupling, observed,
+            years, sha256_file(observed_file), scenario.time.duration_days, calibration_dir)
+        compiled = schedule.first
+        files.append(observed_file)
+    return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights,
+                    tuple(files), schedule, fit)
 
 
 def _endemic(scenario: Scenario, parameters: dict, save_dir: Path | None,
@@ -210,12 +238,13 @@ def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) 
     t0 = time.perf_counter()
     trajectory = simulate_deterministic(prepared.compiled, prepared.initial.state, times,
                                         prepared.coupling, method=solver.method,
-                                        rtol=solver.rtol, atol=solver.atol)
+                                        rtol=solver.rtol, atol=solver.atol,
+                                        schedule=prepared.schedule)
     log.info("deterministic engine: %d output times in %.2f s", len(times),
              time.perf_counter() - t0)
     account = None
     if prepared.birthplace is not None:
-        account = account_of_run(prepared.compiled, trajectory, prepared.coupling,
+        account = account_of_run(prepared.models, trajectory, prepared.coupling,
                                  prepared.mobility, prepared.birthplace, prepared.weights)
     return build_results(scenario, trajectory, prepared.initial, account)
 
@@ -295,6 +324,8 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     scenario = prepared.scenario
     cfg = scenario.risk
     population = results["population"].isel(time=0 if cfg.time == "start" else -1)
+    compiled = prepared.models.at(0.0 if cfg.time == "start" else float(
+        scenario.time.duration_days))
     if "scenario" in population.dims:
         population = population.isel(scenario=0)
     if "member" in population.dims:
@@ -303,14 +334,14 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     state = population.to_numpy()
     categories = {name: scenario.mobility.layer(name).category
                   for name in prepared.mobility.layers}
-    by_category = {category: selection_weights(scenario.spec, prepared.compiled.values, state,
+    by_category = {category: selection_weights(scenario.spec, compiled.values, state,
                                                category)
                    for category in set(categories.values()) if category in scenario.spec.selection}
     weights = {name: by_category[category] for name, category in categories.items()
                if category in by_category}
     if RETURN_LAYER in prepared.weights:
         weights[RETURN_LAYER] = prepared.weights[RETURN_LAYER]
-    risk = assess_risk(RiskInputs(scenario.spec, prepared.compiled, state, scenario.places,
+    risk = assess_risk(RiskInputs(scenario.spec, compiled, state, scenario.places,
                                   prepared.mobility, scenario.name, categories, weights), cfg)
     log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
              risk.sizes["policy"], time.perf_counter() - t0)

@@ -9,6 +9,7 @@ in ``docs/config.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .birthplace.config import BirthplaceConfig, parse_birthplace
-from .calibration.config import InitialConfig, parse_initial
+from .calibration.config import HistoryStart, InitialConfig, parse_initial
 from .checks import (
     REQUIRED,
     Number,
@@ -35,6 +36,7 @@ from .disease.spec import ModelSpec
 from .engine.config import ENGINES, SolverConfig, TimeConfig
 from .ensemble.config import ClusterConfig, EnsembleConfig, parse_cluster, parse_ensemble
 from .errors import ConfigError, HealthmobError, join_problems
+from .history.start import fitted_years, observed_table
 from .mobility.config import MobilityConfig, parse_mobility, resolve_path
 from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
@@ -181,6 +183,9 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         network=parse_network_places(table.get("network", {}), places, base, problems))
     if spec is not None:
         _check_categories(sections["mobility"], spec, problems)
+    if isinstance(sections["initial"], HistoryStart):
+        _check_history(sections["initial"], sections["time"], top.engine, sections["ensemble"],
+                       base, problems)
     parameter_table = table.get("parameters", {})
     parameters = {}
     if spec is not None:
@@ -206,6 +211,23 @@ def _check_categories(mobility: MobilityConfig, spec: ModelSpec, problems: list[
         if category is not None and category not in spec.selection:
             problems.append(must_be(f"mobility.{name}.category", "a traveller category of "
                                     f"model {spec.name!r} {sorted(spec.selection)}", category))
+
+
+def _check_history(start: HistoryStart, time: TimeConfig, engine: str, ensemble,
+                   base: Path, problems: list[str]) -> None:
+    """A history start runs the deterministic engine; its observed series is readable and
+    begins no later than the start year."""
+    if engine == "stochastic" or ensemble.sweep is not None:
+        problems.append("initial.method = \"history\" runs the deterministic engine only; "
+                        "ensembles (engine = \"stochastic\" or a sweep) need method = "
+                        "\"endemic\" or \"fractions\"")
+    if not isinstance(time.start, dt.date):
+        return
+    try:
+        path, table = observed_table(start, base)
+        fitted_years(start, table, time.start.year, path)
+    except HealthmobError as exc:
+        problems.append(str(exc))
 
 
 def _model(name, base: Path, problems: list[str]) -> tuple[ModelSpec | None, list[Path]]:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..disease.compile import CompiledModel
+from ..disease.schedule import Schedule
 from ..disease.selection import travellers
 from ..units import DAYS_PER_YEAR
 from .cohorts import CohortYear, advance_year, propagator, tally_matrix
@@ -228,14 +229,15 @@ def period_edges(duration_days: float) -> np.ndarray:
     return edges
 
 
-def run_account(compiled: CompiledModel, times: np.ndarray, states: np.ndarray,
+def run_account(models: Schedule, times: np.ndarray, states: np.ndarray,
                 tally_rates: np.ndarray, forces: np.ndarray, start: StartCohorts,
                 arrivals: list[tuple[np.ndarray, np.ndarray | None]]) -> Account:
     """Follow the foreign-born through a run.
 
     Parameters
     ----------
-    compiled : CompiledModel
+    models : Schedule
+        The model of each day of the run (each period uses the one of its first day).
     times : ndarray, shape (T,)
         Output times of the run (days since the start).
     states : ndarray, shape (T, P, C)
@@ -268,8 +270,10 @@ def run_account(compiled: CompiledModel, times: np.ndarray, states: np.ndarray,
                  else _state_at(times, forces, 0.5 * (lo + hi)))
         at = _state_at(times, states, lo)
         leaving = [(flow, travellers(at, weights)) for flow, weights in arrivals]
+        piece = models.index_at(lo)
+        compiled = models.models[piece]
         for j in receiving:
-            step = _step(compiled, cached, j, force[j], start.hazard[j], hi - lo)
+            step = _step(compiled, piece, cached, j, force[j], start.hazard[j], hi - lo)
             entering = sum(_arrivals(flow[:, j] * (hi - lo), composition,
                                      start.groups.index[j], n_groups)
                            for flow, composition in leaving) + np.zeros((n_groups, n_comp))
@@ -282,15 +286,17 @@ def run_account(compiled: CompiledModel, times: np.ndarray, states: np.ndarray,
                    start.groups)
 
 
-def _step(compiled, cached: dict, j: int, force: np.ndarray, hazard: float, days: float):
-    """The propagator of destination j, recomputed when its force or step length changed."""
+def _step(compiled: CompiledModel, piece: int, cached: dict, j: int, force: np.ndarray,
+          hazard: float, days: float):
+    """The propagator of destination j, recomputed when its force, step length or model
+    (``piece`` of the schedule) changed."""
     known = cached.get(j)
-    if known is not None and known[2] == days and np.all(
+    if known is not None and known[2] == days and known[3] == piece and np.all(
             np.abs(force - known[0]) <= FORCE_TOLERANCE * np.maximum(np.abs(known[0]), 1e-12)):
         return known[1]
     chain = compiled.generator(int(j), force) - hazard * np.eye(compiled.n_compartments)
     step = propagator(chain, days)
-    cached[j] = (force.copy(), step, days)
+    cached[j] = (force.copy(), step, days, piece)
     return step
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..disease.compile import CompiledModel
+from ..disease.schedule import Schedule
 from ..mobility.config import MobilityConfig
 from ..mobility.matrix import Mobility
 from ..mobility.world import read_world_table
@@ -62,16 +63,18 @@ def foreign_born_start(cfg: BirthplaceConfig, mobility_cfg: MobilityConfig,
     return cohorts, new_state
 
 
-def account_of_run(compiled: CompiledModel, trajectory, coupling, mobility: Mobility,
+def account_of_run(models: Schedule, trajectory, coupling, mobility: Mobility,
                    start: StartCohorts, weights: dict) -> Account:
-    """:func:`.account.run_account` of a deterministic trajectory; ``weights``: who moves
-    on each relocation layer (:func:`healthmob.pipeline.layer_weights`)."""
+    """:func:`.account.run_account` of a deterministic trajectory; ``models``: the model of
+    each day; ``weights``: who moves on each relocation layer
+    (:func:`healthmob.pipeline.layer_weights`)."""
     t0 = time.perf_counter()
-    forces = np.stack([coupling.force(compiled, x) for x in trajectory.state])
+    forces = np.stack([coupling.force(models.at(t), x)
+                       for t, x in zip(trajectory.times, trajectory.state)])
     arrivals = [(layer.flow.toarray(), weights.get(name))
                 for name, layer in mobility.layers.items()
                 if layer.coupling == "relocation" and name != RETURN_LAYER and layer.flow.nnz]
-    account = run_account(compiled, trajectory.times, trajectory.state,
+    account = run_account(models, trajectory.times, trajectory.state,
                           trajectory.tally_rates, forces, start, arrivals)
     log.info("birthplace account: %d periods (%.2f s)", len(account.edges) - 1,
              time.perf_counter() - t0)

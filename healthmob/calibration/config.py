@@ -2,12 +2,15 @@
 
 ``method = "endemic"`` (:class:`EndemicStart`) fits the parameters of ``targets`` so that each
 place's endemic state matches its data (:mod:`healthmob.calibration.initial`);
+``method = "history"`` (:class:`HistoryStart`) starts there at the first year of an observed
+series and refits every year to it (:mod:`healthmob.history`);
 ``method = "fractions"`` (:class:`FractionStart`) splits each population by fixed shares and
 moves ``seeds`` in. Keys: docs/config.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,6 +21,7 @@ from ..checks import (
     Number,
     OneOf,
     Section,
+    Strings,
     Table,
     Tables,
     Text,
@@ -29,7 +33,10 @@ from ..checks import (
 from ..disease.spec import ModelSpec
 from .fit import Target
 
-METHODS = ("endemic", "fractions")
+METHODS = ("endemic", "history", "fractions")
+PROJECTIONS = ("hold", "trend")
+"""After the fitted years: every yearly parameter held at its last fitted value, or its
+log-linear trend over the last ``trend_years`` fitted years continued (within its bounds)."""
 DEFAULT_TARGETS = ({"observable": "tb_incidence", "column": "tb_incidence_per_100k",
                     "parameter": "beta"},)
 """The endemic start's default: fit ``beta`` to the places' WHO TB incidence."""
@@ -47,6 +54,33 @@ class EndemicStart(Section):
     targets: tuple = setting(DEFAULT_TARGETS, Tables())
     fallback: str = setting("subregion", Text())
     cache: bool = setting(True, Flag())
+
+
+@dataclass(frozen=True)
+class HistoryStart(Section):
+    """``method = "history"``: endemic at the start, then refitted year by year.
+
+    The start is fitted as :class:`EndemicStart` to the ``observed`` series' values of the
+    start year; then every year up to ``fit_until`` the parameters named in ``yearly``
+    (default: every target's) are fitted again, all places at once with mobility on, so the
+    run follows the series; after ``fit_until`` they follow ``projection``.
+    """
+
+    method: str = setting("history", OneOf(("history",)))
+    targets: tuple = setting(DEFAULT_TARGETS, Tables())
+    fallback: str = setting("subregion", Text())
+    cache: bool = setting(True, Flag())
+    observed: str | None = setting(None, Text(nonempty=True))
+    yearly: tuple | None = setting(None, Strings())
+    fit_until: int | None = setting(None, Number(low=1900, high=2100, integer=True))
+    projection: str = setting("hold", OneOf(PROJECTIONS))
+    trend_years: int = setting(8, Number(low=2, high=50, integer=True))
+
+    @property
+    def yearly_parameters(self) -> tuple:
+        """The parameters refitted every year."""
+        return tuple(self.yearly) if self.yearly is not None else tuple(
+            t.parameter for t in self.targets)
 
 
 @dataclass(frozen=True)
@@ -69,7 +103,7 @@ class FractionStart(Section):
     seeds: tuple = setting((), Tables())
 
 
-InitialConfig = EndemicStart | FractionStart
+InitialConfig = EndemicStart | HistoryStart | FractionStart
 
 
 def parse_initial(table, spec: ModelSpec | None, places: pd.DataFrame | None,
@@ -85,16 +119,24 @@ def parse_initial(table, spec: ModelSpec | None, places: pd.DataFrame | None,
     method = check_table({"method": table["method"]} if "method" in table else {},
                          {"method": ("fractions", OneOf(METHODS))}, "initial",
                          problems)["method"]
-    if method == "endemic":
+    if method in ("endemic", "history"):
         given = table.get("targets", DEFAULT_TARGETS)
-        start = EndemicStart.from_table({**table, "method": method}, "initial", problems)
+        kind = EndemicStart if method == "endemic" else HistoryStart
+        start = kind.from_table({**table, "method": method}, "initial", problems)
         if not Tables().accepts(given):  # reported; the default targets are not checked
             return start
-        targets = tuple(_target(t, f"initial.targets[{i}]", spec, places, problems)
+        columns = places if method == "endemic" else None  # history: the observed table's
+        targets = tuple(_target(t, f"initial.targets[{i}]", spec, columns, problems)
                         for i, t in enumerate(start.targets))
         if not targets:
             problems.append("initial.targets must list at least one target")
-        return EndemicStart(targets=targets, fallback=start.fallback, cache=start.cache)
+        if method == "history":
+            fitted = [t.parameter for t in targets]
+            for name in start.yearly if start.yearly is not None else fitted:
+                if name not in fitted:
+                    problems.append(must_be("initial.yearly", f"parameters of the targets "
+                                            f"{fitted}", name))
+        return dataclasses.replace(start, targets=targets)
     start = FractionStart.from_table({**table, "method": method}, "initial", problems)
     seeds = tuple(Seed.from_table(s, f"initial.seeds[{i}]", problems)
                   for i, s in enumerate(start.seeds))

@@ -131,6 +131,35 @@ class Coupling:
             present_total > 0, present_total, 1.0)[:, None]
         return (local + away_out @ local) * home[:, None]
 
+    def relocation_out_rates(self, n_comp: int) -> np.ndarray:
+        """Per-capita rates (1/day) of moving away, by place and compartment (P, C)."""
+        ops = self._operators
+        out = np.repeat(ops["relocation_plain_out"][:, None], n_comp, axis=1)
+        for _, selected_out, _ in ops["selected"]:
+            out = out + selected_out
+        return out
+
+    def relocation_inflow(self, x: np.ndarray) -> np.ndarray:
+        """Arrivals (persons/day) by place and compartment from relocation, (P, C)."""
+        if self.relocation.nnz == 0:
+            return np.zeros_like(x)
+        ops = self._operators
+        inflow = ops["relocation_in"] @ x
+        for rates_in, _, weights in ops["selected"]:
+            inflow += rates_in @ (weights * x)
+        return inflow
+
+    def present_share(self, compiled: CompiledModel, x: np.ndarray, k: int) -> np.ndarray:
+        """Weighted infectious share of infection ``k`` among the people present in each
+        place (P,): what multiplies a place's transmission rate in :meth:`force`."""
+        infectious, total = compiled.infectious(x)[:, k], x.sum(axis=1)
+        if self.has_visiting:
+            home = 1.0 / (1.0 + self.away_total)
+            away_in = self._operators["away_in"]
+            infectious, total = infectious * home, total * home
+            infectious, total = infectious + away_in @ infectious, total + away_in @ total
+        return np.divide(infectious, total, out=np.zeros_like(total), where=total > 0)
+
     def relocation_flux(self, x: np.ndarray) -> np.ndarray:
         """dx/dt (persons/day) from relocation: arrivals minus departures, per compartment."""
         if self.relocation.nnz == 0:

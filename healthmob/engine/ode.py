@@ -13,6 +13,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..disease.compile import CompiledModel
+from ..disease.schedule import Schedule
 from ..errors import RunError
 from .coupling import Coupling
 from .trajectory import Trajectory
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarray,
                            coupling: Coupling | None = None, method: str = "RK45",
-                           rtol: float = 1e-6, atol: float = 1e-6) -> Trajectory:
+                           rtol: float = 1e-6, atol: float = 1e-6,
+                           schedule: Schedule | None = None) -> Trajectory:
     """Integrate the metapopulation ODE and report the state at ``times``.
 
     Parameters
@@ -39,6 +41,9 @@ def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.nd
         Any solve_ivp method (``"RK45"``, ``"LSODA"``, ``"Radau"``...).
     rtol, atol : float
         Relative and absolute (persons) tolerances of the adaptive step.
+    schedule : Schedule, optional
+        Parameters that change over time (``compiled`` is then ignored): each piece is
+        integrated with its own model, from the state where the previous one ended.
 
     Returns
     -------
@@ -46,18 +51,36 @@ def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.nd
     """
     n_places, n_comp = x0.shape
     coupling = coupling or Coupling.none(n_places)
+    schedule = schedule or Schedule.constant(compiled)
+    times = np.asarray(times, dtype=float)
+    state = np.empty((len(times), n_places, n_comp))
+    state[0] = x0
+    x, n_evaluations = x0.ravel().astype(float), 0
+    for lo, hi, model in schedule.pieces(float(times[0]), float(times[-1])):
+        inside = (times > lo) & (times <= hi)
+        at, x, n = _integrate(model, coupling, x, lo, hi, times[inside], method, rtol, atol)
+        state[inside] = at.reshape(-1, n_places, n_comp)
+        n_evaluations += n
+    tallies = np.stack([schedule.at(t).tally_rates(s, coupling.force(schedule.at(t), s))
+                        for t, s in zip(times, state)])
+    log.info("solve_ivp %s: %d right-hand-side evaluations for %d places x %d compartments",
+             method, n_evaluations, n_places, n_comp)
+    return Trajectory(times, state, tallies, n_evaluations)
+
+
+def _integrate(compiled: CompiledModel, coupling: Coupling, x: np.ndarray, lo: float,
+               hi: float, t_eval: np.ndarray, method: str, rtol: float, atol: float):
+    """solve_ivp of one piece from ``x`` (flat) at ``lo`` to ``hi``: the states at
+    ``t_eval`` (n, P * C), the state at ``hi`` and the number of evaluations."""
+    n_places = compiled.n_places
 
     def rhs(_t, flat):
-        x = flat.reshape(n_places, n_comp)
-        dx = compiled.derivative(x, coupling.force(compiled, x)) + coupling.relocation_flux(x)
-        return dx.ravel()
+        state = flat.reshape(n_places, -1)
+        dx = compiled.derivative(state, coupling.force(compiled, state))
+        return (dx + coupling.relocation_flux(state)).ravel()
 
-    solution = solve_ivp(rhs, (float(times[0]), float(times[-1])), x0.ravel().astype(float),
-                         method=method, t_eval=times, rtol=rtol, atol=atol)
+    grid = np.union1d(t_eval, [hi])
+    solution = solve_ivp(rhs, (lo, hi), x, method=method, t_eval=grid, rtol=rtol, atol=atol)
     if not solution.success:
         raise RunError(f"deterministic engine: solve_ivp ({method}) failed: {solution.message}")
-    state = solution.y.T.reshape(len(times), n_places, n_comp)
-    tallies = np.stack([compiled.tally_rates(x, coupling.force(compiled, x)) for x in state])
-    log.info("solve_ivp %s: %d right-hand-side evaluations for %d places x %d compartments",
-             method, solution.nfev, n_places, n_comp)
-    return Trajectory(np.asarray(times, dtype=float), state, tallies, solution.nfev)
+    return solution.y[:, np.isin(grid, t_eval)].T, solution.y[:, -1].copy(), solution.nfev

@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 from healthmob.birthplace.account import OriginGroups, StartCohorts, run_account
 from healthmob.disease.compile import compile_model
 from healthmob.disease.parse import load_model
+from healthmob.disease.schedule import Schedule
 from healthmob.engine.coupling import Coupling
 from healthmob.mobility.matrix import Mobility, MobilityLayer
 from healthmob.units import DAYS_PER_YEAR
@@ -44,8 +45,8 @@ def test_foreign_born_are_conserved(flow, origin_state, stock, force, hazard, we
                          hazard)
     times = np.linspace(0.0, 3 * DAYS_PER_YEAR, 13)
     states = np.repeat(origin_state[None], len(times), axis=0)
-    account = run_account(COMPILED, times, states, np.zeros((len(times), N, T)), force,
-                          start, [(flow, weights)])
+    account = run_account(Schedule.constant(COMPILED), times, states,
+                          np.zeros((len(times), N, T)), force, start, [(flow, weights)])
     foreign = account.population.sum(axis=(2, 3))   # (year, place)
     arrivals = account.arrivals.sum(axis=2)
     assert np.allclose(arrivals, flow.sum(axis=0) * DAYS_PER_YEAR, rtol=1e-12)

@@ -13,6 +13,7 @@ import pytest
 from healthmob.birthplace.account import OriginGroups, StartCohorts, run_account
 from healthmob.disease.compile import compile_model
 from healthmob.disease.parse import load_model
+from healthmob.disease.schedule import Schedule
 from healthmob.units import DAYS_PER_YEAR
 
 OFF = {"beta": 0.0, "tb_death": 0.0, "self_cure": 0.0, "detection": 0.0,
@@ -32,7 +33,7 @@ def _lifetime_cohort(rates):
     start = StartCohorts(cohorts, OriginGroups(np.zeros((1, 1), dtype=int),
                                                np.array([["ORIGIN"]])), np.zeros(1))
     times = np.array([0.0, YEARS * DAYS_PER_YEAR])
-    account = run_account(compiled, times, np.zeros((2, 1, n_comp)),
+    account = run_account(Schedule.constant(compiled), times, np.zeros((2, 1, n_comp)),
                           np.zeros((2, 1, n_tally)), np.zeros((2, 1, len(spec.infections))),
                           start, [])
     return spec, account
@@ -69,7 +70,7 @@ def test_a_model_without_deaths_keeps_its_cohort():
                                                np.array([["ORIGIN"]])), np.zeros(1))
     times = np.array([0.0, 20 * DAYS_PER_YEAR])
     force = np.full((2, 1, len(spec.infections)), 1e-3)
-    account = run_account(compiled, times, np.zeros((2, 1, n_comp)),
+    account = run_account(Schedule.constant(compiled), times, np.zeros((2, 1, n_comp)),
                           np.zeros((2, 1, n_tally)), force, start, [])
     assert np.isfinite(account.tallies).all()
     assert account.population.sum(axis=(1, 2, 3)) == pytest.approx(np.full(20, 1000.0))

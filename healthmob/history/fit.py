@@ -1,0 +1,138 @@
+"""Fit a history: every year, all places at once, with mobility on.
+
+From the start state, year after year: the yearly unknowns of every place (the force of
+infection ``phi`` of a transmission parameter, or a programme parameter's value) are solved
+so that each target's observable, averaged over the year, meets that year's observed value,
+with the world carried by :class:`.chain.WorldChain` (every place's chain, migrants
+arriving from the other places' states). The solve is a secant iteration per place and
+target on the unknown's logarithm, all places together (each target is driven mostly by its
+own parameter; the others' effects enter through the next evaluation), within the declared
+ranges. Each year starts from where the fitted previous year ended, so the fit is
+sequential: the state of the last fitted year is the coupled model's own, and local
+transmission is what the targets leave after migrants' and travellers' infections
+(:func:`.chain.beta_from_force`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..calibration.fit import FLOOR, Calibrator
+from ..engine.coupling import Coupling
+from .chain import WorldChain, beta_from_force
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 0.005
+"""A year's unknowns stop moving when every observable is within 0.5% of its target."""
+MAX_ITERATIONS = 8
+MAX_STEP = 1.5
+"""Largest change of an unknown's logarithm in one iteration (a factor e^1.5 = 4.5)."""
+FIRST_SLOPE = 0.5
+"""Assumed d(residual)/d(log unknown) before two evaluations give the secant."""
+BETA_FLOOR = 1e-12
+"""Smallest transmission rate (1/day) where imported infection exceeds a place's force."""
+
+
+@dataclass(frozen=True)
+class HistoryFit:
+    """What the fit found, year by year.
+
+    Attributes
+    ----------
+    years : ndarray of int, shape (Y,)
+    parameters : dict of str to ndarray (Y, P)
+        Engine parameter values (base units) of the yearly parameters.
+    goal, achieved : ndarray, shape (Y, P, n_targets)
+        Observed values and what the fitted chain gives (annual means).
+    capped : ndarray of bool, shape (Y, P)
+        Transmission at its floor: migrants' and travellers' infections alone exceed the
+        place's force of infection.
+    """
+
+    years: np.ndarray
+    parameters: dict
+    goal: np.ndarray
+    achieved: np.ndarray
+    capped: np.ndarray
+
+
+def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal: np.ndarray,
+                start: np.ndarray, yearly: np.ndarray, years: np.ndarray) -> HistoryFit:
+    """Fit every year of ``years`` in turn (module docstring).
+
+    Parameters
+    ----------
+    calibrator : Calibrator
+        The targets and how their unknowns enter the rates (no foreign-born share).
+    coupling : Coupling
+        The run's mobility coupling (relocation with its selection, visiting).
+    x0 : ndarray, shape (P, C)
+        Persons at the start of the first year.
+    goal : ndarray, shape (Y, P, n_targets)
+        Each year's target values.
+    start : ndarray, shape (P, n_targets)
+        Unknowns at the start (phi per unit rate, or parameter values; base units).
+    yearly : ndarray of bool, shape (n_targets,)
+        Which unknowns are refitted every year; the others keep their start value.
+    years : ndarray of int, shape (Y,)
+    """
+    chain = WorldChain(calibrator, coupling)
+    low, high = calibrator.bounds
+    values = np.log(np.clip(start, np.exp(low), np.exp(high)))
+    slope_guess = np.full(values.shape, FIRST_SLOPE)
+    x = x0
+    parameters = {t.parameter: np.empty((len(years), len(x0))) for t, y in
+                  zip(calibrator.targets, yearly) if y}
+    achieved = np.empty_like(goal)
+    capped = np.zeros((len(years), len(x0)), dtype=bool)
+    evaluations = 0
+    for y in range(len(years)):
+        values, result, slope_guess, n = _solve_year(chain, x, goal[y], values, yearly,
+                                                     slope_guess, (low, high))
+        evaluations += n
+        achieved[y], x = result.observed, result.end
+        for j, (target, unit, group, trans) in enumerate(zip(
+                calibrator.targets, calibrator.units, calibrator.groups,
+                calibrator.is_transmission)):
+            if not yearly[j]:
+                continue
+            if trans:
+                k = int(np.argmax(group))
+                beta, capped_j = beta_from_force(coupling, unit.inf_rate[:, k],
+                                                 np.exp(values[:, j]),
+                                                 result.infectious_share[:, j], BETA_FLOOR)
+                parameters[target.parameter][y] = beta
+                capped[y] |= capped_j
+            else:
+                parameters[target.parameter][y] = np.exp(values[:, j])
+    log.info("history fit: %d years x %d places, %d evaluations of the world chain",
+             len(years), len(x0), evaluations)
+    return HistoryFit(np.asarray(years), parameters, goal, achieved, capped)
+
+
+def _solve_year(chain: WorldChain, x: np.ndarray, goal: np.ndarray, values: np.ndarray,
+                yearly: np.ndarray, slope: np.ndarray, bounds):
+    """Secant iterations of one year; returns the unknowns, the chain's year at them, the
+    slopes (the next year's first guess) and the number of evaluations."""
+    scale = np.maximum(np.abs(goal), FLOOR)
+    previous, n = None, 0
+    while True:
+        n += 1
+        result = chain.year(x, np.exp(values))
+        residual = np.where(yearly, (result.observed - goal) / scale, 0.0)
+        residual = np.nan_to_num(residual)
+        moving = (np.abs(residual) > TOLERANCE) & yearly
+        if previous is not None:
+            step, change = values - previous[0], residual - previous[1]
+            known = np.abs(step) > 1e-9
+            secant = np.divide(change, step, out=np.zeros_like(step), where=known)
+            slope = np.where(known & (secant > 0.02), secant, slope)
+        if not moving.any() or n == MAX_ITERATIONS:
+            return values, result, slope, n
+        previous = (values.copy(), residual)
+        update = np.clip(-residual / slope, -MAX_STEP, MAX_STEP)
+        values = np.where(moving, np.clip(values + update, *bounds), values)

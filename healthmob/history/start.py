@@ -1,0 +1,228 @@
+"""A history start: the places at the first year, the yearly fit, and the run's schedule.
+
+:func:`places_at_start` gives the places their observed values (and population) of the
+start year, so the endemic start (:mod:`healthmob.calibration.initial`) is fitted to them;
+:func:`history_schedule` then fits every year to ``fit_until`` (:mod:`.fit`), reading or
+writing the fit in the calibration cache under the sha256 of its inputs, and compiles one
+model per year of the run: fitted years as fitted, later years by the ``projection``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..calibration.cache import find_calibration
+from ..calibration.config import HistoryStart
+from ..calibration.fit import Calibrator
+from ..calibration.initial import InitialState
+from ..disease.compile import compile_model
+from ..disease.schedule import Schedule
+from ..disease.spec import ModelSpec
+from ..engine.coupling import Coupling
+from ..errors import ConfigError
+from ..store.atomic import write_text_atomic
+from ..store.rundir import sha256_file
+from ..units import DAYS_PER_YEAR
+from . import fit as fitting
+from .fit import HistoryFit, fit_history
+from .table import observed_path, read_observed, yearly_targets
+
+log = logging.getLogger(__name__)
+
+
+def observed_table(cfg: HistoryStart, base_dir: Path | None) -> tuple[Path, pd.DataFrame]:
+    """The checked observed series of ``cfg`` and its path."""
+    path = observed_path(cfg.observed, base_dir)
+    if not path.is_file():
+        raise ConfigError(f"initial.observed: {path} is not a file")
+    columns = sorted({t.column for t in cfg.targets if t.column})
+    return path, read_observed(path, columns, optional=("population",))
+
+
+def fitted_years(cfg: HistoryStart, table: pd.DataFrame, start_year: int, path: Path
+                 ) -> np.ndarray:
+    """The years to fit: the start year to ``fit_until`` (default: the table's last)."""
+    first, last = int(table["year"].min()), int(table["year"].max())
+    if start_year > first:
+        raise ConfigError(f"time.start: the history start must be in or before the first "
+                          f"year of {path} ({first}); got {start_year}")
+    until = last if cfg.fit_until is None else cfg.fit_until
+    if not start_year <= until <= last:
+        raise ConfigError(f"initial.fit_until must be between the start year {start_year} "
+                          f"and the last year of {path} ({last}); got {until}")
+    return np.arange(start_year, until + 1)
+
+
+def places_at_start(places: pd.DataFrame, cfg: HistoryStart, table: pd.DataFrame,
+                    start_year: int) -> pd.DataFrame:
+    """``places`` with each target column of the start year (:func:`.table.yearly_targets`:
+    interpolated, or the nearest year's value) and its observed ``population``; a place
+    without any value of a column gets NaN, so the endemic start's fallback applies."""
+    at = table[table["year"] == start_year].set_index("id")
+    out = places.copy()
+    years = np.arange(start_year, int(table["year"].max()) + 1)
+    for column in sorted({t.column for t in cfg.targets if t.column}):
+        values, missing = yearly_targets(table, places, column, years, cfg.fallback)
+        out[column] = np.where(missing, np.nan, values[0])
+    if "population" in at:
+        population = out["id"].map(at["population"])
+        out["population"] = population.where(population > 0, out["population"]).round()
+    return out
+
+
+def history_schedule(spec: ModelSpec, cfg: HistoryStart, places: pd.DataFrame,
+                     parameters: dict, initial: InitialState, coupling: Coupling,
+                     table: pd.DataFrame, years: np.ndarray, source: str,
+                     run_days: float, save_dir: Path | None) -> tuple[Schedule, HistoryFit]:
+    """Fit (or read) the history and compile the run's yearly models (module docstring)."""
+    t0 = time.perf_counter()
+    targets = list(initial.targets)
+    yearly = np.array([t.parameter in cfg.yearly_parameters for t in targets])
+    fixed = {k: v for k, v in initial.overrides.items()
+             if k not in {t.parameter for t in targets if t.parameter in cfg.yearly_parameters}}
+    calibrator = Calibrator(spec, fixed, targets, len(places))
+    key = _key(spec, places, fixed, targets, initial, coupling, source, years, yearly, cfg)
+    found = None if save_dir is not None or not cfg.cache else _load(key, places, targets,
+                                                                     yearly, years)
+    from_cache = found is not None
+    if found is None:
+        goal = np.stack([yearly_targets(table, places, t.column, years, cfg.fallback)[0]
+                         for t in targets], axis=2)
+        start = _start_unknowns(calibrator, initial, coupling)
+        found = fit_history(calibrator, coupling, initial.state, goal, start, yearly, years)
+        if save_dir is not None:
+            _save(Path(save_dir) / f"{key}.csv", key, places, targets, found)
+    log.info("history: %s refitted every year %d-%d for %d places, %s (%.2f s)",
+             list(found.parameters), years[0], years[-1], len(places),
+             "read from the cache" if from_cache else "fitted", time.perf_counter() - t0)
+    n_years = int(np.ceil(run_days / DAYS_PER_YEAR - 1e-9))
+    values = projected(found, n_years, cfg, calibrator, targets)
+    models = tuple(compile_model(spec, len(places), {**parameters, **initial.overrides,
+                                                     **{k: v[t] for k, v in values.items()}})
+                   for t in range(n_years))
+    return Schedule(np.arange(n_years) * DAYS_PER_YEAR, models), found
+
+
+def projected(found: HistoryFit, n_years: int, cfg: HistoryStart, calibrator: Calibrator,
+              targets: list) -> dict:
+    """Each yearly parameter for every year of the run (n_years, P): fitted, then held at
+    the last fitted value (``hold``) or its log-linear trend over the last ``trend_years``
+    fitted years continued (``trend``), within the parameter's declared range."""
+    out = {}
+    n_fit = len(found.years)
+    for name, fitted in found.parameters.items():
+        values = np.empty((n_years, fitted.shape[1]))
+        values[:min(n_fit, n_years)] = fitted[:n_years]
+        if n_years > n_fit:
+            last = fitted[-1]
+            values[n_fit:] = last
+            if cfg.projection == "trend":
+                window = np.log(np.maximum(fitted[-min(cfg.trend_years, n_fit):], 1e-300))
+                rate = _slope(window)
+                ahead = np.arange(1, n_years - n_fit + 1)[:, None]
+                values[n_fit:] = last * np.exp(rate * ahead)
+                j = [t.parameter for t in targets].index(name)
+                if not calibrator.is_transmission[j]:
+                    low, high = np.exp(calibrator.bounds[:, j])
+                    values[n_fit:] = np.clip(values[n_fit:], low, high)
+        out[name] = values
+    return out
+
+
+def _slope(window: np.ndarray) -> np.ndarray:
+    """Least-squares slope per column of ``window`` (years, P) against the year."""
+    t = np.arange(len(window)) - (len(window) - 1) / 2
+    return (t[:, None] * (window - window.mean(axis=0))).sum(axis=0) / max((t * t).sum(), 1e-300)
+
+
+def _start_unknowns(calibrator: Calibrator, initial: InitialState, coupling: Coupling
+                    ) -> np.ndarray:
+    """The unknowns at the start: each place's force per unit rate, or parameter value."""
+    compiled = compile_model(calibrator.spec, len(initial.state), initial.overrides)
+    force = coupling.force(compiled, initial.state)
+    out = np.empty((len(initial.state), len(calibrator.targets)))
+    for j, (target, unit, group, trans) in enumerate(zip(
+            calibrator.targets, calibrator.units, calibrator.groups, calibrator.is_transmission)):
+        if trans:
+            k = int(np.argmax(group))
+            out[:, j] = force[:, k] / np.maximum(unit.inf_rate[:, k], 1e-300)
+        else:
+            out[:, j] = initial.overrides[target.parameter]
+    return out
+
+
+def _digits(values) -> list:
+    return [f"{v:.8g}" for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _key(spec, places, fixed, targets, initial, coupling, source, years, yearly, cfg) -> str:
+    """sha256 of everything the fit depends on (numbers to 8 significant digits)."""
+    matrices = [coupling.relocation, coupling.away, *[r for r, _ in coupling.selected]]
+    payload = {
+        "method": [fitting.TOLERANCE, fitting.MAX_ITERATIONS, fitting.MAX_STEP,
+                   fitting.FIRST_SLOPE, "monthly-expm-v1"],
+        "model": spec.sha256, "places": places["id"].tolist(), "source": source,
+        "fixed": {k: _digits(v) for k, v in sorted(fixed.items())},
+        "targets": [[t.observable, t.parameter, t.column] for t in targets],
+        "fallback": cfg.fallback, "years": [int(years[0]), int(years[-1])],
+        "yearly": yearly.tolist(), "state": _digits(initial.state),
+        "coupling": [[m.indices.tolist(), m.indptr.tolist(), _digits(m.data)]
+                     for m in matrices] + [_digits(w) for _, w in coupling.selected],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def observed_digest(path: Path) -> str:
+    """Content hash of the observed table (part of the fit's key)."""
+    return sha256_file(path)
+
+
+def _load(key, places, targets, yearly, years) -> HistoryFit | None:
+    path = find_calibration(key)
+    if path is None:
+        log.info("no history fit cached for these inputs (key %s...); fitting now "
+                 "(`healthmob calibrate CONFIG` caches it)", key[:12])
+        return None
+    table = pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""])
+    n_years, n = len(years), len(places)
+    table = table.set_index(["year", "id"]).loc[pd.MultiIndex.from_product(
+        [years, places["id"]])]
+
+    def grid(column):
+        return table[column].to_numpy(dtype=float).reshape(n_years, n)
+
+    parameters = {t.parameter: grid(f"fitted_{t.parameter}")
+                  for t, y in zip(targets, yearly) if y}
+    goal = np.stack([grid(f"goal_{t.observable}") for t in targets], axis=2)
+    achieved = np.stack([grid(f"achieved_{t.observable}") for t in targets], axis=2)
+    log.info("history fit read from the calibration cache %s", path)
+    return HistoryFit(np.asarray(years), parameters, goal, achieved,
+                      grid("capped").astype(bool))
+
+
+def _save(path: Path, key: str, places, targets, found: HistoryFit) -> None:
+    n_years, n = found.goal.shape[:2]
+    columns = {"year": np.repeat(found.years, n), "id": np.tile(places["id"].to_numpy(),
+                                                                 n_years)}
+    for j, target in enumerate(targets):
+        columns[f"goal_{target.observable}"] = found.goal[:, :, j].ravel()
+        columns[f"achieved_{target.observable}"] = found.achieved[:, :, j].ravel()
+    for name, values in found.parameters.items():
+        columns[f"fitted_{name}"] = values.ravel()
+    columns["capped"] = found.capped.ravel().astype(int)
+    buffer = io.StringIO()
+    buffer.write(f"# key={key}\n# healthmob history fit; fitted values in base units "
+                 "(per day); goal/achieved are annual means\n")
+    pd.DataFrame(columns).to_csv(buffer, index=False, float_format="%.17g")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, buffer.getvalue())
+    log.info("history fit written to %s", path)
+

@@ -1,0 +1,39 @@
+"""The observed series of a history start: interpolation, held ends, region shapes."""
+
+import numpy as np
+import pandas as pd
+
+from healthmob.history.table import yearly_targets
+
+PLACES = pd.DataFrame({"id": ["A", "B", "C", "D"], "subregion": ["r", "r", "r", "s"]})
+YEARS = np.arange(2000, 2005)
+
+
+def table(rows):
+    return pd.DataFrame(rows, columns=["id", "year", "value"])
+
+
+def test_inside_gaps_are_interpolated_and_the_last_value_held():
+    rows = [("A", 2000, 10.0), ("A", 2002, 20.0), ("A", 2003, 25.0),
+            ("B", 2000, 1.0), ("C", 2000, 1.0), ("D", 2000, 5.0)]
+    values, missing = yearly_targets(table(rows), PLACES, "value", YEARS, "subregion")
+    assert np.allclose(values[:, 0], [10, 15, 20, 25, 25])
+    assert not missing.any()
+
+
+def test_years_before_a_late_first_value_follow_the_regions_shape():
+    """B's only value is 40 in 2004; its region's median rises 0, 10, 20, 30, 40 (A and C),
+    so B's earlier years are that shape scaled to meet 40: 0, 10, 20, 30."""
+    rows = [("A", y, 10.0 * i) for i, y in enumerate(YEARS)] + [
+        ("C", y, 10.0 * i) for i, y in enumerate(YEARS)] + [("B", 2004, 40.0), ("D", 2000, 1)]
+    values, _ = yearly_targets(table(rows), PLACES, "value", YEARS, "subregion")
+    assert np.allclose(values[:, 1], [0, 10, 20, 30, 40])
+
+
+def test_a_place_without_data_takes_its_regions_median_each_year():
+    rows = [("A", y, 1.0 + i) for i, y in enumerate(YEARS)] + [
+        ("B", y, 3.0 + i) for i, y in enumerate(YEARS)] + [
+        ("D", y, 100.0) for y in YEARS]
+    values, missing = yearly_targets(table(rows), PLACES, "value", YEARS, "subregion")
+    assert missing.tolist() == [False, False, True, False]
+    assert np.allclose(values[:, 2], 2.0 + np.arange(5))
