@@ -22,7 +22,7 @@ from ..disease.compile import CompiledModel
 from ..disease.schedule import Schedule
 from ..disease.selection import travellers
 from ..units import DAYS_PER_YEAR
-from .cohorts import CohortYear, advance_year, propagator, tally_matrix
+from .cohorts import CohortYear, advance_year, propagator, propagators, tally_matrix
 from .config import BirthplaceConfig
 from .stocks import entry_cohorts
 
@@ -272,8 +272,9 @@ def run_account(models: Schedule, times: np.ndarray, states: np.ndarray,
         leaving = [(flow, travellers(at, weights)) for flow, weights in arrivals]
         piece = models.index_at(lo)
         compiled = models.models[piece]
+        _refresh(compiled, piece, cached, receiving, force, start.hazard, hi - lo)
         for j in receiving:
-            step = _step(compiled, piece, cached, j, force[j], start.hazard[j], hi - lo)
+            step = cached[j][1]
             entering = sum(_arrivals(flow[:, j] * (hi - lo), composition,
                                      start.groups.index[j], n_groups)
                            for flow, composition in leaving) + np.zeros((n_groups, n_comp))
@@ -286,18 +287,23 @@ def run_account(models: Schedule, times: np.ndarray, states: np.ndarray,
                    start.groups)
 
 
-def _step(compiled: CompiledModel, piece: int, cached: dict, j: int, force: np.ndarray,
-          hazard: float, days: float):
-    """The propagator of destination j, recomputed when its force, step length or model
-    (``piece`` of the schedule) changed."""
-    known = cached.get(j)
-    if known is not None and known[2] == days and known[3] == piece and np.all(
-            np.abs(force - known[0]) <= FORCE_TOLERANCE * np.maximum(np.abs(known[0]), 1e-12)):
-        return known[1]
-    chain = compiled.generator(int(j), force) - hazard * np.eye(compiled.n_compartments)
-    step = propagator(chain, days)
-    cached[j] = (force.copy(), step, days, piece)
-    return step
+def _refresh(compiled: CompiledModel, piece: int, cached: dict, places: np.ndarray,
+             force: np.ndarray, hazard: np.ndarray, days: float) -> None:
+    """Recompute the propagators of the destinations whose force, step length or model
+    (``piece`` of the schedule) changed since their propagator was made, all at once."""
+    stale = []
+    for j in places:
+        known = cached.get(j)
+        if known is None or known[2] != days or known[3] != piece or np.any(
+                np.abs(force[j] - known[0]) > FORCE_TOLERANCE * np.maximum(
+                    np.abs(known[0]), 1e-12)):
+            stale.append(j)
+    if not stale:
+        return
+    eye = np.eye(compiled.n_compartments)
+    chains = np.stack([compiled.generator(int(j), force[j]) - hazard[j] * eye for j in stale])
+    for j, step in zip(stale, propagators(chains, days)):
+        cached[j] = (force[j].copy(), step, days, piece)
 
 
 def _arrivals(persons: np.ndarray, leaving: np.ndarray, group: np.ndarray,

@@ -8,7 +8,8 @@ arriving from the other places' states). The solve is a secant iteration per pla
 target on the unknown's logarithm, all places together (each target is driven mostly by its
 own parameter; the others' effects enter through the next evaluation), within the declared
 ranges. Each year starts from where the fitted previous year ended, so the fit is
-sequential: the state of the last fitted year is the coupled model's own, and local
+sequential: each unknown moves at most a factor :data:`YEARLY_FACTOR` from the year before,
+the state of the last fitted year is the coupled model's own, and local
 transmission is what the targets leave after migrants' and travellers' infections
 (:func:`.chain.beta_from_force`).
 """
@@ -33,6 +34,13 @@ MAX_STEP = 1.5
 """Largest change of an unknown's logarithm in one iteration (a factor e^1.5 = 4.5)."""
 FIRST_SLOPE = 0.5
 """Assumed d(residual)/d(log unknown) before two evaluations give the secant."""
+YEARLY_FACTOR = 1.5
+"""An unknown changes by at most this factor from one year to the next, except that it may
+always rise back to its anchor (its value at the start, or a programme parameter's declared
+value when that is higher: ART initiation starts near 0 in 2000). A year's target is met by
+that year's parameters only partly (TB incidence lags infection, prevalence and coverage
+are stocks); without the limit a sequential fit swings parameters to their bounds to
+correct one year's residual, values that the projection would then hold."""
 BETA_FLOOR = 1e-12
 """Smallest transmission rate (1/day) where imported infection exceeds a place's force."""
 
@@ -61,7 +69,8 @@ class HistoryFit:
 
 
 def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal: np.ndarray,
-                start: np.ndarray, yearly: np.ndarray, years: np.ndarray) -> HistoryFit:
+                start: np.ndarray, yearly: np.ndarray, years: np.ndarray,
+                last_observed: np.ndarray | None = None) -> HistoryFit:
     """Fit every year of ``years`` in turn (module docstring).
 
     Parameters
@@ -79,10 +88,18 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
     yearly : ndarray of bool, shape (n_targets,)
         Which unknowns are refitted every year; the others keep their start value.
     years : ndarray of int, shape (Y,)
+    last_observed : ndarray of int, shape (n_targets,), optional
+        Last year with an observed value of each target's series: later years are not
+        fitted (the unknown is held), so a series held flat past its end (UNAIDS HIV
+        prevalence ends in 2021) does not drive its parameter.
     """
     chain = WorldChain(calibrator, coupling)
     low, high = calibrator.bounds
     values = np.log(np.clip(start, np.exp(low), np.exp(high)))
+    declared = np.array([np.log(max(calibrator.spec.base_values()[t.parameter], 1e-300))
+                         if not trans else -np.inf for t, trans in
+                         zip(calibrator.targets, calibrator.is_transmission)])
+    anchor = np.minimum(np.maximum(values, declared), high)
     slope_guess = np.full(values.shape, FIRST_SLOPE)
     x = x0
     parameters = {t.parameter: np.empty((len(years), len(x0))) for t, y in
@@ -91,8 +108,12 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
     capped = np.zeros((len(years), len(x0)), dtype=bool)
     evaluations = 0
     for y in range(len(years)):
-        values, result, slope_guess, n = _solve_year(chain, x, goal[y], values, yearly,
-                                                     slope_guess, (low, high))
+        step = np.log(YEARLY_FACTOR)
+        bounds = (np.maximum(low, values - step),
+                  np.minimum(high, np.maximum(values + step, anchor)))
+        fitted = yearly if last_observed is None else yearly & (years[y] <= last_observed)
+        values, result, slope_guess, n = _solve_year(chain, x, goal[y], values, fitted,
+                                                     slope_guess, bounds)
         evaluations += n
         achieved[y], x = result.observed, result.end
         for j, (target, unit, group, trans) in enumerate(zip(

@@ -97,7 +97,9 @@ def history_schedule(spec: ModelSpec, cfg: HistoryStart, places: pd.DataFrame,
         goal = np.stack([yearly_targets(table, places, t.column, years, cfg.fallback)[0]
                          for t in targets], axis=2)
         start = _start_unknowns(calibrator, initial, coupling)
-        found = fit_history(calibrator, coupling, initial.state, goal, start, yearly, years)
+        last = np.array([int(table.loc[table[t.column].notna(), "year"].max()) for t in targets])
+        found = fit_history(calibrator, coupling, initial.state, goal, start, yearly, years,
+                            last)
         if save_dir is not None:
             _save(Path(save_dir) / f"{key}.csv", key, places, targets, found)
     log.info("history: %s refitted every year %d-%d for %d places, %s (%.2f s)",
@@ -168,7 +170,7 @@ def _key(spec, places, fixed, targets, initial, coupling, source, years, yearly,
     matrices = [coupling.relocation, coupling.away, *[r for r, _ in coupling.selected]]
     payload = {
         "method": [fitting.TOLERANCE, fitting.MAX_ITERATIONS, fitting.MAX_STEP,
-                   fitting.FIRST_SLOPE, "monthly-expm-v1"],
+                   fitting.FIRST_SLOPE, fitting.YEARLY_FACTOR, "monthly-expm-v3"],
         "model": spec.sha256, "places": places["id"].tolist(), "source": source,
         "fixed": {k: _digits(v) for k, v in sorted(fixed.items())},
         "targets": [[t.observable, t.parameter, t.column] for t in targets],

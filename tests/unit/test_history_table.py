@@ -37,3 +37,23 @@ def test_a_place_without_data_takes_its_regions_median_each_year():
     values, missing = yearly_targets(table(rows), PLACES, "value", YEARS, "subregion")
     assert missing.tolist() == [False, False, True, False]
     assert np.allclose(values[:, 2], 2.0 + np.arange(5))
+
+
+def test_projection_holds_the_last_value_or_continues_the_trend():
+    from healthmob.calibration.config import HistoryStart
+    from healthmob.calibration.fit import Calibrator, Target
+    from healthmob.disease.parse import load_model
+    from healthmob.history.fit import HistoryFit
+    from healthmob.history.start import projected
+
+    spec = load_model("tb")
+    targets = [Target(observable="tb_incidence", parameter="beta", column="c")]
+    calibrator = Calibrator(spec, {}, targets, 1)
+    fitted = 0.01 * 0.9 ** np.arange(8)[:, None]  # falling 10% a year
+    fit = HistoryFit(np.arange(2016, 2024), {"beta": fitted}, np.zeros((8, 1, 1)),
+                     np.zeros((8, 1, 1)), np.zeros((8, 1), dtype=bool))
+    hold = projected(fit, 10, HistoryStart(targets=tuple(targets)), calibrator, targets)
+    assert np.array_equal(hold["beta"][:8], fitted) and np.all(hold["beta"][8:] == fitted[-1])
+    trend = projected(fit, 10, HistoryStart(targets=tuple(targets), projection="trend"),
+                      calibrator, targets)
+    assert np.allclose(trend["beta"][8:, 0], fitted[-1, 0] * 0.9 ** np.array([1, 2]))

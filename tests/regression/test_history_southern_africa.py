@@ -1,0 +1,93 @@
+"""A history start on a small region: southern Africa (13 SADC countries, TB x HIV, air,
+land and migration corridors) from 2000, refitted every year to WHO TB incidence and case
+detection and UNAIDS HIV prevalence and ART coverage (geo/history.csv), run by the
+deterministic engine to 2024. The checks are on the engine's own output, annual means, as
+docs/calibration.md reports them for the world."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from healthmob.pipeline import prepare, simulate
+from healthmob.scenario import parse_scenario
+from healthmob.store.resources import data_dir
+
+SADC = ["AGO", "BWA", "COD", "LSO", "MDG", "MWI", "MOZ", "NAM", "ZAF", "SWZ", "TZA", "ZMB",
+        "ZWE"]
+CONFIG = {
+    "name": "sadc-history", "model": "tb_hiv", "seed": 1,
+    "places": {"source": "world", "ids": SADC},
+    "time": {"start": pd.Timestamp("2000-01-01").date(), "duration": "24 years",
+             "step": "1 month"},
+    "initial": {"method": "history", "targets": [
+        {"observable": "tb_incidence", "column": "tb_incidence_per_100k", "parameter": "beta"},
+        {"observable": "hiv_prevalence", "column": "hiv_prevalence_percent",
+         "parameter": "beta_hiv"},
+        {"observable": "art_coverage", "column": "art_coverage_percent",
+         "parameter": "art_initiation"},
+        {"observable": "tb_case_detection", "column": "tb_case_detection_percent",
+         "parameter": "detection"}]},
+    "mobility": {"layers": ["air", "land", "migration", "return"]},
+    "risk": {"enabled": False},
+}
+
+
+@pytest.fixture(scope="module")
+def run():
+    prepared = prepare(parse_scenario(CONFIG))
+    results = simulate(prepared.scenario, prepared)
+    observed = pd.read_csv(data_dir("geo") / "history.csv", keep_default_na=False,
+                           na_values=[""])
+    observed = observed[observed["id"].isin(SADC)]
+
+    def annual(name):
+        return results[name].isel(time=slice(0, -1)).groupby("time.year").mean().to_pandas()
+
+    def data(column):
+        return observed.pivot(index="year", columns="id", values=column)[SADC]
+
+    return prepared, annual, data
+
+
+def test_tb_incidence_follows_who_to_2023(run):
+    """Within 5% of WHO in 2023 in at least 12 of the 13 countries (measured 2026-12-01: all
+    13 within 2%, the largest miss Botswana, -1.8%)."""
+    _, annual, data = run
+    ratio = annual("tb_incidence").loc[2023, SADC] / data("tb_incidence_per_100k").loc[2023]
+    assert ((ratio - 1).abs() <= 0.05).sum() >= 12, ratio
+
+
+def test_south_africa_has_its_tb_peak_of_the_2000s(run):
+    """WHO: 762 per 100,000 in 2000, 1,270 at the 2008 peak of the HIV-driven epidemic,
+    427 in 2023; the run peaks in 2008 too (measured: 1,274) and falls by more than half."""
+    _, annual, data = run
+    model = annual("tb_incidence")["ZAF"].loc[2000:2023]
+    assert 2005 <= model.idxmax() <= 2011
+    assert model.max() > 1.4 * model.loc[2000]
+    assert model.loc[2023] < 0.5 * model.max()
+
+
+def test_art_coverage_follows_unaids(run):
+    """ART coverage within 5 points of UNAIDS in 2022 in at least 12 of the 13 countries
+    (measured: all 13, the largest gap Eswatini, -3.5 points)."""
+    _, annual, data = run
+    gap = annual("art_coverage").loc[2022, SADC] - data("art_coverage_percent").loc[2022]
+    assert (gap.abs() <= 5).sum() >= 12, gap
+
+
+def test_hiv_prevalence_follows_unaids(run):
+    """HIV prevalence (the whole modelled population against UNAIDS ages 15-49) within 10% in
+    2021, UNAIDS' last year here, in at least 10 of the 12 countries with data (measured: 11;
+    the DR Congo 21% above)."""
+    _, annual, data = run
+    ratio = (annual("hiv_prevalence").loc[2021, SADC]
+             / data("hiv_prevalence_percent").loc[2021]).dropna()
+    assert len(ratio) == 12 and ((ratio - 1).abs() <= 0.10).sum() >= 10, ratio
+
+
+def test_the_start_is_the_2000_burden_and_population(run):
+    """The start is fitted to the year 2000 and has the World Bank's 2000 populations."""
+    prepared, _, data = run
+    places = prepared.scenario.places.set_index("id")
+    assert np.allclose(places.loc[SADC, "population"], data("population").loc[2000], rtol=1e-9)
+    assert prepared.schedule is not None and len(prepared.schedule.models) == 24
