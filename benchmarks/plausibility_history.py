@@ -95,12 +95,18 @@ def main(run_dir: Path) -> None:
 
     last = incidence.index[-1]
     change = (incidence.loc[last] / incidence.loc[2023]).dropna().sort_values()
+    beyond = change[(change > 1.5) | (change < 1 / 1.5)]
+    projected_rate = 100 * (beyond ** (1 / (last - 2023)) - 1)
+    trend = change_who.reindex(beyond.index)
+    own = (np.sign(projected_rate) == np.sign(trend)) & (
+        projected_rate.abs() <= trend.abs() + 1.5)
     print(f"TB incidence {last} / 2023: median {change.median():.2f}; beyond a factor 1.5: "
-          f"{int(((change > 1.5) | (change < 1 / 1.5)).sum())} places")
-    biggest = pd.concat([change.head(5), change.tail(5)])
-    for place, value in biggest.items():
+          f"{len(beyond)} places, {int(own.sum())} of them continuing their own WHO 2015-2023 "
+          "trend (same direction, at most 1.5 points a year faster); the others:")
+    for place in beyond.index[~own.to_numpy()]:
         print(f"  {place}: {incidence.loc[2023, place]:.1f} -> {incidence.loc[last, place]:.1f} "
-              f"per 100,000 ({value:.2f}x)")
+              f"per 100,000 ({change[place]:.2f}x; {projected_rate[place]:+.1f}%/yr against "
+              f"WHO's {change_who.get(place, np.nan):+.1f}%/yr in 2015-2023)")
 
 
 if __name__ == "__main__":

@@ -102,7 +102,8 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     mobility = build_mobility(places, scenario.mobility, base_dir=scenario.base_dir)
     log.info("mobility: %d places, layers %s (%.2f s)", mobility.n_places,
              sorted(mobility.layers), time.perf_counter() - t0)
-    _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
+    if not history:  # a history start's births keep populations on the observed totals
+        _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
     parameters = {**scenario.parameters, **network_overrides(scenario)}
     endemic = isinstance(scenario.initial, (EndemicStart, HistoryStart))
     initial = (_endemic(scenario, parameters, calibration_dir) if endemic

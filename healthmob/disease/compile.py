@@ -54,6 +54,10 @@ class CompiledModel:
         Engines weigh infectious people once per group, not once per infection.
     sparse_change_tr, sparse_change_inf : scipy.sparse.csr_array
         ``change_tr`` and ``change_inf`` in sparse form (two entries per row).
+    growth_rate : ndarray, shape (n_places,), optional
+        Births beyond those replacing deaths, per person per day (1/day), when
+        ``replace_deaths``: a history start gives them so that populations follow the
+        observed totals (:mod:`healthmob.history`). None: no growth.
     """
 
     spec: ModelSpec
@@ -78,6 +82,7 @@ class CompiledModel:
     inf_group: np.ndarray
     sparse_change_tr: sp.csr_array
     sparse_change_inf: sp.csr_array
+    growth_rate: np.ndarray | None = None
 
     @property
     def compartments(self) -> tuple[str, ...]:
@@ -112,7 +117,9 @@ class CompiledModel:
         if self.birth_target < 0:
             return np.zeros(x.shape[0])
         if self.replace_deaths:
-            return tr_flows[:, self.is_death].sum(axis=1)
+            births = tr_flows[:, self.is_death].sum(axis=1)
+            return births if self.growth_rate is None else births + self.growth_rate * x.sum(
+                axis=1)
         return self.birth_rate * x.sum(axis=1)
 
     def derivative(self, x: np.ndarray, force: np.ndarray) -> np.ndarray:

@@ -181,6 +181,9 @@ def simulate_stochastic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarr
     The mean-presence correction is explained in the module docstring.
     """
     state = _whole_people(compiled, x0)
+    if compiled.growth_rate is not None:
+        raise RunError("stochastic engine: births beyond deaths (growth_rate, a history "
+                       "start) are not simulated; use the deterministic engine")
     times = np.asarray(times, dtype=float)
     if not dt > 0:
         raise RunError(f"stochastic engine: dt must be > 0; got {dt}")

@@ -3,7 +3,8 @@
 With the force of infection of each place held at a value ``phi`` for a year (the unknown
 of :mod:`healthmob.calibration.fit`, not ``beta``), every place's chain is linear: per month
 its state is carried by one matrix exponential of its generator (transitions, infections at
-``phi``, deaths re-entering as births, and moving away on the relocation layers), batched
+``phi``, deaths re-entering as births, births beyond deaths where the population grows, and
+moving away on the relocation layers), batched
 over places. Migrants arrive from the other places' states at the start of each month, half
 before and half after the month's step (a second-order splitting of the coupling), with the
 composition each relocation layer gives them. Observables are averaged over the 13 monthly
@@ -70,9 +71,10 @@ class WorldChain:
         self.target = np.where(base.tr_target >= 0, base.tr_target, base.birth_target)
         self.out_rates = coupling.relocation_out_rates(self.n_comp)
 
-    def generators(self, values: np.ndarray):
+    def generators(self, values: np.ndarray, growth: np.ndarray | None = None):
         """Generators (P, C, C) of every place for the unknowns ``values`` (P, n), with
-        their transition rates (P, T) and forces of infection (P, K) (1/day)."""
+        their transition rates (P, T) and forces of infection (P, K) (1/day). ``growth``
+        (P,): births beyond deaths per person per day, into the birth compartment."""
         cal, n, c = self.cal, self.n_places, self.n_comp
         tr_rate = cal.base.tr_rate.copy()
         force = np.zeros((n, len(cal.spec.infections)))
@@ -88,12 +90,21 @@ class WorldChain:
         np.add.at(q, (places, cal.base.inf_source[None], cal.base.inf_target[None]), force)
         q[:, np.arange(c), np.arange(c)] = 0.0
         q[:, np.arange(c), np.arange(c)] = -q.sum(axis=2) - self.out_rates
+        if growth is not None:
+            q[:, :, cal.base.birth_target] += growth[:, None]
         return q, tr_rate, force
 
-    def year(self, x0: np.ndarray, values: np.ndarray, days: float = DAYS_PER_YEAR
-             ) -> YearResult:
-        """Carry ``x0`` (P, C) through one year at the unknowns ``values`` (P, n)."""
-        q, tr_rate, force = self.generators(values)
+    def net_migration(self, x: np.ndarray) -> np.ndarray:
+        """Net arrivals by relocation per resident per day (P,) in state ``x``."""
+        total = x.sum(axis=1)
+        return np.divide(self.coupling.relocation_flux(x).sum(axis=1), total,
+                         out=np.zeros_like(total), where=total > 0)
+
+    def year(self, x0: np.ndarray, values: np.ndarray, growth: np.ndarray | None = None,
+             days: float = DAYS_PER_YEAR) -> YearResult:
+        """Carry ``x0`` (P, C) through one year at the unknowns ``values`` (P, n) and the
+        births beyond deaths ``growth`` (P,; 1/day)."""
+        q, tr_rate, force = self.generators(values, growth)
         h = days / MONTHS
         step = expm(np.transpose(q, (0, 2, 1)) * h)  # column form: x_next = E @ x
         states = [x0]

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..calibration.fit import FLOOR, Calibrator
 from ..engine.coupling import Coupling
+from ..units import DAYS_PER_YEAR
 from .chain import WorldChain, beta_from_force
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class HistoryFit:
     capped : ndarray of bool, shape (Y, P)
         Transmission at its floor: migrants' and travellers' infections alone exceed the
         place's force of infection.
+    growth : ndarray, shape (Y, P)
+        Births beyond deaths per person per day (1/day) of each year.
     """
 
     years: np.ndarray
@@ -66,11 +69,13 @@ class HistoryFit:
     goal: np.ndarray
     achieved: np.ndarray
     capped: np.ndarray
+    growth: np.ndarray
 
 
 def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal: np.ndarray,
                 start: np.ndarray, yearly: np.ndarray, years: np.ndarray,
-                last_observed: np.ndarray | None = None) -> HistoryFit:
+                last_observed: np.ndarray | None = None,
+                population: np.ndarray | None = None) -> HistoryFit:
     """Fit every year of ``years`` in turn (module docstring).
 
     Parameters
@@ -92,6 +97,10 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
         Last year with an observed value of each target's series: later years are not
         fitted (the unknown is held), so a series held flat past its end (UNAIDS HIV
         prevalence ends in 2021) does not drive its parameter.
+    population : ndarray, shape (Y + 1, P), optional
+        Observed population at the start of each year and after the last (nan where
+        unknown): each year's births beyond deaths are the observed growth less the net
+        migration of the model's own state (:func:`growth_rates`); none without it.
     """
     chain = WorldChain(calibrator, coupling)
     low, high = calibrator.bounds
@@ -106,14 +115,17 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
                   zip(calibrator.targets, yearly) if y}
     achieved = np.empty_like(goal)
     capped = np.zeros((len(years), len(x0)), dtype=bool)
+    growth = np.zeros((len(years), len(x0)))
     evaluations = 0
     for y in range(len(years)):
+        if population is not None:
+            growth[y] = growth_rates(population[y], population[y + 1], chain.net_migration(x))
         step = np.log(YEARLY_FACTOR)
         bounds = (np.maximum(low, values - step),
                   np.minimum(high, np.maximum(values + step, anchor)))
         fitted = yearly if last_observed is None else yearly & (years[y] <= last_observed)
         values, result, slope_guess, n = _solve_year(chain, x, goal[y], values, fitted,
-                                                     slope_guess, bounds)
+                                                     slope_guess, bounds, growth[y])
         evaluations += n
         achieved[y], x = result.observed, result.end
         for j, (target, unit, group, trans) in enumerate(zip(
@@ -132,18 +144,32 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
                 parameters[target.parameter][y] = np.exp(values[:, j])
     log.info("history fit: %d years x %d places, %d evaluations of the world chain",
              len(years), len(x0), evaluations)
-    return HistoryFit(np.asarray(years), parameters, goal, achieved, capped)
+    return HistoryFit(np.asarray(years), parameters, goal, achieved, capped, growth)
+
+
+GROWTH_LIMITS = (-0.01, 0.05)
+"""Births beyond deaths stay within -1% and +5% of the population a year: births cannot fall
+below about 0.4% a year when deaths are 1/70 a year, and no country grows faster than 5%."""
+
+
+def growth_rates(start: np.ndarray, end: np.ndarray, net_migration: np.ndarray) -> np.ndarray:
+    """Births beyond deaths (1/day) that take a population from ``start`` to ``end`` in a
+    year given the model's net migration per resident per day; 0 where either is unknown."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = np.log(end / start) / DAYS_PER_YEAR
+    rate = np.where(np.isfinite(observed), observed - net_migration, 0.0)
+    return np.clip(rate, *(np.array(GROWTH_LIMITS) / DAYS_PER_YEAR))
 
 
 def _solve_year(chain: WorldChain, x: np.ndarray, goal: np.ndarray, values: np.ndarray,
-                yearly: np.ndarray, slope: np.ndarray, bounds):
+                yearly: np.ndarray, slope: np.ndarray, bounds, growth: np.ndarray):
     """Secant iterations of one year; returns the unknowns, the chain's year at them, the
     slopes (the next year's first guess) and the number of evaluations."""
     scale = np.maximum(np.abs(goal), FLOOR)
     previous, n = None, 0
     while True:
         n += 1
-        result = chain.year(x, np.exp(values))
+        result = chain.year(x, np.exp(values), growth)
         residual = np.where(yearly, (result.observed - goal) / scale, 0.0)
         residual = np.nan_to_num(residual)
         moving = (np.abs(residual) > TOLERANCE) & yearly

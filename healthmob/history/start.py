@@ -9,6 +9,7 @@ model per year of the run: fitted years as fitted, later years by the ``projecti
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -82,7 +83,9 @@ def history_schedule(spec: ModelSpec, cfg: HistoryStart, places: pd.DataFrame,
                      parameters: dict, initial: InitialState, coupling: Coupling,
                      table: pd.DataFrame, years: np.ndarray, source: str,
                      run_days: float, save_dir: Path | None) -> tuple[Schedule, HistoryFit]:
-    """Fit (or read) the history and compile the run's yearly models (module docstring)."""
+    """Fit (or read) the history and compile the run's yearly models (module docstring).
+    Births beyond deaths (``growth_rate``) are those of the fit, the last fitted year's
+    held after it."""
     t0 = time.perf_counter()
     targets = list(initial.targets)
     yearly = np.array([t.parameter in cfg.yearly_parameters for t in targets])
@@ -98,8 +101,9 @@ def history_schedule(spec: ModelSpec, cfg: HistoryStart, places: pd.DataFrame,
                          for t in targets], axis=2)
         start = _start_unknowns(calibrator, initial, coupling)
         last = np.array([int(table.loc[table[t.column].notna(), "year"].max()) for t in targets])
+        population = observed_population(table, places, np.arange(years[0], years[-1] + 2))
         found = fit_history(calibrator, coupling, initial.state, goal, start, yearly, years,
-                            last)
+                            last, population)
         if save_dir is not None:
             _save(Path(save_dir) / f"{key}.csv", key, places, targets, found)
     log.info("history: %s refitted every year %d-%d for %d places, %s (%.2f s)",
@@ -107,10 +111,32 @@ def history_schedule(spec: ModelSpec, cfg: HistoryStart, places: pd.DataFrame,
              "read from the cache" if from_cache else "fitted", time.perf_counter() - t0)
     n_years = int(np.ceil(run_days / DAYS_PER_YEAR - 1e-9))
     values = projected(found, n_years, cfg, calibrator, targets)
-    models = tuple(compile_model(spec, len(places), {**parameters, **initial.overrides,
-                                                     **{k: v[t] for k, v in values.items()}})
-                   for t in range(n_years))
+    growth = found.growth[np.minimum(np.arange(n_years), len(found.years) - 1)]
+    models = tuple(dataclasses.replace(compile_model(
+        spec, len(places), {**parameters, **initial.overrides,
+                            **{k: v[t] for k, v in values.items()}}), growth_rate=growth[t])
+        for t in range(n_years))
     return Schedule(np.arange(n_years) * DAYS_PER_YEAR, models), found
+
+
+def observed_population(table: pd.DataFrame, places: pd.DataFrame, years: np.ndarray
+                        ) -> np.ndarray | None:
+    """Observed population (Y, P) at ``years``: interpolated inside a place's series,
+    continued at its last year-on-year growth after it; nan where a place has none, None
+    when the table has no ``population`` column."""
+    if "population" not in table:
+        return None
+    wide = table.pivot(index="year", columns="id", values="population").reindex(
+        index=np.union1d(years, table["year"].unique()), columns=places["id"])
+    wide = wide.where(wide > 0).interpolate(axis=0, limit_area="inside")
+    values = np.log(wide.to_numpy(dtype=float))
+    for p in range(values.shape[1]):
+        known = np.flatnonzero(np.isfinite(values[:, p]))
+        if len(known) >= 2 and known[-1] < len(values) - 1:
+            step = values[known[-1], p] - values[known[-2], p]
+            ahead = np.arange(1, len(values) - known[-1])
+            values[known[-1] + 1:, p] = values[known[-1], p] + step * ahead
+    return np.exp(values[np.searchsorted(wide.index.to_numpy(), years)])
 
 
 def projected(found: HistoryFit, n_years: int, cfg: HistoryStart, calibrator: Calibrator,
@@ -170,7 +196,7 @@ def _key(spec, places, fixed, targets, initial, coupling, source, years, yearly,
     matrices = [coupling.relocation, coupling.away, *[r for r, _ in coupling.selected]]
     payload = {
         "method": [fitting.TOLERANCE, fitting.MAX_ITERATIONS, fitting.MAX_STEP,
-                   fitting.FIRST_SLOPE, fitting.YEARLY_FACTOR, "monthly-expm-v3"],
+                   fitting.FIRST_SLOPE, fitting.YEARLY_FACTOR, "monthly-expm-v4-growth"],
         "model": spec.sha256, "places": places["id"].tolist(), "source": source,
         "fixed": {k: _digits(v) for k, v in sorted(fixed.items())},
         "targets": [[t.observable, t.parameter, t.column] for t in targets],
@@ -207,7 +233,7 @@ def _load(key, places, targets, yearly, years) -> HistoryFit | None:
     achieved = np.stack([grid(f"achieved_{t.observable}") for t in targets], axis=2)
     log.info("history fit read from the calibration cache %s", path)
     return HistoryFit(np.asarray(years), parameters, goal, achieved,
-                      grid("capped").astype(bool))
+                      grid("capped").astype(bool), grid("growth"))
 
 
 def _save(path: Path, key: str, places, targets, found: HistoryFit) -> None:
@@ -220,6 +246,7 @@ def _save(path: Path, key: str, places, targets, found: HistoryFit) -> None:
     for name, values in found.parameters.items():
         columns[f"fitted_{name}"] = values.ravel()
     columns["capped"] = found.capped.ravel().astype(int)
+    columns["growth"] = found.growth.ravel()
     buffer = io.StringIO()
     buffer.write(f"# key={key}\n# healthmob history fit; fitted values in base units "
                  "(per day); goal/achieved are annual means\n")

@@ -91,3 +91,13 @@ def test_the_start_is_the_2000_burden_and_population(run):
     places = prepared.scenario.places.set_index("id")
     assert np.allclose(places.loc[SADC, "population"], data("population").loc[2000], rtol=1e-9)
     assert prepared.schedule is not None and len(prepared.schedule.models) == 24
+
+
+def test_populations_follow_the_world_bank(run):
+    """Births beyond deaths are the observed growth less the model's net migration, so 2023
+    populations are within 5% of the World Bank's in 12 of the 13 countries (measured: the
+    largest gap Botswana, +4.7%); Namibia is 6% low because the World Bank's series jumps
+    15% from 2022 to 2023 (its 2023 census), beyond the 5% a year births may add."""
+    _, annual, data = run
+    ratio = annual("total_population").loc[2023, SADC] / data("population").loc[2023]
+    assert ((ratio - 1).abs() <= 0.05).sum() >= 12, ratio

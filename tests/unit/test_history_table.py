@@ -51,7 +51,7 @@ def test_projection_holds_the_last_value_or_continues_the_trend():
     calibrator = Calibrator(spec, {}, targets, 1)
     fitted = 0.01 * 0.9 ** np.arange(8)[:, None]  # falling 10% a year
     fit = HistoryFit(np.arange(2016, 2024), {"beta": fitted}, np.zeros((8, 1, 1)),
-                     np.zeros((8, 1, 1)), np.zeros((8, 1), dtype=bool))
+                     np.zeros((8, 1, 1)), np.zeros((8, 1), dtype=bool), np.zeros((8, 1)))
     hold = projected(fit, 10, HistoryStart(targets=tuple(targets)), calibrator, targets)
     assert np.array_equal(hold["beta"][:8], fitted) and np.all(hold["beta"][8:] == fitted[-1])
     trend = projected(fit, 10, HistoryStart(targets=tuple(targets), projection="trend"),
