@@ -28,7 +28,8 @@ from .stocks import entry_cohorts
 
 RETURN_LAYER = "return"
 FORCE_TOLERANCE = 0.05
-"""Relative change of a destination's force of infection that recomputes its propagator."""
+"""Relative change of a destination's force of infection or of one of its transition rates
+that recomputes its propagator."""
 OPEN_SLOT_YEARS = 15.0
 """Years since entry at which the open slot's members get their state at the start."""
 
@@ -270,9 +271,8 @@ def run_account(models: Schedule, times: np.ndarray, states: np.ndarray,
                  else _state_at(times, forces, 0.5 * (lo + hi)))
         at = _state_at(times, states, lo)
         leaving = [(flow, travellers(at, weights)) for flow, weights in arrivals]
-        piece = models.index_at(lo)
-        compiled = models.models[piece]
-        _refresh(compiled, piece, cached, receiving, force, start.hazard, hi - lo)
+        compiled = models.at(lo)
+        _refresh(compiled, cached, receiving, force, start.hazard, hi - lo)
         for j in receiving:
             step = cached[j][1]
             entering = sum(_arrivals(flow[:, j] * (hi - lo), composition,
@@ -287,23 +287,28 @@ def run_account(models: Schedule, times: np.ndarray, states: np.ndarray,
                    start.groups)
 
 
-def _refresh(compiled: CompiledModel, piece: int, cached: dict, places: np.ndarray,
-             force: np.ndarray, hazard: np.ndarray, days: float) -> None:
-    """Recompute the propagators of the destinations whose force, step length or model
-    (``piece`` of the schedule) changed since their propagator was made, all at once."""
+def _refresh(compiled: CompiledModel, cached: dict, places: np.ndarray, force: np.ndarray,
+             hazard: np.ndarray, days: float) -> None:
+    """Recompute, all at once, the propagators of the destinations whose force of
+    infection or transition rates (a history start changes them every year) moved by more
+    than :data:`FORCE_TOLERANCE` since their propagator was made, or whose step length
+    changed."""
     stale = []
     for j in places:
         known = cached.get(j)
-        if known is None or known[2] != days or known[3] != piece or np.any(
-                np.abs(force[j] - known[0]) > FORCE_TOLERANCE * np.maximum(
-                    np.abs(known[0]), 1e-12)):
+        if known is None or known[2] != days or _moved(force[j], known[0]) or _moved(
+                compiled.tr_rate[j], known[3]):
             stale.append(j)
     if not stale:
         return
     eye = np.eye(compiled.n_compartments)
     chains = np.stack([compiled.generator(int(j), force[j]) - hazard[j] * eye for j in stale])
     for j, step in zip(stale, propagators(chains, days)):
-        cached[j] = (force[j].copy(), step, days, piece)
+        cached[j] = (force[j].copy(), step, days, compiled.tr_rate[j].copy())
+
+
+def _moved(now: np.ndarray, then: np.ndarray) -> bool:
+    return bool(np.any(np.abs(now - then) > FORCE_TOLERANCE * np.maximum(np.abs(then), 1e-12)))
 
 
 def _arrivals(persons: np.ndarray, leaving: np.ndarray, group: np.ndarray,

@@ -152,8 +152,8 @@ def advance_year(cohorts: np.ndarray, arrivals: np.ndarray, step: YearPropagator
         At the start of the next year, every cohort one slot older.
     year : CohortYear
     """
-    counted = (cohorts @ step.integral) @ tallies
-    counted[:, 0] += (arrivals @ step.half_integral) @ tallies
+    counted = cohorts @ (step.integral @ tallies)  # (C, n_tally) first: half the work
+    counted[:, 0] += arrivals @ (step.half_integral @ tallies)
     after = cohorts @ step.full
     after[:, 0] += arrivals @ step.half
     older = np.zeros_like(after)
