@@ -247,7 +247,8 @@ def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) 
     if prepared.birthplace is not None:
         account = account_of_run(prepared.models, trajectory, prepared.coupling,
                                  prepared.mobility, prepared.birthplace, prepared.weights)
-    return build_results(scenario, trajectory, prepared.initial, account)
+    return build_results(scenario, trajectory, prepared.initial, account, prepared.history,
+                         prepared.schedule)
 
 
 def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,

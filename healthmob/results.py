@@ -39,7 +39,7 @@ def initial_flag_variable(flag: np.ndarray) -> dict:
 
 
 def build_results(scenario, trajectory: Trajectory, initial: InitialState,
-                  account: Account | None = None) -> xr.Dataset:
+                  account: Account | None = None, history=None, schedule=None) -> xr.Dataset:
     """Assemble ``results.nc`` from the scenario, the trajectory and the initial state.
 
     Variables: ``population (time, place, compartment)`` (persons), one ``(time, place)``
@@ -47,7 +47,9 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState,
     each output time), one variable per spec output (prevalences, coverage...),
     ``initial_state_flag (place)`` and, for an endemic start, each target and fitted
     parameter per place; with a birthplace ``account``, the native- and foreign-born
-    variables of :mod:`healthmob.birthplace.variables`.
+    variables of :mod:`healthmob.birthplace.variables`; for a history start (``history``, a
+    :class:`healthmob.history.fit.HistoryFit`, and the run's ``schedule``), the yearly
+    parameters, targets and flags by ``year``.
     """
     spec = scenario.spec
     start = np.datetime64(scenario.time.start, "ns")
@@ -70,6 +72,11 @@ def build_results(scenario, trajectory: Trajectory, initial: InitialState,
         **_observables(spec, trajectory),
         **_calibration_variables(spec, initial),
     }
+    if history is not None:
+        more, year = _history_variables(spec, initial, history, schedule,
+                                        scenario.time.start.year)
+        data.update(more)
+        coords["year"] = year
     if account is not None:
         more, more_coords = birthplace_variables(account, scenario.birthplace, spec.tallies,
                                                  pd.Timestamp(scenario.time.start))
@@ -106,6 +113,37 @@ def _observables(spec, trajectory: Trajectory) -> dict:
                                                  trajectory.tally_rates), {
             "units": units_of(spec, name), "long_name": output.long_name, **dict(output.attrs)})
     return data
+
+
+def _history_variables(spec, initial: InitialState, history, schedule, first_year: int):
+    """Per year of the run (``year``, the calendar year each yearly model starts in): every
+    yearly parameter as run (fitted, then projected), the observed values fitted to (nan
+    after the last fitted year) and the places whose transmission is at its floor."""
+    n_years = len(schedule.models)
+    years = first_year + np.arange(n_years)
+    fitted = np.isin(years, history.years)
+    data = {}
+    for name in history.parameters:
+        declared = spec.parameters[name]
+        per_declared = convert(1.0, declared.units)[0]
+        data[f"history_{name}"] = (("year", "place"), np.stack(
+            [model.values[name] for model in schedule.models]) / per_declared, {
+            "units": CF_UNITS[declared.units],
+            "long_name": f"{name} of each year of the run: fitted to {history.years[0]}-"
+                         f"{history.years[-1]}, then projected"})
+    for j, target in enumerate(initial.targets):
+        goal = np.full((n_years, history.goal.shape[1]), np.nan)
+        goal[fitted] = history.goal[np.searchsorted(history.years, years[fitted]), :, j]
+        data[f"history_target_{target.observable}"] = (("year", "place"), goal, {
+            "units": units_of(spec, target.observable),
+            "long_name": f"observed {target.observable} of the year the history start was "
+                         "fitted to (annual mean; nan after the last fitted year)"})
+    capped = np.zeros((n_years, history.capped.shape[1]), dtype=np.int8)
+    capped[fitted] = history.capped[np.searchsorted(history.years, years[fitted])]
+    data["history_transmission_at_floor"] = (("year", "place"), capped, {
+        "units": "1", "long_name": "1 where the infection migrants and travellers bring "
+                                   "alone exceeds the place's fitted force of infection"})
+    return data, ("year", years, {"long_name": "calendar year in which a yearly model starts"})
 
 
 def _calibration_variables(spec, initial: InitialState) -> dict:
