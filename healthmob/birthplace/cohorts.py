@@ -80,18 +80,23 @@ def propagator(generator: np.ndarray, days: float = DAYS_PER_YEAR) -> YearPropag
 
 
 def propagators(generators: np.ndarray, days: float = DAYS_PER_YEAR) -> list[YearPropagator]:
-    """:func:`propagator` of each generator of a stack (B, C, C), the matrix exponentials
-    computed together (one batched call is several times faster than B calls)."""
+    """:func:`propagator` of each generator of a stack (B, C, C), the matrix exponentials and
+    the solves for ``M`` computed together (batched calls are several times faster than B
+    single ones)."""
     half = expm(generators * (days / 2.0))
     full = half @ half
     eye = np.eye(generators.shape[1])
-    out = []
-    for g, h, f in zip(generators, half, full):
-        if np.all(g.sum(axis=1) < -1e-15 * np.abs(np.diag(g)).max(initial=1.0)):
-            lu = lu_factor(g)
-            out.append(YearPropagator(f, lu_solve(lu, f - eye), h, lu_solve(lu, h - eye)))
-        else:
-            out.append(propagator(g, days))
+    scale = np.abs(np.diagonal(generators, axis1=1, axis2=2)).max(axis=1, initial=1.0)
+    left = np.all(generators.sum(axis=2) < -1e-15 * scale[:, None], axis=1)
+    out: list = [None] * len(generators)
+    if left.any():
+        both = np.linalg.solve(generators[left], np.concatenate(
+            [full[left] - eye, half[left] - eye], axis=2))
+        n = generators.shape[1]
+        for k, b in zip(np.flatnonzero(left), both):
+            out[k] = YearPropagator(full[k], b[:, :n], half[k], b[:, n:])
+    for k in np.flatnonzero(~left):
+        out[k] = propagator(generators[k], days)
     return out
 
 
