@@ -4,7 +4,8 @@ Usage: ``python benchmarks/plausibility_history.py RUN_DIR`` (a finished run of 
 with ``[initial] method = "history"``). Reads the run's ``results.nc`` and the embedded
 ``geo/history.csv`` and prints, for the places with data: 2023 TB incidence within 5% of
 WHO; annual change 2015-2023 within 1.5 points of WHO's; HIV prevalence within 10% and ART
-coverage within 5 points of UNAIDS (their last years in the shared data, 2021 and 2022); TB
+coverage within 5 points of UNAIDS (their last years in the shared data, 2021 and 2022); the
+TB-HIV share within 10% of WHO's (2023); TB
 notifications and TB deaths (HIV-negative, HIV-positive) against WHO 2023 as median
 model/observed ratios; population against the World Bank 2000-2023; and the ten largest
 2023-2043 changes of TB incidence.
@@ -64,6 +65,14 @@ def main(run_dir: Path) -> None:
             off = off / both["data"].where(both["data"] > 0)
         within = f"{tolerance:g} points" if kind == "points" else f"{100 * tolerance:g}%"
         print(f"{year} {name} within {within} of UNAIDS: {share(off.abs() <= tolerance)}")
+
+    if "tb_hiv_share" in results:
+        model = annual(results, "tb_hiv_share").loc[2023]
+        data = wide["tb_hiv_percent"].reindex(columns=model.index).loc[2023]
+        both = pd.concat([model, data], axis=1, keys=["model", "data"]).dropna()
+        off = (both["model"] - both["data"]) / both["data"].where(both["data"] > 0)
+        print(f"2023 tb_hiv_share within 10% of WHO: {share(off.abs() <= 0.10)}; below: "
+              f"{int((off < -0.10).sum())}, above: {int((off > 0.10).sum())}")
 
     population = results["total_population"].isel(time=slice(0, -1)).groupby(
         "time.year").mean().to_pandas()
