@@ -57,3 +57,16 @@ def test_projection_holds_the_last_value_or_continues_the_trend():
     trend = projected(fit, 10, HistoryStart(targets=tuple(targets), projection="trend"),
                       calibrator, targets)
     assert np.allclose(trend["beta"][8:, 0], fitted[-1, 0] * 0.9 ** np.array([1, 2]))
+
+
+def test_births_beyond_deaths_are_the_observed_growth_less_net_migration():
+    from healthmob.history.fit import GROWTH_LIMITS, growth_rates
+    from healthmob.units import DAYS_PER_YEAR
+
+    start, end = np.array([100.0, 100.0, 100.0, np.nan]), np.array([102.0, 100.0, 50.0, 1.0])
+    migration = np.array([0.01, 0.0, 0.0, 0.0]) / DAYS_PER_YEAR
+    rate = growth_rates(start, end, migration) * DAYS_PER_YEAR
+    assert np.isclose(rate[0], np.log(1.02) - 0.01)   # growth less immigration
+    assert rate[1] == 0.0
+    assert rate[2] == GROWTH_LIMITS[0]                 # a halving is beyond what births do
+    assert rate[3] == 0.0                              # unknown population: no growth
