@@ -136,7 +136,7 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
             scenario.spec, scenario.initial, places, parameters, initial, coupling, observed,
             years, sha256_file(observed_file), scenario.time.duration_days, calibration_dir)
         compiled = schedule.first
-        files.append(observed_file)
+        files += [f for f in (observed_file, fit.cache_file) if f is not None]
     return Prepared(scenario, mobility, initial, compiled, coupling, cohorts, weights,
                     tuple(files), schedule, fit)
 

@@ -66,3 +66,13 @@ def healthmob(*args, **kwargs) -> subprocess.CompletedProcess:
 def start_healthmob(*args, **kwargs) -> subprocess.Popen:
     """Start the CLI in the background (to interrupt it)."""
     return start_python("-m", "healthmob", *args, **kwargs)
+
+
+def assert_refused(done, expected: str, output_dir: Path) -> None:
+    """A refused run: exit 2, exactly one ``healthmob: error:`` line holding ``expected``, no
+    traceback, and no ``output_dir`` created."""
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("healthmob: error:")]
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not output_dir.exists()

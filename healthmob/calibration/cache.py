@@ -66,21 +66,41 @@ def find_calibration(key: str) -> Path | None:
     return None
 
 
-def load_calibration(key: str, spec: ModelSpec, places: pd.DataFrame, overrides: dict,
-                     targets) -> InitialState | None:
-    """The cached calibration of these inputs, or None (logged) when there is none."""
+def read_cache_table(key: str, what: str) -> tuple[pd.DataFrame, Path] | None:
+    """The cached table of ``key`` and its path (:func:`find_calibration`), or None (logged)
+    when there is none or its first line does not hold the key; ``what`` names it in the
+    log (``"calibration"``, ``"history fit"``)."""
     path = find_calibration(key)
     if path is None:
-        log.info("no calibration cached for these inputs (key %s...); calibrating now "
-                 "(`healthmob calibrate CONFIG` caches it)", key[:12])
+        log.info("no %s cached for these inputs (key %s...); fitting now (`healthmob "
+                 "calibrate CONFIG` caches it)", what, key[:12])
         return None
     with open(path, encoding="utf-8") as handle:
         if handle.readline().strip() != f"# key={key}":
-            log.warning("calibration cache %s does not hold key %s; calibrating now", path,
-                        key[:12])
+            log.warning("%s cache %s does not hold key %s; fitting now", what, path, key[:12])
             return None
-    table = pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""]).set_index("id")
-    table = table.loc[places["id"]]
+    return pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""]), path
+
+
+def write_cache_table(path: Path, key: str, description: str, columns: dict) -> Path:
+    """Write a cached table: the key line, a description line, then ``columns`` as CSV
+    with every float to 17 significant digits (read back bit for bit), atomically."""
+    buffer = io.StringIO()
+    buffer.write(f"# key={key}\n# {description}\n")
+    pd.DataFrame(columns).to_csv(buffer, index=False, float_format="%.17g")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_calibration(key: str, spec: ModelSpec, places: pd.DataFrame, overrides: dict,
+                     targets) -> InitialState | None:
+    """The cached calibration of these inputs, or None (logged) when there is none."""
+    found = read_cache_table(key, "calibration")
+    if found is None:
+        return None
+    table, path = found
+    table = table.set_index("id").loc[places["id"]]
     fractions = table[[f"x_{c}" for c in spec.compartment_ids]].to_numpy()
     fitted = {t.parameter: table[f"fitted_{t.parameter}"].to_numpy() for t in targets}
     goal = table[[f"goal_{t.observable}" for t in targets]].to_numpy()
@@ -103,10 +123,6 @@ def save_calibration(path: Path, key: str, spec: ModelSpec, places: pd.DataFrame
     fractions = initial.state / initial.state.sum(axis=1, keepdims=True)
     for c, cid in enumerate(spec.compartment_ids):
         columns[f"x_{cid}"] = fractions[:, c]
-    buffer = io.StringIO()
-    buffer.write(f"# key={key}\n# healthmob endemic calibration of model {spec.name}; "
-                 "fitted values in base units (per day); x_* are state fractions\n")
-    pd.DataFrame(columns).to_csv(buffer, index=False, float_format="%.17g")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, buffer.getvalue())
-    return path
+    return write_cache_table(path, key, f"healthmob endemic calibration of model {spec.name}; "
+                             "fitted values in base units (per day); x_* are state fractions",
+                             columns)

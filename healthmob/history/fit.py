@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +63,8 @@ class HistoryFit:
         place's force of infection.
     growth : ndarray, shape (Y, P)
         Births beyond deaths per person per day (1/day) of each year.
+    cache_file : Path, optional
+        The calibration cache it was read from (an input of the run).
     """
 
     years: np.ndarray
@@ -70,6 +73,7 @@ class HistoryFit:
     achieved: np.ndarray
     capped: np.ndarray
     growth: np.ndarray
+    cache_file: Path | None = None
 
 
 def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal: np.ndarray,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..calibration.cache import find_calibration
+from ..calibration.cache import read_cache_table, write_cache_table
 from ..calibration.config import HistoryStart
 from ..calibration.fit import Calibrator
 from ..calibration.initial import InitialState
@@ -29,8 +28,6 @@ from ..disease.schedule import Schedule
 from ..disease.spec import ModelSpec
 from ..engine.coupling import Coupling
 from ..errors import ConfigError
-from ..store.atomic import write_text_atomic
-from ..store.rundir import sha256_file
 from ..units import DAYS_PER_YEAR
 from . import fit as fitting
 from .fit import HistoryFit, fit_history
@@ -208,18 +205,11 @@ def _key(spec, places, fixed, targets, initial, coupling, source, years, yearly,
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def observed_digest(path: Path) -> str:
-    """Content hash of the observed table (part of the fit's key)."""
-    return sha256_file(path)
-
-
 def _load(key, places, targets, yearly, years) -> HistoryFit | None:
-    path = find_calibration(key)
-    if path is None:
-        log.info("no history fit cached for these inputs (key %s...); fitting now "
-                 "(`healthmob calibrate CONFIG` caches it)", key[:12])
+    found = read_cache_table(key, "history fit")
+    if found is None:
         return None
-    table = pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""])
+    table, path = found
     n_years, n = len(years), len(places)
     table = table.set_index(["year", "id"]).loc[pd.MultiIndex.from_product(
         [years, places["id"]])]
@@ -233,7 +223,7 @@ def _load(key, places, targets, yearly, years) -> HistoryFit | None:
     achieved = np.stack([grid(f"achieved_{t.observable}") for t in targets], axis=2)
     log.info("history fit read from the calibration cache %s", path)
     return HistoryFit(np.asarray(years), parameters, goal, achieved,
-                      grid("capped").astype(bool), grid("growth"))
+                      grid("capped").astype(bool), grid("growth"), cache_file=path)
 
 
 def _save(path: Path, key: str, places, targets, found: HistoryFit) -> None:
@@ -247,11 +237,6 @@ def _save(path: Path, key: str, places, targets, found: HistoryFit) -> None:
         columns[f"fitted_{name}"] = values.ravel()
     columns["capped"] = found.capped.ravel().astype(int)
     columns["growth"] = found.growth.ravel()
-    buffer = io.StringIO()
-    buffer.write(f"# key={key}\n# healthmob history fit; fitted values in base units "
-                 "(per day); goal/achieved are annual means\n")
-    pd.DataFrame(columns).to_csv(buffer, index=False, float_format="%.17g")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, buffer.getvalue())
+    write_cache_table(path, key, "healthmob history fit; fitted values in base units (per "
+                      "day); goal/achieved are annual means", columns)
     log.info("history fit written to %s", path)
-
