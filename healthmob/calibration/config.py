@@ -130,13 +130,14 @@ def parse_initial(table, spec: ModelSpec | None, places: pd.DataFrame | None,
                         for i, t in enumerate(start.targets))
         if not targets:
             problems.append("initial.targets must list at least one target")
+        start = dataclasses.replace(start, targets=targets)
         if method == "history":
             fitted = [t.parameter for t in targets]
-            for name in start.yearly if start.yearly is not None else fitted:
+            for name in start.yearly_parameters:
                 if name not in fitted:
                     problems.append(must_be("initial.yearly", f"parameters of the targets "
                                             f"{fitted}", name))
-        return dataclasses.replace(start, targets=targets)
+        return start
     start = FractionStart.from_table({**table, "method": method}, "initial", problems)
     seeds = tuple(Seed.from_table(s, f"initial.seeds[{i}]", problems)
                   for i, s in enumerate(start.seeds))

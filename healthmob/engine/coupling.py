@@ -122,14 +122,18 @@ class Coupling:
         if not self.has_visiting:
             return compiled.local_force(x)
         home = 1.0 / (1.0 + self.away_total)
-        away_in, away_out = self._operators["away_in"], self._operators["away_out"]
-        infectious = compiled.infectious(x) * home[:, None]
-        present_infectious = infectious + away_in @ infectious
-        total = x.sum(axis=1) * home
-        present_total = total + away_in @ total
+        present_infectious, present_total = self._present(compiled.infectious(x), x, home)
         local = compiled.inf_rate * present_infectious / np.where(
             present_total > 0, present_total, 1.0)[:, None]
-        return (local + away_out @ local) * home[:, None]
+        return (local + self._operators["away_out"] @ local) * home[:, None]
+
+    def _present(self, infectious: np.ndarray, x: np.ndarray, home: np.ndarray):
+        """Weighted infectious people (P, K) and all people (P,) present in each place:
+        the residents at home plus the visitors from elsewhere."""
+        away_in = self._operators["away_in"]
+        infectious = infectious * home[:, None]
+        total = x.sum(axis=1) * home
+        return infectious + away_in @ infectious, total + away_in @ total
 
     def relocation_out_rates(self, n_comp: int) -> np.ndarray:
         """Per-capita rates (1/day) of moving away, by place and compartment (P, C)."""
@@ -140,25 +144,17 @@ class Coupling:
         return out
 
     def relocation_inflow(self, x: np.ndarray) -> np.ndarray:
-        """Arrivals (persons/day) by place and compartment from relocation, (P, C)."""
-        if self.relocation.nnz == 0:
-            return np.zeros_like(x)
-        ops = self._operators
-        inflow = ops["relocation_in"] @ x
-        for rates_in, _, weights in ops["selected"]:
-            inflow += rates_in @ (weights * x)
-        return inflow
+        """Arrivals (persons/day) by place and compartment from relocation, (P, C): the
+        flux of :meth:`relocation_flux` plus the departures."""
+        return self.relocation_flux(x) + self.relocation_out_rates(x.shape[1]) * x
 
     def present_share(self, compiled: CompiledModel, x: np.ndarray, k: int) -> np.ndarray:
         """Weighted infectious share of infection ``k`` among the people present in each
         place (P,): what multiplies a place's transmission rate in :meth:`force`."""
-        infectious, total = compiled.infectious(x)[:, k], x.sum(axis=1)
+        infectious, total = compiled.infectious(x)[:, [k]], x.sum(axis=1)
         if self.has_visiting:
-            home = 1.0 / (1.0 + self.away_total)
-            away_in = self._operators["away_in"]
-            infectious, total = infectious * home, total * home
-            infectious, total = infectious + away_in @ infectious, total + away_in @ total
-        return np.divide(infectious, total, out=np.zeros_like(total), where=total > 0)
+            infectious, total = self._present(infectious, x, 1.0 / (1.0 + self.away_total))
+        return np.divide(infectious[:, 0], total, out=np.zeros_like(total), where=total > 0)
 
     def relocation_flux(self, x: np.ndarray) -> np.ndarray:
         """dx/dt (persons/day) from relocation: arrivals minus departures, per compartment."""
