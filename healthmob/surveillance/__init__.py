@@ -1,0 +1,1 @@
+"""Surveillance: observed notifications against what the model (and migration) explains."""
