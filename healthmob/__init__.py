@@ -7,6 +7,7 @@ stage (docs/architecture.md). The API mirrors the CLI::
     run = healthmob.run("configs/world.toml")     # writes runs/<name>-<timestamp>/
     ds = run.results                              # xarray.Dataset (CF)
     ds = healthmob.simulate("configs/world.toml") # same, nothing written
+    found = healthmob.surveil(run.directory, "who-notifications")  # surveillance.nc, alerts
 
 Submodules are imported on first use, so ``import healthmob`` stays cheap.
 """
@@ -16,7 +17,7 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {
-    "Run": "pipeline", "run": "pipeline", "simulate": "pipeline",
+    "Run": "pipeline", "run": "pipeline", "simulate": "pipeline", "surveil": "pipeline",
     "Scenario": "scenario", "load_scenario": "scenario", "load_model": "disease.parse",
 }
 __all__ = ["__version__", *sorted(_API)]

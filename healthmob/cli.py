@@ -1,4 +1,4 @@
-"""Command-line interface: ``healthmob run|validate|mobility|calibrate|network|map|report...``.
+"""Command-line interface: ``healthmob run|validate|mobility|calibrate|network|surveil|...``.
 
 The CLI only composes library functions. Errors caused by input (any
 :class:`~healthmob.errors.HealthmobError`) print one line on stderr and exit with code 2;
@@ -106,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
         "map", help="rebuild risk.gpkg, top_corridors.csv and risk_map.png from risk.nc")
     maps.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     maps.set_defaults(handler=_map)
+
+    surveil = commands.add_parser(
+        "surveil", help="compare observed notifications with a run: surveillance.nc, "
+        "alerts.csv, figures")
+    surveil.add_argument("target", metavar="CONFIG_OR_RUN_DIR",
+                         help="a finished run directory, or a config to run first")
+    surveil.add_argument("--observed", required=True, metavar="FILE",
+                         help="observed CSV (docs/surveillance.md), or a shipped table: "
+                              "who-notifications, england-wales")
+    surveil.add_argument("--output-dir", type=Path,
+                         help="parent folder of the run when CONFIG is run (default runs/)")
+    surveil.set_defaults(handler=_surveil)
 
     report = commands.add_parser(
         "report", help="rebuild report.html (self-contained, offline) from a run directory")
@@ -250,6 +262,22 @@ def _calibrate(args) -> int:
         print(f"  transmission at its floor (imports exceed the target) in {fit.capped[-1].sum()} "
               "places")
     print(folder)
+    return 0
+
+
+def _surveil(args) -> int:
+    from .pipeline import surveil  # imported when the command runs (fast start-up)
+
+    found = surveil(args.target, args.observed, args.output_dir)
+    data = found.dataset
+    alarms = int(data["alarm"].sum())
+    print(f"{data.sizes['series']} series, years {int(data['year'][0])}-"
+          f"{int(data['year'][-1])}: {alarms} alarms with the model offset "
+          f"({int(data['alarm_fdr'].sum())} after false-discovery control), "
+          f"{int(data['alarm_without_model'].sum())} without the model, "
+          f"{int(data['cusum_alarm'].sum())} CUSUM alarms")
+    for path in found.files:
+        print(path)
     return 0
 
 

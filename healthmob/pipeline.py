@@ -37,10 +37,12 @@ from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
 from .results import build_results
 from .risk.assess import RiskInputs, assess_risk
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
 from .store.rundir import RunDirectory, collect_logs, sha256_file
+from .surveillance.config import check_observed_strata
+from .surveillance.run import surveil_run
 from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)
@@ -265,6 +267,11 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     with collect_logs() as records:
         scenario = config if isinstance(config, Scenario) else load_scenario(config)
         prepared = prepare(scenario)
+        if scenario.surveillance.observed:
+            check_observed_strata(scenario.surveillance.observed, scenario.base_dir,
+                                  list(scenario.places["id"]),
+                                  scenario.birthplace.band_labels(),
+                                  prepared.birthplace.groups.labels)
     base = Path(output_dir or scenario.output.directory)
     inputs = list(scenario.input_files) + mobility_inputs(scenario.mobility, scenario.base_dir)
     inputs += list(prepared.calibration_files)
@@ -291,9 +298,32 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
         if with_risk:
             write_dataset(assess(prepared, results), folder.path / "risk.nc")
             folder.add_output("risk.nc")
+        if scenario.surveillance.observed:
+            for path in surveil_run(folder.path, scenario.surveillance.observed,
+                                    base_dir=scenario.base_dir).files:
+                folder.add_output(path.name)
     if with_risk:
         write_maps(folder)
     return Run(folder.path, results, folder.manifest)
+
+
+def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | None = None):
+    """Compare observed notifications with a run: ``target`` a finished run directory, or a
+    config that is run first (with ``[surveillance] observed`` set to ``observed``).
+
+    Returns the :class:`~healthmob.surveillance.run.Surveillance` (``dataset``, ``alerts``,
+    ``files``) written into the run directory. Bad input raises before anything is written.
+    """
+    target = Path(target)
+    if target.is_dir():
+        return surveil_run(target, observed)
+    scenario = load_scenario(target)
+    table = scenario.to_table()
+    table["surveillance"] = {"observed": str(Path(observed).resolve())
+                             if Path(observed).is_file() else str(observed)}
+    checked = parse_scenario(table, path=scenario.path, sha256=scenario.sha256)
+    finished = run(checked, output_dir)
+    return surveil_run(finished.directory, checked.surveillance.observed)
 
 
 def write_maps(folder: RunDirectory) -> None:

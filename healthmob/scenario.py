@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .birthplace.config import BirthplaceConfig, parse_birthplace
+from .birthplace.setup import applies
 from .calibration.config import HistoryStart, InitialConfig, parse_initial
 from .checks import (
     REQUIRED,
@@ -42,9 +43,10 @@ from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
 from .risk.config import RiskConfig, parse_risk
 from .store.resources import data_dir, read_toml
+from .surveillance.config import SurveillanceConfig, check_observed
 
 SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobility", "birthplace",
-            "ensemble", "cluster", "risk", "network")
+            "ensemble", "cluster", "risk", "network", "surveillance")
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class Scenario:
         base units (per day, days, dimensionless) they give.
     engine, seed : str, int
         Which engine; root seed of every random stream of the run.
-    places_config, time, solver, output, initial, mobility, ensemble, cluster, risk, network
+    places_config, time, solver, output, initial, mobility, ensemble, cluster, risk, network,
+    surveillance
         The sections, checked and with every default filled (``cluster`` None without one).
     input_files : tuple of Path
         Every file the config makes the run read (hashed into the manifest).
@@ -122,6 +125,7 @@ class Scenario:
     cluster: ClusterConfig | None
     risk: RiskConfig
     network: tuple[NetworkPlace, ...]
+    surveillance: SurveillanceConfig
     input_files: tuple[Path, ...] = ()
 
     @property
@@ -143,7 +147,7 @@ class Scenario:
                  "parameters": self.parameter_table, "mobility": self.mobility,
                  "birthplace": self.birthplace,
                  "ensemble": self.ensemble, "cluster": self.cluster, "risk": self.risk,
-                 "network": {"places": self.network}}
+                 "network": {"places": self.network}, "surveillance": self.surveillance}
         return tomlable(table)
 
 
@@ -180,12 +184,16 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems),
         cluster=parse_cluster(table.get("cluster", {}), problems),
         risk=parse_risk(table.get("risk", {}), spec, problems),
-        network=parse_network_places(table.get("network", {}), places, base, problems))
+        network=parse_network_places(table.get("network", {}), places, base, problems),
+        surveillance=SurveillanceConfig.from_table(table.get("surveillance", {}),
+                                                   "surveillance", problems))
     if spec is not None:
         _check_categories(sections["mobility"], spec, problems)
     if isinstance(sections["initial"], HistoryStart):
         _check_history(sections["initial"], sections["time"], top.engine, sections["ensemble"],
                        base, problems)
+    if sections["surveillance"].observed and spec is not None and places is not None:
+        _check_surveillance(sections, top.engine, spec, set(places["id"]), base, problems)
     parameter_table = table.get("parameters", {})
     parameters = {}
     if spec is not None:
@@ -228,6 +236,25 @@ def _check_history(start: HistoryStart, time: TimeConfig, engine: str, ensemble,
         fitted_years(start, table, time.start.year, path)
     except HealthmobError as exc:
         problems.append(str(exc))
+
+
+def _check_surveillance(sections: dict, engine: str, spec: ModelSpec, place_ids: set,
+                        base: Path, problems: list[str]) -> None:
+    """[surveillance] needs a deterministic TB run that keeps its birthplace account, and an
+    observed table that fits its places and years."""
+    if engine != "deterministic" or sections["ensemble"].sweep is not None:
+        problems.append("surveillance: a surveillance stage compares one deterministic run; "
+                        "remove [surveillance] or the stochastic engine / sweep")
+    elif "tb_notifications" not in spec.tallies:
+        problems.append(f"surveillance: the model {spec.name!r} counts no tb_notifications")
+    elif not applies(sections["birthplace"], sections["mobility"]):
+        problems.append("surveillance: needs the birthplace account (the migration layer "
+                        "and [birthplace] enabled)")
+    else:
+        problem = check_observed(sections["surveillance"].observed, place_ids,
+                                 sections["time"].start, sections["time"].duration_days, base)
+        if problem:
+            problems.append(f"surveillance.observed: {problem}")
 
 
 def _model(name, base: Path, problems: list[str]) -> tuple[ModelSpec | None, list[Path]]:

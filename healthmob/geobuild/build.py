@@ -26,6 +26,7 @@ from .layers import (
     unresolved_airports,
     with_missing_airports,
 )
+from .notifications import build_england_wales, build_who_notifications
 from .places import (
     build_countries,
     build_places,
@@ -62,9 +63,12 @@ RAW_FILES = {
     "passports": "passport_index/passport-index-tidy-iso3.csv",
     "stocks": "un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
     "unwto": "unwto_tourism/unwto-all-data-download_2022.xlsx",
+    "who_notifications": "who_tb_2025/TB_notifications_2025-05-21.csv",
+    "england_wales": "phe_tb_england_wales/tb_not_ew.csv",
 }
 
-TABLES = ("air", "land", "migration", "tourism", "visas", "history")
+TABLES = ("air", "land", "migration", "tourism", "visas", "history", "notifications_who",
+          "notifications_england_wales")
 """The CSV files of ``geo/`` besides ``places.csv``."""
 
 
@@ -122,6 +126,8 @@ def read_raw_files(data: Path) -> dict:
         "passports": read_csv_safe(path["passports"]),
         "stocks": read_csv_safe(path["stocks"]),
         "unwto": read_unwto(path["unwto"]),
+        "who_notifications": read_csv_safe(path["who_notifications"]),
+        "england_wales": read_csv_safe(path["england_wales"]),
     }
 
 
@@ -131,8 +137,7 @@ def derive_tables(raw: dict) -> dict:
     Returns
     -------
     dict
-        ``places``, ``air``, ``land``, ``migration``, ``tourism``, ``visas``, ``history``
-        (the files' tables),
+        ``places`` and the tables of :data:`TABLES` (the files' tables),
         ``centres`` (:func:`.places.population_centres` and :func:`.places.point_centres`)
         and ``country_iso3`` (airports.dat country -> place id).
     """
@@ -158,6 +163,8 @@ def derive_tables(raw: dict) -> dict:
         "visas": build_visa_table(raw["passports"], places["id"]),
         "history": build_history(places["id"], raw["who_2025"], raw["wb_pop"], raw["wb_hiv"],
                                  raw["wb_art"], raw["wb_new_hiv"]),
+        "notifications_who": build_who_notifications(raw["who_notifications"], places["id"]),
+        "notifications_england_wales": build_england_wales(raw["england_wales"]),
         "country_iso3": country_iso3, "airports": airports,
     }
 

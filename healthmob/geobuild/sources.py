@@ -25,6 +25,10 @@ RAW = (  # (raw file, origin repository, commit) as given in the data folder's S
      "yashparikh26/outbreaks", "4116e90cb1ae222995ccbc4386f5ab30f49d3cbe"),
     ("who_tb_2025/TB_burden_countries_2025-10-29.csv (history.csv only)",
      "Debebe/Bbuff (indata/)", "b60e8eb89e11676e66524254a80641a35a473948"),
+    ("who_tb_2025/TB_notifications_2025-05-21.csv (notifications_who.csv)",
+     "Debebe/Bbuff (indata/)", "b60e8eb89e11676e66524254a80641a35a473948"),
+    ("phe_tb_england_wales/tb_not_ew.csv (notifications_england_wales.csv)",
+     "seabbs/tbinenglanddataclean (data-raw/)", "74e92c715edb33f8d914de230c13431b888cc73b"),
     ("hiv_wdi/{antiretroviral-therapy-coverage,adults-newly-infected-with-hiv}.csv",
      "triphanvn/Viz-DataDrivenProj-HIVDashboard", "14a9ba12c9076884c82027890f4e80b7d2820bd4"),
     ("un_desa_migrant_stock_2024/undesa_stocks_1990-2024.csv",
@@ -54,6 +58,11 @@ LICENCES = (  # (source, publisher, year of data, licence or terms)
     ("WHO TB burden estimates, 2025 release (`history.csv`)",
      "World Health Organization, Global TB Programme", "2000-2023 (export 2025-10-29)",
      "**Not confirmed**, as the 2024 release"),
+    ("WHO TB notifications (`notifications_who.csv`)",
+     "World Health Organization, Global TB Programme", "2000-2023 (export 2025-05-21)",
+     "**Not confirmed**, as the burden estimates"),
+    ("TB notifications in England and Wales 1913-2016 (`notifications_england_wales.csv`)",
+     "Public Health England", "1913-2016", "Open Government Licence v3.0 (PHE)"),
     ("World Bank WDI SP.POP.TOTL, SH.DYN.AIDS.ZS, SH.HIV.ARTC.ZS, SH.HIV.INCD",
      "World Bank (HIV, ART coverage and new infections from UNAIDS)",
      "2022 / latest to 2021 / latest to 2022; 2000-2023 in history.csv",
@@ -169,6 +178,13 @@ def files_section(stats: dict) -> str:
          "deaths by HIV status; HIV prevalence 15-49, ART coverage, new HIV infections 15-49; "
          "population (empty where the source has no value)", "WHO TB 2025 release, World "
          "Bank / UNAIDS"),
+        ("`notifications_who.csv`", len(stats["notifications_who"]), "observed table "
+         "(docs/surveillance.md): per place and year 2000-2023, `c_newinc` (everyone) and "
+         "`notif_foreign` (`country_of_birth = foreign`) where reported",
+         "WHO TB notifications"),
+        ("`notifications_england_wales.csv`", len(stats["notifications_england_wales"]),
+         "observed table: England and Wales 1913-2016, all forms, `reporting_place = GBR` "
+         "(the series covers England and Wales only)", "Public Health England"),
     ])
     points = places[places["shape"] == "point"]
     return f"""## Files

@@ -73,6 +73,7 @@ class Detection:
     score : ``(y - eta) / (upper - eta)`` as ``farringtonFlexible`` computes it
     p_value : P(Y >= y) under the baseline's negative binomial
     dispersion : ``phi`` (>= 1)
+    log_sd : standard error of ``log(expected)`` with dispersion ``phi`` (for intervals)
     trend : 1 where the trend was kept
     alarm : bool
     """
@@ -82,6 +83,7 @@ class Detection:
     score: np.ndarray
     p_value: np.ndarray
     dispersion: np.ndarray
+    log_sd: np.ndarray
     trend: np.ndarray
     alarm: np.ndarray
 
@@ -149,8 +151,9 @@ def _fit(times, levels, y, log_offset, trend, control
     phi = max(fit.dispersion, 1.0)
     if control.reweight:
         mu = fit.mu
-        anscombe = (1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu ** 0.5)
-                    / np.sqrt(phi * (1 - fit.hat)))
+        with np.errstate(divide="ignore", invalid="ignore"):  # mu -> 0 or hat -> 1
+            anscombe = (1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu ** 0.5)
+                        / np.sqrt(phi * (1 - fit.hat)))
         high = anscombe > control.weights_threshold
         with np.errstate(divide="ignore"):  # anscombe == 0 only where not high
             inverse_square = np.where(high, anscombe ** -2.0, 1.0)
@@ -183,7 +186,8 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
         Counts per period, oldest first; NaN where not reported.
     control : NoufailyControl
     offset : ndarray (n,), optional
-        Expected counts (> 0) that scale the baseline, e.g. the model's expected cases.
+        Expected counts that scale the baseline, e.g. the model's expected cases; a time
+        point whose own or reference offsets are not > 0 gets no result.
 
     Returns
     -------
@@ -191,15 +195,23 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
     """
     y_all = np.asarray(observed, dtype=float)
     n = len(y_all)
-    log_offset_all = np.zeros(n) if offset is None else np.log(np.asarray(offset, float))
+    if offset is None:
+        log_offset_all = np.zeros(n)
+    else:
+        offset = np.asarray(offset, dtype=float)
+        log_offset_all = np.where(offset > 0, np.log(np.where(offset > 0, offset, 1.0)),
+                                  np.nan)
     out = {name: np.full(n, np.nan) for name in
-           ("expected", "upper", "score", "p_value", "dispersion", "trend")}
+           ("expected", "upper", "score", "p_value", "dispersion", "log_sd", "trend")}
     alarm = np.zeros(n, dtype=bool)
     times = np.arange(1, n + 1)
     for k in range(control.first, n):
         levels = reference_blocks(k, n, control)
         use = (levels > 0) & np.isfinite(y_all)
         y, lo = y_all[use], log_offset_all[use]
+        if (len(y) <= 1 + control.trend + (control.no_periods - 1)
+                or not np.all(np.isfinite(lo)) or not np.isfinite(log_offset_all[k])):
+            continue  # too few reference counts, or an offset that is not > 0
         fit, phi, trend = _fit(times[use], levels[use], y, lo, control.trend, control)
         if trend and fit is not None:
             eta, _ = fit.predict_link(_new_point(k, levels[use], True, control.no_periods),
@@ -210,8 +222,8 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
                 fit, phi, trend = _fit(times[use], levels[use], y, lo, False, control)
         if fit is None:
             continue
-        eta, se = fit.predict_link(_new_point(k, levels[use], trend, control.no_periods),
-                                   log_offset_all[k])
+        x = _new_point(k, levels[use], trend, control.no_periods)
+        eta, se = fit.predict_link(x, log_offset_all[k])
         mu0 = np.exp(eta if control.threshold_method == "nbPlugin"
                      else stats.norm.ppf(1 - control.alpha, eta, se))
         y_k = y_all[k]
@@ -229,4 +241,5 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
             alarm[k] = bool(score > 1 and y_k != 0)
         out["score"][k], out["p_value"][k] = score, p_value
         out["dispersion"][k], out["trend"][k] = phi, float(trend)
+        out["log_sd"][k] = float(np.sqrt(x @ fit.cov_unscaled @ x * phi))
     return Detection(alarm=alarm, **out)

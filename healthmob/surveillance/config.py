@@ -1,0 +1,57 @@
+"""The ``[surveillance]`` section of a run config, and the checks it gets before a run.
+
+``observed`` names an observed table (a CSV of ``docs/surveillance.md`` relative to the
+config's folder, or a shipped table: ``who-notifications``, ``england-wales``); empty, the
+run has no surveillance stage. The table is read and checked against the run's places and
+whole years when the config is loaded, so that a bad table stops the run before its folder
+exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..checks import Section, Text, setting
+from ..errors import DataError
+from .expected import check_places_and_years, check_strata, run_years
+from .observed import SHIPPED, observed_file, read_observed
+
+
+@dataclass(frozen=True)
+class SurveillanceConfig(Section):
+    """``[surveillance]``: the observed notifications the run is compared with."""
+
+    observed: str = setting("", Text())
+
+
+def check_observed(value: str, place_ids: set, start: dt.date, duration_days: float,
+                   base_dir: Path | None) -> str | None:
+    """The first problem of an observed table for a run of these places and dates (None
+    when there is none): unreadable, a row outside the run's places or whole years.
+    Strata are checked once the run's results exist (they depend on its origin groups)."""
+    try:
+        path = observed_file(value, base_dir)
+        table = read_observed(path)
+    except DataError as exc:
+        return str(exc)
+    if value in SHIPPED:
+        return None
+    try:
+        check_places_and_years(table, path, place_ids, run_years(start, duration_days))
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
+def check_observed_strata(value: str, base_dir: Path | None, places: list[str],
+                          bands: list[str], origin_labels) -> None:
+    """Raise DataError for a row whose stratum the prepared run cannot count
+    (:func:`~healthmob.surveillance.expected.check_strata`); a shipped table is cut to the
+    run's places first."""
+    path = observed_file(value, base_dir)
+    table = read_observed(path)
+    if value in SHIPPED:
+        table = table[table["reporting_place"].isin(places)]
+    check_strata(table, path, places, bands, origin_labels)

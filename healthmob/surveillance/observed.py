@@ -1,0 +1,137 @@
+"""Observed notifications: the long CSV of ``docs/surveillance.md``, read and checked.
+
+One row per reporting place, period, disease and stratum::
+
+    reporting_place,period,disease,count[,country_of_birth,years_since_entry,age_band,sex,
+    site,bacteriological_confirmation,detection_route,population]
+
+``period`` is a year (``2019``), a quarter (``2019-Q3``) or a month (``2019-07``);
+``country_of_birth`` is empty (everyone), ``foreign``, ``native``, ``unknown`` or an ISO3
+code; ``population`` is an optional denominator of the row's stratum (persons). Every
+problem is reported as one line naming the file, its row (as a spreadsheet numbers it,
+header = row 1) and what was expected: :class:`~healthmob.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..store.resources import data_dir
+
+REQUIRED = ("reporting_place", "period", "disease", "count")
+STRATA = ("country_of_birth", "years_since_entry", "age_band", "sex", "site",
+          "bacteriological_confirmation", "detection_route")
+OPTIONAL = (*STRATA, "population")
+BIRTHPLACES = ("foreign", "native", "unknown")
+DETECTION_ROUTES = ("pre-entry", "post-entry screening", "passive", "contact tracing")
+
+#: tables shipped in geo/ (built by ``healthmob build-geo``), by the name a user gives
+SHIPPED = {"who-notifications": "notifications_who.csv",
+           "england-wales": "notifications_england_wales.csv"}
+
+_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+
+
+def observed_file(value: str | Path, base_dir: Path | None = None) -> Path:
+    """The file of ``value``: a shipped table's name (:data:`SHIPPED`) or a path (relative
+    to ``base_dir``, else the working folder). Raises DataError when it does not exist."""
+    if str(value) in SHIPPED:
+        return data_dir("geo") / SHIPPED[str(value)]
+    path = Path(value)
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    if not path.is_file():
+        raise DataError(f"{value}: observed file not found (give a CSV path or one of "
+                        f"{sorted(SHIPPED)})")
+    return path
+
+
+def read_observed(path: Path) -> pd.DataFrame:
+    """Read and check an observed table (module docstring).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :data:`REQUIRED` and :data:`OPTIONAL` (empty strings where a stratum
+        is not given, NaN for a missing population), plus ``year`` (int), ``freq``
+        (periods a year: 1, 4 or 12) and ``index`` (the period within its year, 1-based).
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
+                            encoding="utf-8", skipinitialspace=True)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot read the observed table as UTF-8 CSV: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                        ) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: the observed table must have the columns "
+                        f"{', '.join(REQUIRED)}; missing {', '.join(missing)}")
+    unknown = [c for c in table.columns if c not in (*REQUIRED, *OPTIONAL)]
+    if unknown:
+        raise DataError(f"{path}: unknown column {unknown[0]!r}; the columns are "
+                        f"{', '.join((*REQUIRED, *OPTIONAL))} (docs/surveillance.md)")
+    if table.empty:
+        raise DataError(f"{path}: the observed table has no rows")
+    for column in OPTIONAL:
+        if column not in table.columns:
+            table[column] = ""
+    table = table.apply(lambda c: c.str.strip())
+
+    def fail(row: int, column: str, expected: str) -> None:
+        raise DataError(f"{path}: row {row + 2}, column {column}: expected {expected}; got "
+                        f"{table[column].iloc[row]!r}")
+
+    for column in ("reporting_place", "disease"):
+        empty = np.flatnonzero((table[column] == "").to_numpy())
+        if len(empty):
+            fail(int(empty[0]), column, "a value")
+    periods = table["period"].str.extract(_PERIOD)
+    bad = np.flatnonzero(periods[0].isna().to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "period", "a year (2019), quarter (2019-Q3) or month (2019-07)")
+    counts = pd.to_numeric(table["count"], errors="coerce")
+    bad = np.flatnonzero((~np.isfinite(counts) | (counts < 0) | (counts % 1 != 0)).to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "count", "a whole number of cases >= 0")
+    birthplace = table["country_of_birth"]
+    bad = np.flatnonzero((~(birthplace.isin(["", *BIRTHPLACES])
+                            | birthplace.str.match(_ISO3))).to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "country_of_birth",
+             "empty, foreign, native, unknown or an ISO3 code such as IND")
+    bad = np.flatnonzero(((table["years_since_entry"] != "")
+                          & (birthplace.isin(["", "native"]))).to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "years_since_entry",
+             "nothing unless country_of_birth names the foreign-born")
+    routes = table["detection_route"]
+    bad = np.flatnonzero((~routes.isin(["", *DETECTION_ROUTES])).to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "detection_route", f"empty or one of {', '.join(DETECTION_ROUTES)}")
+    population = pd.to_numeric(table["population"].replace("", np.nan), errors="coerce")
+    bad = np.flatnonzero(((population.isna() & (table["population"] != ""))
+                          | ~(population.isna() | (np.isfinite(population)
+                                                   & (population > 0)))).to_numpy())
+    if len(bad):
+        fail(int(bad[0]), "population", "nothing or a number of persons > 0")
+    out = table.assign(count=counts, population=population,
+                       disease=table["disease"].str.lower())
+    out["year"] = periods[0].astype(int)
+    out["freq"] = np.where(periods[1].notna(), 4, np.where(periods[2].notna(), 12, 1))
+    out["index"] = periods[1].fillna(periods[2]).fillna("1").astype(int)
+    key = ["reporting_place", "period", "disease", *STRATA]
+    twice = np.flatnonzero(out.duplicated(key).to_numpy())
+    if len(twice):
+        row = int(twice[0])
+        raise DataError(f"{path}: row {row + 2}: place {out['reporting_place'].iloc[row]!r}, "
+                        f"period {out['period'].iloc[row]!r} and its stratum appear twice")
+    return out

@@ -1,0 +1,244 @@
+"""The surveillance stage: observed notifications of a run's places against the run.
+
+:func:`surveil_run` reads an observed table (:mod:`.observed`), matches every series to the
+model's expected count (:mod:`.expected`) and writes into the run directory:
+
+- ``surveillance.nc``: per series and year the observed count, the model's expected count
+  with its 95% interval, the baseline (the model's expectation scaled by the ratio
+  observed/expected of the 5 previous years) with its 95% prediction interval, the
+  threshold, score, p-value, false-discovery-rate q-value and alarms of the Noufaily
+  detector with the model offset, the same detector without it (R's defaults: last years'
+  counts with a trend), and the negative-binomial CUSUM.
+- ``alerts.csv``: one row per alarm (algorithm, observed, expected, threshold, the share of
+  the observed count the model explains).
+- ``surveillance_funnel.png`` and ``surveillance_series.png``.
+
+Nothing is written before every input has been checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from ..errors import DataError, RunError
+from ..store.atomic import write_text_atomic
+from ..store.netcdf import write_dataset
+from ..store.resources import data_dir
+from .cusum import KAPPA, THRESHOLD, nb_cusum
+from .expected import ModelCounts, Series, match_series
+from .noufaily import NoufailyControl, detect
+from .observed import SHIPPED, STRATA, observed_file, read_observed
+from .predictive import quantiles
+
+log = logging.getLogger(__name__)
+
+#: the detector with the model's expected count as offset: the offset carries the trend
+WITH_MODEL = NoufailyControl(trend=False)
+#: the detector of last years' counts only (R's farringtonFlexible defaults, yearly data)
+WITHOUT_MODEL = NoufailyControl(trend=True)
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Surveillance:
+    """What :func:`surveil_run` wrote: the dataset, the alerts and the files."""
+
+    dataset: xr.Dataset
+    alerts: pd.DataFrame
+    files: list[Path]
+
+
+def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None = None
+                  ) -> tuple[pd.DataFrame, Path]:
+    """Read and check the observed table; a shipped table is cut to the run's places and
+    whole years (a user's file is checked as it is: every row must fit the run)."""
+    path = observed_file(value, base_dir)
+    table = read_observed(path)
+    if str(value) in SHIPPED:
+        keep = table["reporting_place"].isin(model.places) & table["year"].isin(model.years)
+        table = table[keep].reset_index(drop=True)
+        if table.empty:
+            raise DataError(f"{value}: no row of the shipped table falls in the run's places "
+                            f"and years {model.years[0]}-{model.years[-1]}")
+    return table, path
+
+
+def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | None = None
+            ) -> Surveillance:
+    """Compare observed notifications with a finished run (module docstring).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory with ``results.nc``.
+    observed : str or Path
+        An observed CSV (``docs/surveillance.md``) or a shipped table's name
+        (``who-notifications``, ``england-wales``).
+    base_dir : Path, optional
+        Folder a relative ``observed`` path is read from (default: the working folder).
+
+    Raises
+    ------
+    RunError
+        ``run_dir`` has no ``results.nc``.
+    DataError
+        The observed table is unreadable or does not fit the run (one line, file and row).
+    """
+    run_dir = Path(run_dir)
+    results_path = run_dir / "results.nc"
+    if not results_path.is_file():
+        raise RunError(f"{run_dir}: not a finished run (no results.nc)")
+    try:
+        results = xr.open_dataset(results_path, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{results_path}: cannot be read: {exc}") from None
+    with results:
+        model = ModelCounts(results.load(), results_path)
+    table, path = load_observed(observed, model, base_dir)
+    bounds = pd.read_csv(data_dir("geo") / "history.csv", usecols=[
+        "id", "year", "tb_incidence_per_100k_lo", "tb_incidence_per_100k_hi"])
+    series = match_series(table, path, model, bounds)
+    dataset = _evaluate(series)
+    dataset.attrs.update(title=f"healthmob surveillance of {run_dir.name}",
+                         source=str(path.name), Conventions="CF-1.10",
+                         featureType="timeSeries")
+    alerts = alert_table(dataset)
+    files = [write_dataset(dataset, run_dir / "surveillance.nc")]
+    write_text_atomic(run_dir / "alerts.csv", alerts.to_csv(index=False))
+    files.append(run_dir / "alerts.csv")
+    from ..outputs.surveillance_figures import draw_funnel, draw_series  # matplotlib
+
+    files.append(draw_funnel(dataset, run_dir / "surveillance_funnel.png"))
+    files.append(draw_series(dataset, run_dir / "surveillance_series.png"))
+    log.info("surveillance: %d series, %d alarms (%s)", dataset.sizes["series"], len(alerts),
+             path.name)
+    return Surveillance(dataset=dataset, alerts=alerts, files=files)
+
+
+def _evaluate(series: list[Series]) -> xr.Dataset:
+    years = series[0].years
+    shape = (len(series), len(years))
+    names = ("observed", "expected", "expected_lower", "expected_upper", "baseline",
+             "baseline_lower", "baseline_upper", "threshold", "score", "p_value",
+             "dispersion", "threshold_without_model", "baseline_without_model", "cusum",
+             "expected_log_sd", "baseline_log_sd")
+    values = {name: np.full(shape, np.nan) for name in names}
+    alarms = {name: np.zeros(shape, dtype=bool)
+              for name in ("alarm", "alarm_without_model", "cusum_alarm")}
+    for i, s in enumerate(series):
+        with_model = detect(s.observed, WITH_MODEL, s.expected)
+        without = detect(s.observed, WITHOUT_MODEL)
+        values["observed"][i], values["expected"][i] = s.observed, s.expected
+        values["baseline"][i], values["threshold"][i] = with_model.expected, with_model.upper
+        values["score"][i], values["p_value"][i] = with_model.score, with_model.p_value
+        values["dispersion"][i] = with_model.dispersion
+        values["baseline_log_sd"][i] = with_model.log_sd
+        values["expected_log_sd"][i] = s.relative_sd
+        values["threshold_without_model"][i] = without.upper
+        values["baseline_without_model"][i] = without.expected
+        alarms["alarm"][i], alarms["alarm_without_model"][i] = with_model.alarm, without.alarm
+        values["cusum"][i], alarms["cusum_alarm"][i] = nb_cusum(
+            s.observed, with_model.expected, with_model.dispersion)
+    phi = np.where(np.isfinite(values["dispersion"]), values["dispersion"], 1.0)
+    bands = quantiles(values["expected"], values["expected_log_sd"], phi, (0.025, 0.975))
+    values["expected_lower"], values["expected_upper"] = bands[..., 0], bands[..., 1]
+    bands = quantiles(values["baseline"], values["baseline_log_sd"], phi, (0.025, 0.975))
+    values["baseline_lower"], values["baseline_upper"] = bands[..., 0], bands[..., 1]
+    q = np.full(shape, np.nan)
+    for t in range(len(years)):
+        tested = np.isfinite(values["p_value"][:, t]) & np.isfinite(values["threshold"][:, t])
+        if tested.any():
+            q[tested, t] = stats.false_discovery_control(values["p_value"][tested, t])
+    attributes = _ATTRIBUTES
+    data = {name: (("series", "year"), v, attributes[name]) for name, v in values.items()}
+    data.update({name: (("series", "year"), v.astype("i1"), attributes[name])
+                 for name, v in alarms.items()})
+    data["q_value"] = (("series", "year"), q, attributes["q_value"])
+    data["alarm_fdr"] = (("series", "year"), (alarms["alarm"] & (q < ALPHA)).astype("i1"),
+                         attributes["alarm_fdr"])
+    coords = {"year": ("year", years, {"long_name": "calendar year of the period"}),
+              "reporting_place": ("series", [s.place for s in series],
+                                  {"long_name": "reporting place (ISO3)",
+                                   "cf_role": "timeseries_id"}),
+              "disease": ("series", [s.disease for s in series]),
+              "label": ("series", [s.label for s in series])}
+    for stratum in STRATA:
+        coords[stratum] = ("series", [s.stratum[stratum] for s in series])
+    return xr.Dataset(data, coords=coords)
+
+
+_COUNT = {"units": "1"}
+_ATTRIBUTES = {
+    "observed": {**_COUNT, "long_name": "notified cases in the year (observed)"},
+    "expected": {**_COUNT, "long_name": "the model's expected notifications"},
+    "expected_lower": {**_COUNT, "long_name": "2.5% quantile of the model's expected "
+                       "notifications (WHO incidence bounds and the series' dispersion)"},
+    "expected_upper": {**_COUNT, "long_name": "97.5% quantile of the model's expected "
+                       "notifications (WHO incidence bounds and the series' dispersion)"},
+    "baseline": {**_COUNT, "long_name": "baseline: the model's expectation times the ratio "
+                 "observed/expected of the 5 previous years (Noufaily GLM with offset)"},
+    "baseline_lower": {**_COUNT, "long_name": "2.5% prediction quantile of the baseline"},
+    "baseline_upper": {**_COUNT, "long_name": "97.5% prediction quantile of the baseline"},
+    "threshold": {**_COUNT, "long_name": "alarm threshold: 95% negative-binomial quantile of "
+                  "the baseline (Noufaily et al. 2013, model offset)"},
+    "score": {"units": "1", "long_name": "(observed - log baseline) / (threshold - log "
+              "baseline), farringtonFlexible's score; an alarm above 1"},
+    "p_value": {"units": "1", "long_name": "P(count >= observed) under the baseline"},
+    "q_value": {"units": "1", "long_name": "Benjamini-Hochberg adjusted p-value across the "
+                "series of the year"},
+    "dispersion": {"units": "1", "long_name": "quasi-Poisson dispersion phi of the series' "
+                   "5 previous years around the model"},
+    "expected_log_sd": {"units": "1", "long_name": "sd of log(expected) from the WHO "
+                        "incidence bounds of the place or of the origins of its foreign-born"},
+    "baseline_log_sd": {"units": "1", "long_name": "standard error of log(baseline) "
+                        "(regression, dispersion phi)"},
+    "threshold_without_model": {**_COUNT, "long_name": "alarm threshold of the detector "
+                                "without the model (last 5 years' counts with a trend)"},
+    "baseline_without_model": {**_COUNT, "long_name": "baseline of the detector without the "
+                               "model"},
+    "cusum": {"units": "1", "long_name": f"negative-binomial CUSUM statistic for a rise by "
+              f"a factor {KAPPA} above the baseline (alarm above {THRESHOLD})"},
+    "alarm": {"units": "1", "long_name": "more notified than the model and migration "
+              "explain (Noufaily detector with model offset)", "flag_values": [0, 1]},
+    "alarm_fdr": {"units": "1", "long_name": "alarm that stays with q-value < 0.05",
+                  "flag_values": [0, 1]},
+    "alarm_without_model": {"units": "1", "long_name": "alarm of the detector without the "
+                            "model", "flag_values": [0, 1]},
+    "cusum_alarm": {"units": "1", "long_name": "CUSUM alarm (sustained rise)",
+                    "flag_values": [0, 1]},
+}
+
+
+def alert_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """One row per alarm of any algorithm, by year and algorithm."""
+    v = {name: dataset[name].to_numpy() for name in (*dataset.data_vars, *dataset.coords)}
+    labels = ("reporting_place", "disease", *STRATA)
+    rows = []
+    for algorithm, flag, threshold, baseline in (
+            ("noufaily_model_offset", "alarm", "threshold", "baseline"),
+            ("noufaily_without_model", "alarm_without_model", "threshold_without_model",
+             "baseline_without_model"),
+            ("nb_cusum", "cusum_alarm", None, "baseline")):
+        for a, b in zip(*np.nonzero(v[flag] == 1)):
+            observed, expected = v["observed"][a, b], v["expected"][a, b]
+            rows.append({
+                "algorithm": algorithm, "year": int(v["year"][b]),
+                **{k: str(v[k][a]) for k in labels},
+                "observed": observed, "expected": round(float(expected), 1),
+                "baseline": round(float(v[baseline][a, b]), 1),
+                "threshold": float(v[threshold][a, b]) if threshold else np.nan,
+                "share_explained_by_model": (round(float(expected / observed), 3) if observed
+                                             else np.nan),
+                "q_value": float(v["q_value"][a, b]),
+                "alarm_after_fdr": bool(v["alarm_fdr"][a, b]) if flag == "alarm" else np.nan})
+    columns = ["algorithm", "year", *labels, "observed", "expected", "baseline", "threshold",
+               "share_explained_by_model", "q_value", "alarm_after_fdr"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["year", "algorithm"],
+                                                           ignore_index=True)
