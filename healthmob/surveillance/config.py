@@ -26,11 +26,12 @@ class SurveillanceConfig(Section):
     observed: str = setting("", Text())
 
 
-def check_observed(value: str, place_ids: set, start: dt.date, duration_days: float,
-                   base_dir: Path | None) -> str | None:
-    """The first problem of an observed table for a run of these places and dates (None
-    when there is none): unreadable, a row outside the run's places or whole years.
-    Strata are checked once the run's results exist (they depend on its origin groups)."""
+def check_observed(value: str, places: list[str], bands: list[str], start: dt.date,
+                   duration_days: float, base_dir: Path | None) -> str | None:
+    """The first problem of an observed table for a run of these places, entry bands and
+    dates (None when there is none): unreadable, a row outside the run's places or whole
+    years, a stratum the model cannot count. Countries of birth are checked once the run
+    is prepared (:func:`check_observed_strata`: they depend on its origin groups)."""
     try:
         path = observed_file(value, base_dir)
         table = read_observed(path)
@@ -39,7 +40,8 @@ def check_observed(value: str, place_ids: set, start: dt.date, duration_days: fl
     if value in SHIPPED:
         return None
     try:
-        check_places_and_years(table, path, place_ids, run_years(start, duration_days))
+        check_places_and_years(table, path, set(places), run_years(start, duration_days))
+        check_strata(table, path, places, bands, None)
     except DataError as exc:
         return str(exc)
     return None

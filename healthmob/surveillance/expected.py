@@ -159,11 +159,11 @@ def check_places_and_years(observed: pd.DataFrame, path: Path, place_ids: set,
 
 
 def check_strata(observed: pd.DataFrame, path: Path, places: list[str], bands: list[str],
-                 origin_labels: np.ndarray) -> None:
+                 origin_labels: np.ndarray | None) -> None:
     """Raise DataError (file and row) for a row the model cannot count: a disease it does
     not count, a stratum column it has no strata of, an entry band it does not keep, or a
     country of birth that is not an origin group of the place (``origin_labels``: the
-    run's group names per place, as ``OriginGroups.labels``)."""
+    run's group names per place, as ``OriginGroups.labels``; None: not checked yet)."""
     def fail(row: int, message: str) -> None:
         raise DataError(f"{path}: row {row + 2}: {message}")
 
@@ -190,7 +190,7 @@ def check_strata(observed: pd.DataFrame, path: Path, places: list[str], bands: l
             if band:
                 fail(row, "years_since_entry by country of birth: the run counts entry "
                      "bands for all the foreign-born together")
-            if birthplace not in set(origin_labels[index[place]]):
+            if origin_labels is not None and birthplace not in set(origin_labels[index[place]]):
                 kept = [str(n) for n in origin_labels[index[place]] if len(str(n)) == 3]
                 fail(row, f"country_of_birth {birthplace!r} is not an origin kept for "
                      f"{place} by the run ([birthplace] origins; kept: {', '.join(kept)})")

@@ -27,11 +27,10 @@ def _r_numbers(values) -> str:
     return ",".join("NA" if not np.isfinite(v) else repr(float(v)) for v in values)
 
 
-def _farrington_flexible_in_r(y, control: NoufailyControl, offset=None) -> dict:
-    """Upper bounds, expected counts, p-values and alarms from R for the same series."""
+def _r_script(y, control: NoufailyControl, offset) -> str:
     n = len(y)
     population = np.ones(n) if offset is None else offset
-    script = f"""suppressMessages(library(surveillance))
+    return f"""
 s <- sts(observed = matrix(c({_r_numbers(y)}), ncol = 1), freq = {control.freq},
          start = c(2000, 1), population = matrix(c({_r_numbers(population)}), ncol = 1))
 f <- farringtonFlexible(s, control = list(b = {control.b}, w = {control.w},
@@ -43,11 +42,6 @@ for (v in list(upperbound(f)[, 1], f@control$expected[, 1], f@control$pvalue[, 1
                as.numeric(alarms(f)[, 1])))
   cat(format(v, digits = 17), "\\n")
 """
-    result = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True,
-                            check=True)
-    rows = [np.array([np.nan if v == "NA" else float(v) for v in line.split()])
-            for line in result.stdout.strip().splitlines()]
-    return dict(zip(("upper", "expected", "p_value", "alarm"), rows))
 
 
 def _series(seed: int, n: int, mean: float, size: float, outbreak: int) -> np.ndarray:
@@ -67,17 +61,37 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, control, with_offset", CASES, ids=[c[0] for c in CASES])
-def test_thresholds_equal_r_surveillance(name, control, with_offset):
+def _case(name, control, with_offset):
+    n = 30 if control.freq == 1 else 12 * 6
+    y = _series(sum(map(ord, name)), n, mean=40.0, size=5.0, outbreak=n - 4)
+    return y, ((30 + 1.5 * np.arange(n)) if with_offset else None)
+
+
+@pytest.fixture(scope="module")
+def r_results():
+    """farringtonFlexible's upper bounds, expected counts, p-values and alarms for every
+    case, from one R process."""
     reason = _r_available()
     if reason:
         pytest.skip(reason)
-    n = 30 if control.freq == 1 else 12 * 6
-    y = _series(sum(map(ord, name)), n, mean=40.0, size=5.0, outbreak=n - 4)
-    offset = (30 + 1.5 * np.arange(n)) if with_offset else None
+    script = "suppressMessages(library(surveillance))\n"
+    for name, control, with_offset in CASES:
+        y, offset = _case(name, control, with_offset)
+        script += _r_script(y, control, offset)
+    result = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True,
+                            check=True)
+    rows = [np.array([np.nan if v == "NA" else float(v) for v in line.split()])
+            for line in result.stdout.strip().splitlines()]
+    keys = ("upper", "expected", "p_value", "alarm")
+    return {case[0]: dict(zip(keys, rows[4 * k:4 * k + 4])) for k, case in enumerate(CASES)}
+
+
+@pytest.mark.parametrize("name, control, with_offset", CASES, ids=[c[0] for c in CASES])
+def test_thresholds_equal_r_surveillance(name, control, with_offset, r_results):
+    y, offset = _case(name, control, with_offset)
     ours = detect(y, control, offset)
-    reference = _farrington_flexible_in_r(y, control, offset)
-    window = slice(control.first, n)
+    reference = r_results[name]
+    window = slice(control.first, len(y))
     for key in ("upper", "expected", "p_value"):
         np.testing.assert_allclose(getattr(ours, key)[window], reference[key], rtol=1e-6,
                                    atol=1e-9, err_msg=key)
