@@ -74,6 +74,7 @@ class Detection:
     p_value : P(Y >= y) under the baseline's negative binomial
     dispersion : ``phi`` (>= 1)
     log_sd : standard error of ``log(expected)`` with dispersion ``phi`` (for intervals)
+    dispersion_df : residual degrees of freedom ``phi`` was estimated with
     trend : 1 where the trend was kept
     alarm : bool
     """
@@ -84,6 +85,7 @@ class Detection:
     p_value: np.ndarray
     dispersion: np.ndarray
     log_sd: np.ndarray
+    dispersion_df: np.ndarray
     trend: np.ndarray
     alarm: np.ndarray
 
@@ -201,8 +203,9 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
         offset = np.asarray(offset, dtype=float)
         log_offset_all = np.where(offset > 0, np.log(np.where(offset > 0, offset, 1.0)),
                                   np.nan)
-    out = {name: np.full(n, np.nan) for name in
-           ("expected", "upper", "score", "p_value", "dispersion", "log_sd", "trend")}
+    out = {name: np.full(n, np.nan) for name in ("expected", "upper", "score", "p_value",
+                                                 "dispersion", "log_sd", "dispersion_df",
+                                                 "trend")}
     alarm = np.zeros(n, dtype=bool)
     times = np.arange(1, n + 1)
     for k in range(control.first, n):
@@ -242,4 +245,5 @@ def detect(observed: np.ndarray, control: NoufailyControl = NoufailyControl(),
         out["score"][k], out["p_value"][k] = score, p_value
         out["dispersion"][k], out["trend"][k] = phi, float(trend)
         out["log_sd"][k] = float(np.sqrt(x @ fit.cov_unscaled @ x * phi))
+        out["dispersion_df"][k] = fit.df_residual
     return Detection(alarm=alarm, **out)

@@ -5,10 +5,11 @@ model's expected count (:mod:`.expected`) and writes into the run directory:
 
 - ``surveillance.nc``: per series and year the observed count, the model's expected count
   with its 95% interval, the baseline (the model's expectation scaled by the ratio
-  observed/expected of the 5 previous years) with its 95% prediction interval, the
-  threshold, score, p-value, false-discovery-rate q-value and alarms of the Noufaily
-  detector with the model offset, the same detector without it (R's defaults: last years'
-  counts with a trend), and the negative-binomial CUSUM.
+  observed/expected of the 5 previous years: the Noufaily et al. regression with the model
+  as offset) with its 95% prediction interval, the alarm threshold (the predictive
+  distribution's 95% quantile; R's plug-in threshold beside it), p-value,
+  false-discovery-rate q-value and alarms; the same detector without the model (R's
+  defaults: last years' counts with a trend); and the negative-binomial CUSUM.
 - ``alerts.csv``: one row per alarm (algorithm, observed, expected, threshold, the share of
   the observed count the model explains).
 - ``surveillance_funnel.png`` and ``surveillance_series.png``.
@@ -35,7 +36,7 @@ from .cusum import KAPPA, THRESHOLD, nb_cusum
 from .expected import ModelCounts, Series, match_series
 from .noufaily import NoufailyControl, detect
 from .observed import SHIPPED, STRATA, observed_file, read_observed
-from .predictive import quantiles
+from .predictive import quantiles, upper_tail
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
     bounds = pd.read_csv(data_dir("geo") / "history.csv", usecols=[
         "id", "year", "tb_incidence_per_100k_lo", "tb_incidence_per_100k_hi"])
     series = match_series(table, path, model, bounds)
-    dataset = _evaluate(series)
+    dataset = evaluate(series)
     dataset.attrs.update(title=f"healthmob surveillance of {run_dir.name}",
                          source=str(path.name), Conventions="CF-1.10",
                          featureType="timeSeries")
@@ -122,47 +123,66 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
     return Surveillance(dataset=dataset, alerts=alerts, files=files)
 
 
-def _evaluate(series: list[Series]) -> xr.Dataset:
+def evaluate(series: list[Series]) -> xr.Dataset:
+    """The surveillance dataset of matched series (module docstring; no file written)."""
     years = series[0].years
     shape = (len(series), len(years))
-    names = ("observed", "expected", "expected_lower", "expected_upper", "baseline",
-             "baseline_lower", "baseline_upper", "threshold", "score", "p_value",
-             "dispersion", "threshold_without_model", "baseline_without_model", "cusum",
-             "expected_log_sd", "baseline_log_sd")
+    names = ("observed", "expected", "expected_log_sd", "baseline", "baseline_log_sd",
+             "dispersion", "dispersion_df", "threshold_farrington_flexible",
+             "baseline_without_model", "without_log_sd", "without_dispersion",
+             "without_df", "cusum")
     values = {name: np.full(shape, np.nan) for name in names}
-    alarms = {name: np.zeros(shape, dtype=bool)
-              for name in ("alarm", "alarm_without_model", "cusum_alarm")}
+    cusum_alarm = np.zeros(shape, dtype=bool)
     for i, s in enumerate(series):
         with_model = detect(s.observed, WITH_MODEL, s.expected)
         without = detect(s.observed, WITHOUT_MODEL)
         values["observed"][i], values["expected"][i] = s.observed, s.expected
-        values["baseline"][i], values["threshold"][i] = with_model.expected, with_model.upper
-        values["score"][i], values["p_value"][i] = with_model.score, with_model.p_value
-        values["dispersion"][i] = with_model.dispersion
-        values["baseline_log_sd"][i] = with_model.log_sd
         values["expected_log_sd"][i] = s.relative_sd
-        values["threshold_without_model"][i] = without.upper
+        values["baseline"][i], values["baseline_log_sd"][i] = (with_model.expected,
+                                                               with_model.log_sd)
+        values["dispersion"][i] = with_model.dispersion
+        values["dispersion_df"][i] = with_model.dispersion_df
+        values["threshold_farrington_flexible"][i] = with_model.upper
         values["baseline_without_model"][i] = without.expected
-        alarms["alarm"][i], alarms["alarm_without_model"][i] = with_model.alarm, without.alarm
-        values["cusum"][i], alarms["cusum_alarm"][i] = nb_cusum(
-            s.observed, with_model.expected, with_model.dispersion)
-    phi = np.where(np.isfinite(values["dispersion"]), values["dispersion"], 1.0)
-    bands = quantiles(values["expected"], values["expected_log_sd"], phi, (0.025, 0.975))
-    values["expected_lower"], values["expected_upper"] = bands[..., 0], bands[..., 1]
-    bands = quantiles(values["baseline"], values["baseline_log_sd"], phi, (0.025, 0.975))
-    values["baseline_lower"], values["baseline_upper"] = bands[..., 0], bands[..., 1]
+        values["without_log_sd"][i] = without.log_sd
+        values["without_dispersion"][i] = without.dispersion
+        values["without_df"][i] = without.dispersion_df
+        values["cusum"][i], cusum_alarm[i] = nb_cusum(s.observed, with_model.expected,
+                                                      with_model.dispersion)
+    known = np.isfinite(values["dispersion"])
+    phi = np.where(known, values["dispersion"], 1.0)
+    df = np.where(known, values["dispersion_df"], np.inf)  # no estimate: Poisson, known
+    out = {name: values[name] for name in ("observed", "expected", "baseline", "dispersion",
+                                           "threshold_farrington_flexible",
+                                           "baseline_without_model", "cusum")}
+    bands = quantiles(values["expected"], values["expected_log_sd"], phi, (0.025, 0.975), df)
+    out["expected_lower"], out["expected_upper"] = bands[..., 0], bands[..., 1]
+    bands = quantiles(values["baseline"], values["baseline_log_sd"], phi,
+                      (0.025, 0.975, 1 - ALPHA), df)
+    out["baseline_lower"], out["baseline_upper"] = bands[..., 0], bands[..., 1]
+    out["threshold"] = bands[..., 2]
+    out["p_value"] = upper_tail(values["observed"], values["baseline"],
+                                values["baseline_log_sd"], phi, df)
+    out["threshold_without_model"] = quantiles(
+        values["baseline_without_model"], values["without_log_sd"],
+        np.nan_to_num(values["without_dispersion"], nan=1.0), 1 - ALPHA,
+        np.where(np.isfinite(values["without_dispersion"]), values["without_df"], np.inf)
+    )[..., 0]
+    observed = values["observed"]
+    enough = enough_cases(observed)
+    alarms = {"alarm": enough & (observed > out["threshold"]),
+              "alarm_without_model": enough & (observed > out["threshold_without_model"]),
+              "cusum_alarm": cusum_alarm}
     q = np.full(shape, np.nan)
     for t in range(len(years)):
-        tested = np.isfinite(values["p_value"][:, t]) & np.isfinite(values["threshold"][:, t])
+        tested = np.isfinite(out["p_value"][:, t])
         if tested.any():
-            q[tested, t] = stats.false_discovery_control(values["p_value"][tested, t])
-    attributes = _ATTRIBUTES
-    data = {name: (("series", "year"), v, attributes[name]) for name, v in values.items()}
-    data.update({name: (("series", "year"), v.astype("i1"), attributes[name])
+            q[tested, t] = stats.false_discovery_control(out["p_value"][tested, t])
+    out["q_value"] = q
+    alarms["alarm_fdr"] = alarms["alarm"] & (q < ALPHA)
+    data = {name: (("series", "year"), v, _ATTRIBUTES[name]) for name, v in out.items()}
+    data.update({name: (("series", "year"), v.astype("i1"), _ATTRIBUTES[name])
                  for name, v in alarms.items()})
-    data["q_value"] = (("series", "year"), q, attributes["q_value"])
-    data["alarm_fdr"] = (("series", "year"), (alarms["alarm"] & (q < ALPHA)).astype("i1"),
-                         attributes["alarm_fdr"])
     coords = {"year": ("year", years, {"long_name": "calendar year of the period"}),
               "reporting_place": ("series", [s.place for s in series],
                                   {"long_name": "reporting place (ISO3)",
@@ -174,39 +194,50 @@ def _evaluate(series: list[Series]) -> xr.Dataset:
     return xr.Dataset(data, coords=coords)
 
 
+def enough_cases(observed: np.ndarray) -> np.ndarray:
+    """Noufaily et al.'s rule: an alarm needs at least 5 cases in the last 4 periods."""
+    counts = np.nan_to_num(observed)
+    window = np.cumsum(np.pad(counts, ((0, 0), (4, 0))), axis=1)
+    return (window[:, 4:] - window[:, :-4]) >= 5
+
+
 _COUNT = {"units": "1"}
 _ATTRIBUTES = {
     "observed": {**_COUNT, "long_name": "notified cases in the year (observed)"},
     "expected": {**_COUNT, "long_name": "the model's expected notifications"},
     "expected_lower": {**_COUNT, "long_name": "2.5% quantile of the model's expected "
-                       "notifications (WHO incidence bounds and the series' dispersion)"},
+                       "notifications (WHO incidence bounds, the series' dispersion and its "
+                       "uncertainty)"},
     "expected_upper": {**_COUNT, "long_name": "97.5% quantile of the model's expected "
-                       "notifications (WHO incidence bounds and the series' dispersion)"},
+                       "notifications (WHO incidence bounds, the series' dispersion and its "
+                       "uncertainty)"},
     "baseline": {**_COUNT, "long_name": "baseline: the model's expectation times the ratio "
                  "observed/expected of the 5 previous years (Noufaily GLM with offset)"},
     "baseline_lower": {**_COUNT, "long_name": "2.5% prediction quantile of the baseline"},
     "baseline_upper": {**_COUNT, "long_name": "97.5% prediction quantile of the baseline"},
-    "threshold": {**_COUNT, "long_name": "alarm threshold: 95% negative-binomial quantile of "
-                  "the baseline (Noufaily et al. 2013, model offset)"},
-    "score": {"units": "1", "long_name": "(observed - log baseline) / (threshold - log "
-              "baseline), farringtonFlexible's score; an alarm above 1"},
-    "p_value": {"units": "1", "long_name": "P(count >= observed) under the baseline"},
+    "threshold": {**_COUNT, "long_name": "alarm threshold: 95% quantile of the baseline's "
+                  "predictive distribution (negative binomial, dispersion and mean "
+                  "estimated from the 5 previous years, their uncertainty integrated)"},
+    "threshold_farrington_flexible": {**_COUNT, "long_name": "the 95% threshold of R "
+                                      "surveillance's farringtonFlexible (nbPlugin, model "
+                                      "offset): the same baseline with dispersion and mean "
+                                      "taken as known"},
+    "p_value": {"units": "1", "long_name": "P(count >= observed) under the baseline's "
+                "predictive distribution"},
     "q_value": {"units": "1", "long_name": "Benjamini-Hochberg adjusted p-value across the "
                 "series of the year"},
     "dispersion": {"units": "1", "long_name": "quasi-Poisson dispersion phi of the series' "
                    "5 previous years around the model"},
-    "expected_log_sd": {"units": "1", "long_name": "sd of log(expected) from the WHO "
-                        "incidence bounds of the place or of the origins of its foreign-born"},
-    "baseline_log_sd": {"units": "1", "long_name": "standard error of log(baseline) "
-                        "(regression, dispersion phi)"},
     "threshold_without_model": {**_COUNT, "long_name": "alarm threshold of the detector "
-                                "without the model (last 5 years' counts with a trend)"},
+                                "without the model (last 5 years' counts with R's trend "
+                                "rule), as threshold"},
     "baseline_without_model": {**_COUNT, "long_name": "baseline of the detector without the "
                                "model"},
     "cusum": {"units": "1", "long_name": f"negative-binomial CUSUM statistic for a rise by "
               f"a factor {KAPPA} above the baseline (alarm above {THRESHOLD})"},
     "alarm": {"units": "1", "long_name": "more notified than the model and migration "
-              "explain (Noufaily detector with model offset)", "flag_values": [0, 1]},
+              "explain: observed above threshold, with at least 5 cases in the last 4 "
+              "years", "flag_values": [0, 1]},
     "alarm_fdr": {"units": "1", "long_name": "alarm that stays with q-value < 0.05",
                   "flag_values": [0, 1]},
     "alarm_without_model": {"units": "1", "long_name": "alarm of the detector without the "
