@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(21)
+NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(11)
 WEIGHTS = WEIGHTS / WEIGHTS.sum()
 DISPERSION_LEVELS = (np.arange(9) + 0.5) / 9
 
@@ -65,8 +65,8 @@ def _cdf(x: np.ndarray, means: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def _mixture(mu, log_sd, phi, df):
-    """Flattened inputs, which of them are usable, and the mixture's means (n, 21, 1),
-    dispersions (n, 1, 9) and weights (189,) for the usable ones."""
+    """Flattened inputs, which of them are usable, and the mixture's means (n, 11, 1),
+    dispersions (n, 1, 9) and weights (99,) for the usable ones."""
     arrays = [np.asarray(v, dtype=float) for v in (mu, log_sd, phi)]
     arrays.append(np.asarray(np.nan if df is None else df, dtype=float))
     shape = np.broadcast_shapes(*(a.shape for a in arrays))

@@ -152,8 +152,9 @@ def evaluate(series: list[Series]) -> xr.Dataset:
     known = np.isfinite(values["dispersion"])
     phi = np.where(known, values["dispersion"], 1.0)
     df = np.where(known, values["dispersion_df"], np.inf)  # no estimate: Poisson, known
-    out = {name: values[name] for name in ("observed", "expected", "baseline", "dispersion",
-                                           "threshold_farrington_flexible",
+    out = {name: values[name] for name in ("observed", "expected", "expected_log_sd",
+                                           "baseline", "baseline_log_sd", "dispersion",
+                                           "dispersion_df", "threshold_farrington_flexible",
                                            "baseline_without_model", "cusum")}
     bands = quantiles(values["expected"], values["expected_log_sd"], phi, (0.025, 0.975), df)
     out["expected_lower"], out["expected_upper"] = bands[..., 0], bands[..., 1]
@@ -228,6 +229,12 @@ _ATTRIBUTES = {
                 "series of the year"},
     "dispersion": {"units": "1", "long_name": "quasi-Poisson dispersion phi of the series' "
                    "5 previous years around the model"},
+    "dispersion_df": {"units": "1", "long_name": "residual degrees of freedom of the "
+                      "dispersion estimate (the intervals integrate over its uncertainty)"},
+    "expected_log_sd": {"units": "1", "long_name": "sd of log(expected) from the WHO "
+                        "incidence bounds of the place or of the origins of its foreign-born"},
+    "baseline_log_sd": {"units": "1", "long_name": "standard error of log(baseline) "
+                        "(regression, dispersion phi)"},
     "threshold_without_model": {**_COUNT, "long_name": "alarm threshold of the detector "
                                 "without the model (last 5 years' counts with R's trend "
                                 "rule), as threshold"},
