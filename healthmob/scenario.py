@@ -193,7 +193,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         _check_history(sections["initial"], sections["time"], top.engine, sections["ensemble"],
                        base, problems)
     if sections["surveillance"].observed and spec is not None and places is not None:
-        _check_surveillance(sections, top.engine, spec, list(places["id"]), base, problems)
+        _check_surveillance(sections, top.engine, spec,
+                            dict(zip(places["id"], places["population"])), base, problems)
     parameter_table = table.get("parameters", {})
     parameters = {}
     if spec is not None:
@@ -238,8 +239,8 @@ def _check_history(start: HistoryStart, time: TimeConfig, engine: str, ensemble,
         problems.append(str(exc))
 
 
-def _check_surveillance(sections: dict, engine: str, spec: ModelSpec, place_ids: list[str],
-                        base: Path, problems: list[str]) -> None:
+def _check_surveillance(sections: dict, engine: str, spec: ModelSpec,
+                        places: dict[str, float], base: Path, problems: list[str]) -> None:
     """[surveillance] needs a deterministic TB run that keeps its birthplace account, and an
     observed table that fits its places and years."""
     if engine != "deterministic" or sections["ensemble"].sweep is not None:
@@ -251,7 +252,7 @@ def _check_surveillance(sections: dict, engine: str, spec: ModelSpec, place_ids:
         problems.append("surveillance: needs the birthplace account (the migration layer "
                         "and [birthplace] enabled)")
     else:
-        problem = check_observed(sections["surveillance"].observed, place_ids,
+        problem = check_observed(sections["surveillance"].observed, places,
                                  sections["birthplace"].band_labels(), sections["time"].start,
                                  sections["time"].duration_days, base)
         if problem:

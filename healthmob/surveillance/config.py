@@ -26,12 +26,13 @@ class SurveillanceConfig(Section):
     observed: str = setting("", Text())
 
 
-def check_observed(value: str, places: list[str], bands: list[str], start: dt.date,
+def check_observed(value: str, places: dict[str, float], bands: list[str], start: dt.date,
                    duration_days: float, base_dir: Path | None) -> str | None:
-    """The first problem of an observed table for a run of these places, entry bands and
-    dates (None when there is none): unreadable, a row outside the run's places or whole
-    years, a stratum the model cannot count. Countries of birth are checked once the run
-    is prepared (:func:`check_observed_strata`: they depend on its origin groups)."""
+    """The first problem of an observed table for a run of these places (id -> population),
+    entry bands and dates (None when there is none): unreadable, a row outside the run's
+    places or whole years, a count above the place's population, a stratum the model cannot
+    count. Countries of birth are checked once the run is prepared
+    (:func:`check_observed_strata`: they depend on its origin groups)."""
     try:
         path = observed_file(value, base_dir)
         table = read_observed(path)
@@ -41,9 +42,15 @@ def check_observed(value: str, places: list[str], bands: list[str], start: dt.da
         return None
     try:
         check_places_and_years(table, path, set(places), run_years(start, duration_days))
-        check_strata(table, path, places, bands, None)
+        check_strata(table, path, list(places), bands, None)
     except DataError as exc:
         return str(exc)
+    population = table["reporting_place"].map(places)
+    above = (table["count"] > population).to_numpy().nonzero()[0]
+    if len(above):
+        row = int(above[0])
+        return (f"{path}: row {row + 2}: count {table['count'].iloc[row]:.0f} is more than "
+                f"the {population.iloc[row]:,.0f} people of {table['reporting_place'].iloc[row]}")
     return None
 
 

@@ -223,6 +223,13 @@ def match_series(observed: pd.DataFrame, path: Path, model: ModelCounts,
         observed_counts = np.full(len(years), np.nan)
         k = np.searchsorted(years, group["year"].to_numpy())
         observed_counts[k] = group["count"].to_numpy()
+        people = model.population(p, "")
+        beyond = np.flatnonzero(observed_counts[k] > people[k])
+        if len(beyond):
+            row = int(group.index[beyond[0]])
+            raise DataError(f"{path}: row {row + 2}: count {observed_counts[k][beyond[0]]:.0f}"
+                            f" is more than the {people[k][beyond[0]]:,.0f} people of "
+                            f"{place} in the run")
         expected = np.asarray(expected, dtype=float)
         if group["population"].notna().any():
             rows = group.set_index("year")["population"].reindex(years)

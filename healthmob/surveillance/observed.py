@@ -14,6 +14,7 @@ header = row 1) and what was expected: :class:`~healthmob.errors.DataError`.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -63,14 +64,25 @@ def read_observed(path: Path) -> pd.DataFrame:
         (periods a year: 1, 4 or 12) and ``index`` (the period within its year, 1-based).
     """
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
-                            encoding="utf-8", skipinitialspace=True)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: cannot read the observed table as UTF-8 CSV: "
                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                         ) from None
+    while rows and not rows[-1]:
+        rows.pop()  # blank lines at the end
+    if not rows:
+        raise DataError(f"{path}: cannot read the observed table: the file is empty")
+    ragged = [k for k, row in enumerate(rows[1:]) if len(row) != len(rows[0])]
+    if ragged:
+        raise DataError(f"{path}: row {ragged[0] + 2} has {len(rows[ragged[0] + 1])} fields; "
+                        f"the header has {len(rows[0])}")
+    table = pd.DataFrame(rows[1:], columns=rows[0], dtype=str)
     table.columns = [str(c).strip() for c in table.columns]
+    twice = table.columns[table.columns.duplicated()]
+    if len(twice):
+        raise DataError(f"{path}: column {twice[0]!r} appears twice in the header")
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise DataError(f"{path}: the observed table must have the columns "

@@ -88,8 +88,9 @@ def upper_tail(observed, mu, log_sd, phi, df=None) -> np.ndarray:
     out = np.full(ok.shape, np.nan)
     below = np.zeros(len(y))
     counted = np.isfinite(y) & (y >= 1)
-    cdf = _cdf((y[counted] - 1)[:, None, None], means[counted], dispersion[counted])
-    below[counted] = cdf.reshape(int(counted.sum()), -1) @ weights
+    if counted.any():
+        cdf = _cdf((y[counted] - 1)[:, None, None], means[counted], dispersion[counted])
+        below[counted] = cdf.reshape(int(counted.sum()), -1) @ weights
     out[ok] = np.where(np.isfinite(y), np.clip(1 - below, 0.0, 1.0), np.nan)
     return out.reshape(shape)
 
@@ -106,7 +107,7 @@ def quantiles(mu, log_sd, phi, probabilities, df=None) -> np.ndarray:
     probabilities = np.atleast_1d(probabilities)
     out = np.full((ok.size, len(probabilities)), np.nan)
     n = len(means)
-    for j, p in enumerate(probabilities):
+    for j, p in enumerate(probabilities if n else ()):
         ends = _ppf(p, means, dispersion)
         lo, hi = ends.reshape(n, -1).min(axis=1), ends.reshape(n, -1).max(axis=1)
         active = np.flatnonzero(lo < hi)  # the mixture's quantile lies between lo and hi

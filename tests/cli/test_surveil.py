@@ -167,6 +167,12 @@ BAD = {
         GOOD.replace("country_of_birth", "country_of_birth,years_since_entry").replace(
             ",\n", ",,\n").replace("foreign\n", "foreign,0-4\n"),
         "row 4: years_since_entry '0-4' is not an entry band of the run"),
+    "ragged row": (GOOD + "ZAF,2012,tb,5,,extra\n", "row 5 has 6 fields; the header has 5"),
+    "blank row": (GOOD.replace("\nZAF,2011", "\n\nZAF,2011"), "row 3 has 0 fields"),
+    "column twice": (GOOD.replace("count,", "count,count,", 1).replace(",tb,", ",tb,1,"),
+                     "column 'count' appears twice in the header"),
+    "more cases than people": (GOOD.replace("6000", "6000000000"), "row 4: count 6000000000 "
+                               "is more than the"),
     "latin-1 bytes": (None, "cannot read the observed table as UTF-8 CSV"),
     "empty file": ("", "cannot read the observed table"),
 }
