@@ -9,6 +9,7 @@ corridors. Tables sort by a click on a column header. The page's CSS and script 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import re
@@ -82,7 +83,7 @@ country or a line for its values; scroll to zoom, drag to move.</p>
 <section><h2>Destinations</h2>
 <p>The {N_TOP_PLACES} destinations with the most undetectable infected arrivals per year.
 Click a column header to sort.</p>{_places_html(run, places)}</section>
-{_policies_html(run)}{_notes_html(run)}
+{_policies_html(run)}{_surveillance_html(run)}{_notes_html(run)}
 <section><h2>Provenance</h2>{_provenance_html(run)}</section>
 <footer><p><b>Data sources:</b> {_esc(run.data_sources)}.
 Country shapes: Natural Earth 1:110m (public domain), Equal Earth projection; small states
@@ -193,6 +194,36 @@ def _policies_html(run: RunFiles) -> str:
     return (f"<section><h2>Screening policies compared</h2><p>All destinations together. The "
             f"run’s policy is <b>{_esc(run.policy)}</b>; every policy is applied to the same "
             "arrivals.</p>" + _table(frame, [c for c in columns if c[0] in frame]) + "</section>")
+
+
+def _surveillance_html(run: RunFiles) -> str:
+    """The surveillance stage's alarms of its last year and its series figure, when the run
+    has them (``healthmob surveil``; docs/surveillance.md)."""
+    alerts_path = run.directory / "alerts.csv"
+    if not alerts_path.is_file():
+        return ""
+    alerts = pd.read_csv(alerts_path, keep_default_na=False, dtype={"year": int})
+    alarms = alerts[alerts["algorithm"] == "noufaily_model_offset"]
+    picture = run.directory / "surveillance_series.png"
+    image = ("" if not picture.is_file() else
+             f'<img alt="observed notifications against the model" style="max-width:100%" '
+             f'src="data:image/png;base64,{base64.b64encode(picture.read_bytes()).decode()}">')
+    if alarms.empty:
+        table = "<p>No year has more notifications than the model explains.</p>"
+    else:
+        last = alarms[alarms["year"] == alarms["year"].max()].copy()
+        last["observed / expected"] = last["observed"] / last["expected"].replace(0, np.nan)
+        columns = [("reporting_place", "Place"), ("country_of_birth", "Born"),
+                   ("observed", "Observed"), ("expected", "Model"), ("baseline", "Baseline"),
+                   ("threshold", "Threshold"), ("q_value", "q-value"),
+                   ("alarm_after_fdr", "After FDR")]
+        table = (f"<p>Alarms of {int(last['year'].iloc[0])} (more notified than the model and "
+                 f"its migration explain): {len(last)}; every year and algorithm in "
+                 f"<code>alerts.csv</code>.</p>" + _table(last, columns))
+    return (f"<section><h2>Surveillance: notifications against the model</h2>"
+            f"<p>{len(alarms)} alarms with the model as offset over all years "
+            f"({int((alarms['alarm_after_fdr'] == 'True').sum())} after false-discovery "
+            f"control). Method and outputs: docs/surveillance.md.</p>{table}{image}</section>")
 
 
 def _notes_html(run: RunFiles) -> str:

@@ -118,6 +118,10 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
 
     files.append(draw_funnel(dataset, run_dir / "surveillance_funnel.png"))
     files.append(draw_series(dataset, run_dir / "surveillance_series.png"))
+    if (run_dir / "report.html").is_file() and (run_dir / "risk.nc").is_file():
+        from ..outputs.report import write_report  # the report gains its surveillance part
+
+        files.append(write_report(run_dir))
     log.info("surveillance: %d series, %d alarms (%s)", dataset.sizes["series"], len(alerts),
              path.name)
     return Surveillance(dataset=dataset, alerts=alerts, files=files)
