@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
                               "who-notifications, england-wales")
     surveil.add_argument("--output-dir", type=Path,
                          help="parent folder of the run when CONFIG is run (default runs/)")
+    surveil.add_argument("--decompose", metavar="PLACE:FIRST:LAST",
+                         help="split the change of PLACE's foreign-born notifications between "
+                              "two years: migration volume, rate the model explains, the rest")
     surveil.set_defaults(handler=_surveil)
 
     report = commands.add_parser(
@@ -268,7 +271,7 @@ def _calibrate(args) -> int:
 def _surveil(args) -> int:
     from .pipeline import surveil  # imported when the command runs (fast start-up)
 
-    found = surveil(args.target, args.observed, args.output_dir)
+    found = surveil(args.target, args.observed, args.output_dir, args.decompose)
     data = found.dataset
     alarms = int(data["alarm"].sum())
     print(f"{data.sizes['series']} series, years {int(data['year'][0])}-"
@@ -276,6 +279,13 @@ def _surveil(args) -> int:
           f"({int(data['alarm_fdr'].sum())} after false-discovery control), "
           f"{int(data['alarm_without_model'].sum())} without the model, "
           f"{int(data['cusum_alarm'].sum())} CUSUM alarms")
+    if found.decomposition is not None:
+        table = found.decomposition
+        print(f"change of foreign-born notifications in {table.attrs['place']}, "
+              f"{table.attrs['first']}-{table.attrs['last']} (cases, 95% interval):")
+        for row in table.itertuples():
+            print(f"  {row.component:<78} {row.cases:>9,.0f}  ({row.lower_95:,.0f} to "
+                  f"{row.upper_95:,.0f})")
     for path in found.files:
         print(path)
     return 0

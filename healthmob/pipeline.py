@@ -42,6 +42,7 @@ from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
 from .store.rundir import RunDirectory, collect_logs, sha256_file
 from .surveillance.config import check_observed_strata
+from .surveillance.decompose import parse_request
 from .surveillance.run import surveil_run
 from .units import DAYS_PER_YEAR
 
@@ -307,23 +308,29 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     return Run(folder.path, results, folder.manifest)
 
 
-def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | None = None):
+def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | None = None,
+            decomposition: str | None = None):
     """Compare observed notifications with a run: ``target`` a finished run directory, or a
     config that is run first (with ``[surveillance] observed`` set to ``observed``).
 
     Returns the :class:`~healthmob.surveillance.run.Surveillance` (``dataset``, ``alerts``,
-    ``files``) written into the run directory. Bad input raises before anything is written.
+    ``files``, ``decomposition``) written into the run directory; ``decomposition``
+    (``"PLACE:FIRST:LAST"``) also splits a change of foreign-born notifications
+    (:mod:`healthmob.surveillance.decompose`). Bad input raises before anything is written.
     """
     target = Path(target)
+    if decomposition:
+        parse_request(decomposition)  # a bad request stops before any run
     if target.is_dir():
-        return surveil_run(target, observed)
+        return surveil_run(target, observed, decomposition=decomposition)
     scenario = load_scenario(target)
     table = scenario.to_table()
     table["surveillance"] = {"observed": str(Path(observed).resolve())
                              if Path(observed).is_file() else str(observed)}
     checked = parse_scenario(table, path=scenario.path, sha256=scenario.sha256)
     finished = run(checked, output_dir)
-    return surveil_run(finished.directory, checked.surveillance.observed)
+    return surveil_run(finished.directory, checked.surveillance.observed,
+                       decomposition=decomposition)
 
 
 def write_maps(folder: RunDirectory) -> None:

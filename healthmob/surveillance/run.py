@@ -33,6 +33,7 @@ from ..store.atomic import write_text_atomic
 from ..store.netcdf import write_dataset
 from ..store.resources import data_dir
 from .cusum import KAPPA, THRESHOLD, nb_cusum
+from .decompose import decompose, parse_request
 from .expected import ModelCounts, Series, match_series
 from .noufaily import NoufailyControl, detect
 from .observed import SHIPPED, STRATA, observed_file, read_observed
@@ -49,11 +50,13 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Surveillance:
-    """What :func:`surveil_run` wrote: the dataset, the alerts and the files."""
+    """What :func:`surveil_run` wrote: the dataset, the alerts, the files and, when asked
+    for, the decomposition table."""
 
     dataset: xr.Dataset
     alerts: pd.DataFrame
     files: list[Path]
+    decomposition: pd.DataFrame | None = None
 
 
 def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None = None
@@ -71,8 +74,8 @@ def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None =
     return table, path
 
 
-def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | None = None
-            ) -> Surveillance:
+def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | None = None,
+                decomposition: str | None = None) -> Surveillance:
     """Compare observed notifications with a finished run (module docstring).
 
     Parameters
@@ -84,6 +87,10 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         (``who-notifications``, ``england-wales``).
     base_dir : Path, optional
         Folder a relative ``observed`` path is read from (default: the working folder).
+    decomposition : str, optional
+        ``"PLACE:FIRST:LAST"``: also split the change of the place's foreign-born
+        notifications between the two years (:mod:`.decompose`), into
+        ``decomposition.csv``.
 
     Raises
     ------
@@ -93,6 +100,7 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         The observed table is unreadable or does not fit the run (one line, file and row).
     """
     run_dir = Path(run_dir)
+    request = parse_request(decomposition) if decomposition else None
     results_path = run_dir / "results.nc"
     if not results_path.is_file():
         raise RunError(f"{run_dir}: not a finished run (no results.nc)")
@@ -111,9 +119,13 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
                          source=str(path.name), Conventions="CF-1.10",
                          featureType="timeSeries")
     alerts = alert_table(dataset)
+    parts = decompose(dataset, model, *request) if request else None
     files = [write_dataset(dataset, run_dir / "surveillance.nc")]
     write_text_atomic(run_dir / "alerts.csv", alerts.to_csv(index=False))
     files.append(run_dir / "alerts.csv")
+    if parts is not None:
+        write_text_atomic(run_dir / "decomposition.csv", parts.to_csv(index=False))
+        files.append(run_dir / "decomposition.csv")
     from ..outputs.surveillance_figures import draw_funnel, draw_series  # matplotlib
 
     files.append(draw_funnel(dataset, run_dir / "surveillance_funnel.png"))
@@ -124,7 +136,7 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         files.append(write_report(run_dir))
     log.info("surveillance: %d series, %d alarms (%s)", dataset.sizes["series"], len(alerts),
              path.name)
-    return Surveillance(dataset=dataset, alerts=alerts, files=files)
+    return Surveillance(dataset=dataset, alerts=alerts, files=files, decomposition=parts)
 
 
 def evaluate(series: list[Series]) -> xr.Dataset:

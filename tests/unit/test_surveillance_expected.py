@@ -11,8 +11,10 @@ import pytest
 import xarray as xr
 
 from healthmob.errors import DataError
+from healthmob.surveillance.decompose import decompose
 from healthmob.surveillance.expected import ModelCounts, match_series, run_years
 from healthmob.surveillance.observed import read_observed
+from healthmob.surveillance.run import evaluate
 
 
 def _results() -> xr.Dataset:
@@ -90,3 +92,30 @@ def test_what_the_model_cannot_count_is_refused_with_its_row(tmp_path, row, mess
     with pytest.raises(DataError, match=re.escape("row 3: " + message)):
         _series(tmp_path, "reporting_place,period,disease,count,country_of_birth\n"
                           f"AAA,2000,tb,5,\n{row}\n")
+
+
+def test_decomposition_adds_up_and_puts_each_change_where_it_belongs(tmp_path):
+    """Constant foreign-born population and model rate: a rise from 40 to 60 observed cases
+    is all rate per migrant that the model does not explain; doubling the foreign-born
+    population in the last year moves it to migration volume."""
+    text = ("reporting_place,period,disease,count,country_of_birth\n"
+            "AAA,2000,tb,40,foreign\nAAA,2001,tb,50,foreign\nAAA,2002,tb,60,foreign\n")
+    path = tmp_path / "observed.csv"
+    path.write_text(text)
+    for doubled in (False, True):
+        results = _results()
+        if doubled:
+            results["foreign_born_population"][2:, 0] *= 2
+            results["tb_notifications_foreign_born"][2:, 0] *= 2
+        model = ModelCounts(results, path)
+        ds = evaluate(match_series(read_observed(path), path, model, BOUNDS))
+        table = decompose(ds, model, "AAA", 2000, 2002).set_index("component")["cases"]
+        assert table.iloc[0] == 20.0
+        assert table.iloc[1:].sum() == pytest.approx(20.0)
+        volume, explained, rest = table.iloc[1:]
+        if doubled:   # R: 40/1e5 -> 60/2e5; m: 5e-4 -> 5e-4 (cases and people doubled)
+            assert volume == pytest.approx(1e5 * (4e-4 + 3e-4) / 2)
+            assert explained == pytest.approx(0.0, abs=1e-9)
+        else:
+            assert volume == 0.0 and explained == pytest.approx(0.0, abs=1e-9)
+            assert rest == pytest.approx(20.0)
