@@ -304,6 +304,8 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
                                     base_dir=scenario.base_dir).files:
                 folder.add_output(path.name)
     if with_risk:
+        from .outputs.publish import write_maps  # matplotlib: imported only here
+
         write_maps(folder)
     return Run(folder.path, results, folder.manifest)
 
@@ -333,31 +335,6 @@ def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | N
                        decomposition=decomposition)
 
 
-def write_maps(folder: RunDirectory) -> None:
-    """Maps, tables and the report of a complete run (their provenance says complete).
-
-    They are rebuilt from the run's files, so a failure here leaves the run complete and
-    recorded as ``maps_error`` in the manifest; ``healthmob map``/``report`` retry.
-    """
-    from .outputs.publish import write_risk_outputs  # matplotlib: imported only here
-
-    t0 = time.perf_counter()
-    folder.attach_log()
-    try:
-        written = write_risk_outputs(folder.path)
-    except Exception as exc:  # the results are safe; say what failed and go on
-        log.exception("maps and report failed; rebuild them with healthmob map/report")
-        folder.manifest["maps_error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        for path in written:
-            folder.add_output(Path(path).name)
-        log.info("maps and report: %s (%.2f s)", ", ".join(p.name for p in written),
-                 time.perf_counter() - t0)
-    finally:
-        folder.detach_log()
-    folder.write_manifest()
-
-
 def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     """The risk stage for a finished simulation (see :mod:`healthmob.risk.assess`)."""
     scenario = prepared.scenario
@@ -385,33 +362,11 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
              risk.sizes["policy"], time.perf_counter() - t0)
     if cfg.arrival.seed_place:
-        _add_arrival_times(risk, prepared)
+        from .risk.arrival import add_arrival_times  # scipy.stats: imported only when asked
+
+        add_arrival_times(risk, prepared.mobility, scenario.places["population"].to_numpy(),
+                          cfg.arrival, scenario.seed)
     return risk
-
-
-def _add_arrival_times(risk: xr.Dataset, prepared: Prepared) -> None:
-    """Arrival times of a new strain from ``[risk.arrival] seed_place`` (Brockmann and
-    Helbing 2013 against stochastic introductions)."""
-    from .risk.arrival import arrival_times  # scipy.stats: imported only when asked for
-
-    scenario, arrival = prepared.scenario, prepared.scenario.risk.arrival
-    t0 = time.perf_counter()
-    found = arrival_times(prepared.mobility, scenario.places["population"].to_numpy(),
-                          arrival, scenario.seed)
-    risk["effective_distance_from_seed"] = ("place", found["effective_distance"], {
-        "units": "1", "long_name": f"effective distance from {arrival.seed_place} "
-                                   "(Brockmann and Helbing 2013)"})
-    risk["arrival_time_simulated"] = ("place", found["arrival_time"], {
-        "units": "day", "long_name": f"median days until {arrival.threshold} infected "
-                                     f"people of a new strain seeded in {arrival.seed_place} "
-                                     f"({arrival.model} model, {arrival.members} stochastic "
-                                     "members)"})
-    risk["arrival_share_of_members"] = ("place", found["reached"], {
-        "units": "1", "long_name": "share of members in which the strain arrived"})
-    risk.attrs.update(arrival_seed_place=arrival.seed_place,
-                      arrival_spearman_rho=found["rho"],
-                      arrival_spearman_p_value=found["p_value"])
-    log.info("arrival times: %d members (%.2f s)", arrival.members, time.perf_counter() - t0)
 
 
 def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) -> Run:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
+from ..store.rundir import RunDirectory
 from .maps import write_map_outputs
 from .report import write_report
 from .tables import load_run
+
+log = logging.getLogger(__name__)
 
 
 def write_risk_outputs(run_dir: str | Path) -> list[Path]:
@@ -34,3 +39,26 @@ def write_risk_outputs(run_dir: str | Path) -> list[Path]:
     paths = write_map_outputs(run)
     paths.append(write_report(run))
     return paths
+
+
+def write_maps(folder: RunDirectory) -> None:
+    """Maps, tables and the report of a complete run (their provenance says complete).
+
+    They are rebuilt from the run's files, so a failure here leaves the run complete and
+    recorded as ``maps_error`` in the manifest; ``healthmob map``/``report`` retry.
+    """
+    t0 = time.perf_counter()
+    folder.attach_log()
+    try:
+        written = write_risk_outputs(folder.path)
+    except Exception as exc:  # the results are safe; say what failed and go on
+        log.exception("maps and report failed; rebuild them with healthmob map/report")
+        folder.manifest["maps_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        for path in written:
+            folder.add_output(Path(path).name)
+        log.info("maps and report: %s (%.2f s)", ", ".join(p.name for p in written),
+                 time.perf_counter() - t0)
+    finally:
+        folder.detach_log()
+    folder.write_manifest()

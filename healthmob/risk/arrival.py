@@ -15,6 +15,7 @@ phenomena. Science 342:1337-1342.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -74,3 +75,25 @@ def arrival_times(mobility: Mobility, population: np.ndarray, cfg: ArrivalConfig
              "vs simulated arrival)", cfg.seed_place, int(use.sum()), rho)
     return {"effective_distance": distance, "arrival_time": median, "reached": reached,
             "rho": float(rho), "p_value": float(p_value)}
+
+
+def add_arrival_times(risk, mobility: Mobility, populations: np.ndarray,
+                      arrival: ArrivalConfig, seed: int) -> None:
+    """Add the arrival times of a new strain from ``arrival.seed_place`` to the risk dataset
+    (Brockmann and Helbing 2013 against stochastic introductions: :func:`arrival_times`)."""
+    t0 = time.perf_counter()
+    found = arrival_times(mobility, populations, arrival, seed)
+    risk["effective_distance_from_seed"] = ("place", found["effective_distance"], {
+        "units": "1", "long_name": f"effective distance from {arrival.seed_place} "
+                                   "(Brockmann and Helbing 2013)"})
+    risk["arrival_time_simulated"] = ("place", found["arrival_time"], {
+        "units": "day", "long_name": f"median days until {arrival.threshold} infected "
+                                     f"people of a new strain seeded in {arrival.seed_place} "
+                                     f"({arrival.model} model, {arrival.members} stochastic "
+                                     "members)"})
+    risk["arrival_share_of_members"] = ("place", found["reached"], {
+        "units": "1", "long_name": "share of members in which the strain arrived"})
+    risk.attrs.update(arrival_seed_place=arrival.seed_place,
+                      arrival_spearman_rho=found["rho"],
+                      arrival_spearman_p_value=found["p_value"])
+    log.info("arrival times: %d members (%.2f s)", arrival.members, time.perf_counter() - t0)

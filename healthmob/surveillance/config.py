@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..checks import Section, Text, setting
 from ..errors import DataError
-from .expected import check_places_and_years, check_strata, run_years
 from .observed import SHIPPED, observed_file, read_observed
+from .rows import check_places_and_years, check_strata, run_years
 
 
 @dataclass(frozen=True)

@@ -63,40 +63,7 @@ def read_observed(path: Path) -> pd.DataFrame:
         is not given, NaN for a missing population), plus ``year`` (int), ``freq``
         (periods a year: 1, 4 or 12) and ``index`` (the period within its year, 1-based).
     """
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot read the observed table as UTF-8 CSV: "
-                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                        ) from None
-    while rows and not rows[-1]:
-        rows.pop()  # blank lines at the end
-    if not rows:
-        raise DataError(f"{path}: cannot read the observed table: the file is empty")
-    ragged = [k for k, row in enumerate(rows[1:]) if len(row) != len(rows[0])]
-    if ragged:
-        raise DataError(f"{path}: row {ragged[0] + 2} has {len(rows[ragged[0] + 1])} fields; "
-                        f"the header has {len(rows[0])}")
-    table = pd.DataFrame(rows[1:], columns=rows[0], dtype=str)
-    table.columns = [str(c).strip() for c in table.columns]
-    twice = table.columns[table.columns.duplicated()]
-    if len(twice):
-        raise DataError(f"{path}: column {twice[0]!r} appears twice in the header")
-    missing = [c for c in REQUIRED if c not in table.columns]
-    if missing:
-        raise DataError(f"{path}: the observed table must have the columns "
-                        f"{', '.join(REQUIRED)}; missing {', '.join(missing)}")
-    unknown = [c for c in table.columns if c not in (*REQUIRED, *OPTIONAL)]
-    if unknown:
-        raise DataError(f"{path}: unknown column {unknown[0]!r}; the columns are "
-                        f"{', '.join((*REQUIRED, *OPTIONAL))} (docs/surveillance.md)")
-    if table.empty:
-        raise DataError(f"{path}: the observed table has no rows")
-    for column in OPTIONAL:
-        if column not in table.columns:
-            table[column] = ""
-    table = table.apply(lambda c: c.str.strip())
+    table = _read_table(path)
 
     def fail(row: int, column: str, expected: str) -> None:
         raise DataError(f"{path}: row {row + 2}, column {column}: expected {expected}; got "
@@ -147,3 +114,42 @@ def read_observed(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: row {row + 2}: place {out['reporting_place'].iloc[row]!r}, "
                         f"period {out['period'].iloc[row]!r} and its stratum appear twice")
     return out
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The table's cells as stripped strings, every column of :data:`OPTIONAL` present;
+    DataError for a file that is not a rectangular UTF-8 CSV with the known columns."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read the observed table as UTF-8 CSV: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                        ) from None
+    while rows and not rows[-1]:
+        rows.pop()  # blank lines at the end
+    if not rows:
+        raise DataError(f"{path}: cannot read the observed table: the file is empty")
+    ragged = [k for k, row in enumerate(rows[1:]) if len(row) != len(rows[0])]
+    if ragged:
+        raise DataError(f"{path}: row {ragged[0] + 2} has {len(rows[ragged[0] + 1])} fields; "
+                        f"the header has {len(rows[0])}")
+    table = pd.DataFrame(rows[1:], columns=rows[0], dtype=str)
+    table.columns = [str(c).strip() for c in table.columns]
+    twice = table.columns[table.columns.duplicated()]
+    if len(twice):
+        raise DataError(f"{path}: column {twice[0]!r} appears twice in the header")
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: the observed table must have the columns "
+                        f"{', '.join(REQUIRED)}; missing {', '.join(missing)}")
+    unknown = [c for c in table.columns if c not in (*REQUIRED, *OPTIONAL)]
+    if unknown:
+        raise DataError(f"{path}: unknown column {unknown[0]!r}; the columns are "
+                        f"{', '.join((*REQUIRED, *OPTIONAL))} (docs/surveillance.md)")
+    if table.empty:
+        raise DataError(f"{path}: the observed table has no rows")
+    for column in OPTIONAL:
+        if column not in table.columns:
+            table[column] = ""
+    return table.apply(lambda c: c.str.strip())

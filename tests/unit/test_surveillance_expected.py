@@ -12,8 +12,9 @@ import xarray as xr
 
 from healthmob.errors import DataError
 from healthmob.surveillance.decompose import decompose
-from healthmob.surveillance.expected import ModelCounts, match_series, run_years
+from healthmob.surveillance.expected import ModelCounts, match_series
 from healthmob.surveillance.observed import read_observed
+from healthmob.surveillance.rows import run_years
 from healthmob.surveillance.run import evaluate
 
 
