@@ -31,8 +31,8 @@ class Series:
 
     ``observed`` is NaN where not reported; ``expected`` is the model's count;
     ``relative_sd`` is the relative uncertainty of ``expected`` from the WHO incidence
-    bounds (log scale: ``log(hi / lo) / 3.92``) of the place, or of the origins of its
-    foreign-born.
+    bounds (log scale: ``log(hi / lo) / 3.92``) of the place, of the origins of its
+    foreign-born, or of the country of birth.
     """
 
     place: str
@@ -71,7 +71,6 @@ class ModelCounts:
         self._whole, self.years = period_years(results)
         self.bands = [str(b) for b in results["entry_band"].values]
         self.origin_labels = results["origin_group_name"].to_numpy().astype(str)
-        self._origin_names = self.origin_labels
         self._by_origin = results[f"{COUNTED['tb']}_foreign_born_by_origin"].to_numpy()[
             self._whole]
         self._origin_people = results["foreign_born_population_by_origin"].to_numpy()[
@@ -91,7 +90,7 @@ class ModelCounts:
             return native
         if birthplace == "foreign":
             return foreign
-        return self._by_origin[:, place, list(self._origin_names[place]).index(birthplace)]
+        return self._by_origin[:, place, list(self.origin_labels[place]).index(birthplace)]
 
     def population(self, place: int, birthplace: str) -> np.ndarray:
         """The model's population of a stratum at the start of each year."""
@@ -101,13 +100,13 @@ class ModelCounts:
             "entry_band").to_numpy()
         if birthplace in ("", "native", "foreign"):
             return {"": native + foreign, "native": native, "foreign": foreign}[birthplace]
-        group = list(self._origin_names[place]).index(birthplace)
+        group = list(self.origin_labels[place]).index(birthplace)
         return self._origin_people[:, place, group]
 
     def origin_shares(self, place: int) -> tuple[list[str], np.ndarray]:
         """The origin countries kept for a place and their share of its foreign-born
         notifications each year (year, origin); regions are left out."""
-        names = self._origin_names[place]
+        names = self.origin_labels[place]
         countries = [k for k, n in enumerate(names) if len(n) == 3 and n.isalpha()]
         counts = self._by_origin[:, place, :]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -140,6 +139,7 @@ def match_series(observed: pd.DataFrame, path: Path, model: ModelCounts,
     check_places_and_years(observed, path, set(places), years)
     check_strata(observed, path, model.places, model.bands, model.origin_labels)
     span = (years >= observed["year"].min()) & (years <= observed["year"].max())
+    median = float(np.median(sd_table.to_numpy()))
     series = []
     key = ["reporting_place", "disease", *STRATA]
     for values, group in observed.groupby(key, sort=True):
@@ -163,10 +163,11 @@ def match_series(observed: pd.DataFrame, path: Path, model: ModelCounts,
             rows = group.set_index("year")["population"].reindex(years)
             people = model.population(p, stratum["country_of_birth"])
             expected = np.where(rows.notna(), expected * rows.to_numpy() / people, expected)
-        median = float(np.median(sd_table.to_numpy()))
-        sd = (sd_table[place].to_numpy() if place in sd_table.columns
+        birthplace = stratum["country_of_birth"]
+        own = birthplace if birthplace not in ("", "native", "foreign") else place
+        sd = (sd_table[own].to_numpy() if own in sd_table.columns
               else np.full(len(years), median))
-        if stratum["country_of_birth"] == "foreign":
+        if birthplace == "foreign":
             sd = _origins_sd(model, sd_table, p, sd)
         series.append(Series(place=place, disease=disease, stratum=stratum,
                              years=years[span], observed=observed_counts[span],

@@ -19,6 +19,7 @@ Nothing is written before every input has been checked.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from .. import __version__
 from ..errors import DataError, RunError
 from ..store.atomic import write_text_atomic
 from ..store.netcdf import write_dataset
@@ -115,9 +117,11 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         "id", "year", "tb_incidence_per_100k_lo", "tb_incidence_per_100k_hi"])
     series = match_series(table, path, model, bounds)
     dataset = evaluate(series)
-    dataset.attrs.update(title=f"healthmob surveillance of {run_dir.name}",
-                         source=str(path.name), Conventions="CF-1.10",
-                         featureType="timeSeries")
+    dataset.attrs.update(
+        title=f"healthmob surveillance of run {run_dir.name}", source=f"healthmob {__version__}",
+        history=f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ} healthmob surveil "
+                f"against {path.name}", observed_file=str(path), Conventions="CF-1.10",
+        featureType="timeSeries")
     alerts = alert_table(dataset)
     parts = decompose(dataset, model, *request) if request else None
     files = [write_dataset(dataset, run_dir / "surveillance.nc")]

@@ -76,11 +76,12 @@ def test_every_stratum_counts_what_the_model_holds(tmp_path):
     native = found["AAA tb country_of_birth=native"]
     np.testing.assert_allclose(native.expected, [100.0, 100.0, 50.0])  # 2002: half the people
     assert list(native.observed[1:]) == [90.0, 7.0] and np.isnan(native.observed[0])
-    # the foreign-born carry the WHO bounds of their origins (BBB: log(3)/3.92)
-    sd = found["AAA tb country_of_birth=BBB"].relative_sd
-    foreign_sd = found["AAA tb country_of_birth=foreign"].relative_sd
-    np.testing.assert_allclose(foreign_sd, np.log(3) / 3.92)
-    np.testing.assert_allclose(sd, np.log(1.5) / 3.92)  # a country series: the place's own
+    # the foreign-born carry the WHO bounds of their origins (BBB: log(3)/3.92), the
+    # native-born their place's (AAA: log(1.5)/3.92)
+    for label in ("foreign", "BBB"):
+        np.testing.assert_allclose(found[f"AAA tb country_of_birth={label}"].relative_sd,
+                                   np.log(3) / 3.92)
+    np.testing.assert_allclose(native.relative_sd, np.log(1.5) / 3.92)
 
 
 @pytest.mark.parametrize("row, message", [
