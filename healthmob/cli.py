@@ -120,6 +120,10 @@ def _parser() -> argparse.ArgumentParser:
     surveil.add_argument("--decompose", metavar="PLACE:FIRST:LAST",
                          help="split the change of PLACE's foreign-born notifications between "
                               "two years: migration volume, rate the model explains, the rest")
+    surveil.add_argument("--fit", action="store_true",
+                         help="fit the migrants' TB by region of birth to the observed "
+                              "foreign-born counts: fitted_selection.csv, "
+                              "fitted_parameters.toml (loaded only by a config that asks)")
     surveil.set_defaults(handler=_surveil)
 
     report = commands.add_parser(
@@ -271,7 +275,7 @@ def _calibrate(args) -> int:
 def _surveil(args) -> int:
     from .pipeline import surveil  # imported when the command runs (fast start-up)
 
-    found = surveil(args.target, args.observed, args.output_dir, args.decompose)
+    found = surveil(args.target, args.observed, args.output_dir, args.decompose, args.fit)
     data = found.dataset
     alarms = int(data["alarm"].sum())
     print(f"{data.sizes['series']} series, years {int(data['year'][0])}-"
@@ -286,6 +290,9 @@ def _surveil(args) -> int:
         for row in table.itertuples():
             print(f"  {row.component:<78} {row.cases:>9,.0f}  ({row.lower_95:,.0f} to "
                   f"{row.upper_95:,.0f})")
+    if found.fitted is not None:
+        print("migrants' TB relative to the run (theta, 95% profile interval):")
+        print(found.fitted, end="")
     for path in found.files:
         print(path)
     return 0

@@ -311,20 +311,22 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
 
 
 def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | None = None,
-            decomposition: str | None = None):
+            decomposition: str | None = None, fit: bool = False):
     """Compare observed notifications with a run: ``target`` a finished run directory, or a
     config that is run first (with ``[surveillance] observed`` set to ``observed``).
 
     Returns the :class:`~healthmob.surveillance.run.Surveillance` (``dataset``, ``alerts``,
     ``files``, ``decomposition``) written into the run directory; ``decomposition``
     (``"PLACE:FIRST:LAST"``) also splits a change of foreign-born notifications
-    (:mod:`healthmob.surveillance.decompose`). Bad input raises before anything is written.
+    (:mod:`healthmob.surveillance.decompose`); ``fit`` fits the migrants' TB to the observed
+    foreign-born counts (:mod:`healthmob.surveillance.fit`). Bad input raises before
+    anything is written.
     """
     target = Path(target)
     if decomposition:
         parse_request(decomposition)  # a bad request stops before any run
     if target.is_dir():
-        return surveil_run(target, observed, decomposition=decomposition)
+        return surveil_run(target, observed, decomposition=decomposition, fit=fit)
     scenario = load_scenario(target)
     table = scenario.to_table()
     table["surveillance"] = {"observed": str(Path(observed).resolve())
@@ -332,7 +334,7 @@ def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | N
     checked = parse_scenario(table, path=scenario.path, sha256=scenario.sha256)
     finished = run(checked, output_dir)
     return surveil_run(finished.directory, checked.surveillance.observed,
-                       decomposition=decomposition)
+                       decomposition=decomposition, fit=fit)
 
 
 def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class TopLevel(Section):
     description: str = setting("", Text())
     model: str = setting(REQUIRED, Text(nonempty=True))
     parameter_set: str = setting("", Text())
+    parameters_file: str = setting("", Text())
     engine: str = setting("deterministic", OneOf(ENGINES))
     seed: int = setting(0, Number(low=0, integer=True))
 
@@ -195,7 +197,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
     if sections["surveillance"].observed and spec is not None and places is not None:
         _check_surveillance(sections, top.engine, spec,
                             dict(zip(places["id"], places["population"])), base, problems)
-    parameter_table = table.get("parameters", {})
+    parameter_table, parameter_file = _parameter_table(table.get("parameters", {}),
+                                                       top.parameters_file, base, problems)
     parameters = {}
     if spec is not None:
         parameters = parameter_values(spec, top.parameter_set or "", parameter_table,
@@ -203,11 +206,36 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
     if problems:
         raise ConfigError(join_problems(str(path) if path else "<config>", problems))
     files = ([path] if path else []) + inputs + ([source] if source else [])
+    files += [parameter_file] if parameter_file else []
     return Scenario(
         name=top.name, description=top.description, path=path, sha256=sha256,
         model=top.model, spec=spec, places=places, parameter_set=top.parameter_set,
         parameter_table=parameter_table, parameters=parameters, engine=top.engine,
         seed=top.seed, places_config=places_config, input_files=tuple(files), **sections)
+
+
+def _parameter_table(own: dict, file: str, base: Path, problems: list[str]
+                     ) -> tuple[dict, Path | None]:
+    """``[parameters]`` with the ``[parameters]`` of ``parameters_file`` under it (the
+    config's own values win), and that file (e.g. ``healthmob surveil --fit``'s
+    ``fitted_parameters.toml``; relative to the config's folder)."""
+    if not file:
+        return own, None
+    path = Path(file) if Path(file).is_absolute() else base / file
+    try:
+        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"parameters_file: cannot read {path}: {exc.strerror or exc}")
+        return own, None
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"parameters_file: {path} is not valid TOML: {exc}")
+        return own, None
+    extra = sorted(set(loaded) - {"parameters"})
+    if extra or not isinstance(loaded.get("parameters", {}), dict):
+        problems.append(f"parameters_file: {path} must hold one [parameters] table; got "
+                        f"{extra or type(loaded.get('parameters')).__name__}")
+        return own, None
+    return {**loaded.get("parameters", {}), **own}, path
 
 
 def _check_categories(mobility: MobilityConfig, spec: ModelSpec, problems: list[str]) -> None:

@@ -92,6 +92,10 @@ class ModelCounts:
             return foreign
         return self._by_origin[:, place, list(self.origin_labels[place]).index(birthplace)]
 
+    def origin_counts(self, place: int, group: int) -> np.ndarray:
+        """The yearly foreign-born notifications of one origin group of a place."""
+        return self._by_origin[:, place, group]
+
     def population(self, place: int, birthplace: str) -> np.ndarray:
         """The model's population of a stratum at the start of each year."""
         r = self.results

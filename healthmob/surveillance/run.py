@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import xarray as xr
 from scipy import stats
 
 from .. import __version__
+from ..disease.parse import load_model
 from ..errors import DataError, RunError
 from ..store.atomic import write_text_atomic
 from ..store.netcdf import write_dataset
@@ -37,6 +39,7 @@ from ..store.resources import data_dir
 from .cusum import KAPPA, THRESHOLD, nb_cusum
 from .decompose import decompose, parse_request
 from .expected import ModelCounts, Series, match_series
+from .fit import RATIOS, fit_selection, parameters_toml
 from .noufaily import NoufailyControl, detect
 from .observed import SHIPPED, STRATA, observed_file, read_observed
 from .predictive import quantiles, upper_tail
@@ -59,6 +62,8 @@ class Surveillance:
     alerts: pd.DataFrame
     files: list[Path]
     decomposition: pd.DataFrame | None = None
+    fitted: str | None = None
+    """``fitted_selection.csv`` as text, when ``fit`` was asked for."""
 
 
 def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None = None
@@ -77,7 +82,7 @@ def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None =
 
 
 def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | None = None,
-                decomposition: str | None = None) -> Surveillance:
+                decomposition: str | None = None, fit: bool = False) -> Surveillance:
     """Compare observed notifications with a finished run (module docstring).
 
     Parameters
@@ -93,6 +98,9 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         ``"PLACE:FIRST:LAST"``: also split the change of the place's foreign-born
         notifications between the two years (:mod:`.decompose`), into
         ``decomposition.csv``.
+    fit : bool
+        Also fit the migrants' TB by region of birth to the observed foreign-born counts
+        (:mod:`.fit`): ``fitted_selection.csv`` and ``fitted_parameters.toml``.
 
     Raises
     ------
@@ -124,7 +132,11 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         featureType="timeSeries")
     alerts = alert_table(dataset)
     parts = decompose(dataset, model, *request) if request else None
+    fitted = _fit_files(dataset, model, run_dir, path) if fit else {}
     files = [write_dataset(dataset, run_dir / "surveillance.nc")]
+    for name, text in fitted.items():
+        write_text_atomic(run_dir / name, text)
+        files.append(run_dir / name)
     write_text_atomic(run_dir / "alerts.csv", alerts.to_csv(index=False))
     files.append(run_dir / "alerts.csv")
     if parts is not None:
@@ -140,7 +152,33 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
         files.append(write_report(run_dir))
     log.info("surveillance: %d series, %d alarms (%s)", dataset.sizes["series"], len(alerts),
              path.name)
-    return Surveillance(dataset=dataset, alerts=alerts, files=files, decomposition=parts)
+    return Surveillance(dataset=dataset, alerts=alerts, files=files, decomposition=parts,
+                        fitted=fitted.get("fitted_selection.csv"))
+
+
+def _fit_files(dataset: xr.Dataset, model: ModelCounts, run_dir: Path, source: Path
+               ) -> dict[str, str]:
+    """``fitted_selection.csv`` and ``fitted_parameters.toml`` of :mod:`.fit` (text)."""
+    if not (dataset["country_of_birth"].to_numpy() == "foreign").any():
+        raise DataError(f"{source}: --fit needs foreign-born series (country_of_birth = "
+                        "foreign)")
+    places = pd.read_csv(data_dir("geo") / "places.csv", usecols=["id", "who_region"],
+                         keep_default_na=False)
+    found = fit_selection(dataset, model, dict(zip(places["id"], places["who_region"])))
+    with open(run_dir / "config.toml", "rb") as handle:
+        config = tomllib.load(handle)
+    spec = load_model(config["model"], run_dir)
+    declared = {}
+    for name in RATIOS:
+        if name not in spec.parameters:
+            raise DataError(f"{run_dir}: the run's model {spec.name!r} has no {name}: "
+                            "nothing to fit")
+        parameter = spec.parameters[name]
+        low, high = parameter.range or (0.0, np.inf)
+        value = float(config.get("parameters", {}).get(name, parameter.value))
+        declared[name] = (value, low, high)
+    return {"fitted_selection.csv": found.table.to_csv(index=False),
+            "fitted_parameters.toml": parameters_toml(found, declared, source.name)}
 
 
 def evaluate(series: list[Series]) -> xr.Dataset:
