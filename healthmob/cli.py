@@ -291,8 +291,15 @@ def _surveil(args) -> int:
             print(f"  {row.component:<78} {row.cases:>9,.0f}  ({row.lower_95:,.0f} to "
                   f"{row.upper_95:,.0f})")
     if found.fitted is not None:
-        print("migrants' TB relative to the run (theta, 95% profile interval):")
-        print(found.fitted, end="")
+        import io
+
+        import pandas as pd
+
+        print("migrants' TB relative to the run, by WHO region of birth (theta, 95% profile "
+              "interval):")
+        for row in pd.read_csv(io.StringIO(found.fitted)).itertuples():
+            print(f"  {row.origin_region:<12} {row.theta:7.2f} ({row.lower_95:.2f}-"
+                  f"{row.upper_95:.2f})  model cases {row.model_cases:,.0f}")
     for path in found.files:
         print(path)
     return 0
