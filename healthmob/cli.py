@@ -107,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     maps.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     maps.set_defaults(handler=_map)
 
+    _add_surveil(commands)
+
+    report = commands.add_parser(
+        "report", help="rebuild report.html (self-contained, offline) from a run directory")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.set_defaults(handler=_report)
+    return parser
+
+
+def _add_surveil(commands) -> None:
+    """The ``surveil`` command's arguments (docs/surveillance.md)."""
     surveil = commands.add_parser(
         "surveil", help="compare observed notifications with a run: surveillance.nc, "
         "alerts.csv, figures")
@@ -125,12 +136,6 @@ def _parser() -> argparse.ArgumentParser:
                               "foreign-born counts: fitted_selection.csv, "
                               "fitted_parameters.toml (loaded only by a config that asks)")
     surveil.set_defaults(handler=_surveil)
-
-    report = commands.add_parser(
-        "report", help="rebuild report.html (self-contained, offline) from a run directory")
-    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    report.set_defaults(handler=_report)
-    return parser
 
 
 def _run(args) -> int:
