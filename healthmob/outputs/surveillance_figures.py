@@ -1,5 +1,5 @@
 """Figures of the surveillance stage, drawn from its dataset (``surveillance.nc``): a funnel
-plot and time plots of the alarmed series."""
+plot, time plots of the alarmed series and a map of observed / expected."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from ..store.atomic import atomic_path  # noqa: E402
+from .shapes import country_shapes  # noqa: E402
+from .style import EDGE_COLOUR, MAP_CRS, NODATA_COLOUR  # noqa: E402
 
 PANELS = 12
 
@@ -93,5 +96,51 @@ def draw_series(ds: xr.Dataset, path: Path) -> Path:
     axes.flat[0].legend(fontsize=7, loc="best")
     fig.suptitle("Observed notifications, the model (orange, 95% interval) and the baseline "
                  "(blue, 95% prediction interval)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+RATIO_BREAKS = (0.5, 0.8, 1.25, 2.0)
+RATIO_COLOURS = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
+RATIO_LABELS = ("below 0.5", "0.5-0.8", "0.8-1.25", "1.25-2", "2 and above")
+
+
+def draw_ratio_map(ds: xr.Dataset, path: Path) -> Path:
+    """A choropleth of observed / the model's expected notifications of the foreign-born
+    (of everyone where a place has no foreign-born series), in each place's last observed
+    year; fixed classes around 1 so that two runs compare."""
+    ratio: dict[str, float] = {}
+    for stratum in ("", "foreign"):  # the foreign-born series win where both exist
+        for i in np.flatnonzero((ds["country_of_birth"].to_numpy() == stratum)
+                                & (ds["years_since_entry"].to_numpy() == "")):
+            observed, expected = ds["observed"].to_numpy()[i], ds["expected"].to_numpy()[i]
+            seen = np.flatnonzero(np.isfinite(observed) & (expected > 0))
+            if len(seen):
+                t = seen[-1]
+                ratio[str(ds["reporting_place"].values[i])] = observed[t] / expected[t]
+    ids = sorted(set(map(str, ds["reporting_place"].values)))
+    shapes = country_shapes(ids).to_crs(MAP_CRS)
+    fills = np.array([RATIO_COLOURS[int(np.searchsorted(RATIO_BREAKS, ratio[p], "right"))]
+                      if p in ratio else NODATA_COLOUR for p in ids], dtype=object)
+    fig, ax = plt.subplots(figsize=(11, 6))
+    polygonal = shapes.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if polygonal.any():
+        shapes[polygonal].plot(ax=ax, color=list(fills[polygonal]), edgecolor=EDGE_COLOUR,
+                               linewidth=0.3)
+    points = ~polygonal & ~shapes.is_empty.to_numpy()
+    if points.any():
+        ax.scatter(shapes[points].x, shapes[points].y, s=30, c=list(fills[points]),
+                   edgecolors=EDGE_COLOUR, linewidths=0.5, zorder=3)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_facecolor("#dbe9f4")
+    handles = [Patch(facecolor=c, edgecolor=EDGE_COLOUR, label=label)
+               for c, label in zip((*RATIO_COLOURS, NODATA_COLOUR), (*RATIO_LABELS, "no data"))]
+    ax.legend(handles=handles, loc="lower left", fontsize=8, title="observed / model",
+              title_fontsize=8)
+    ax.set_title("TB notifications of the foreign-born (everyone where not reported): "
+                 "observed / the model's expected, last observed year", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

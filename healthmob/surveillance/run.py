@@ -12,7 +12,7 @@ model's expected count (:mod:`.expected`) and writes into the run directory:
   defaults: last years' counts with a trend); and the negative-binomial CUSUM.
 - ``alerts.csv``: one row per alarm (algorithm, observed, expected, threshold, the share of
   the observed count the model explains).
-- ``surveillance_funnel.png`` and ``surveillance_series.png``.
+- ``surveillance_funnel.png``, ``surveillance_series.png`` and ``surveillance_map.png``.
 
 Nothing is written before every input has been checked.
 """
@@ -142,9 +142,14 @@ def surveil_run(run_dir: str | Path, observed: str | Path, *, base_dir: Path | N
     if parts is not None:
         write_text_atomic(run_dir / "decomposition.csv", parts.to_csv(index=False))
         files.append(run_dir / "decomposition.csv")
-    from ..outputs.surveillance_figures import draw_funnel, draw_series  # matplotlib
+    from ..outputs.surveillance_figures import (  # matplotlib, geopandas: only here
+        draw_funnel,
+        draw_ratio_map,
+        draw_series,
+    )
 
     files.append(draw_funnel(dataset, run_dir / "surveillance_funnel.png"))
+    files.append(draw_ratio_map(dataset, run_dir / "surveillance_map.png"))
     files.append(draw_series(dataset, run_dir / "surveillance_series.png"))
     if (run_dir / "report.html").is_file() and (run_dir / "risk.nc").is_file():
         from ..outputs.report import write_report  # the report gains its surveillance part

@@ -54,7 +54,7 @@ layers = ["air", "land", "migration", "return"]
 enabled = false
 """
 OUTPUTS = ("surveillance.nc", "alerts.csv", "surveillance_funnel.png",
-           "surveillance_series.png")
+           "surveillance_series.png", "surveillance_map.png")
 
 
 def _observed() -> pd.DataFrame:
