@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..checks import Section, Text, setting
 from ..errors import DataError
-from .observed import SHIPPED, observed_file, read_observed
+from .observed import SHIPPED, observed_file, read_observed, within_run
 from .rows import check_places_and_years, check_strata, run_years
 
 
@@ -62,5 +62,5 @@ def check_observed_strata(value: str, base_dir: Path | None, places: list[str],
     path = observed_file(value, base_dir)
     table = read_observed(path)
     if value in SHIPPED:
-        table = table[table["reporting_place"].isin(places)]
+        table = within_run(table, places)
     check_strata(table, path, places, bands, origin_labels)

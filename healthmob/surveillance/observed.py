@@ -53,6 +53,15 @@ def observed_file(value: str | Path, base_dir: Path | None = None) -> Path:
     return path
 
 
+def within_run(table: pd.DataFrame, places, years=None) -> pd.DataFrame:
+    """The rows of a shipped table inside a run's places (and whole ``years``): shipped
+    tables cover the world and every year, a user's table is checked as it is."""
+    keep = table["reporting_place"].isin(list(places))
+    if years is not None:
+        keep &= table["year"].isin(list(years))
+    return table[keep].reset_index(drop=True)
+
+
 def read_observed(path: Path) -> pd.DataFrame:
     """Read and check an observed table (module docstring).
 

@@ -41,7 +41,7 @@ from .decompose import decompose, parse_request
 from .expected import ModelCounts, Series, match_series
 from .fit import RATIOS, fit_selection, parameters_toml
 from .noufaily import NoufailyControl, detect
-from .observed import SHIPPED, STRATA, observed_file, read_observed
+from .observed import SHIPPED, STRATA, observed_file, read_observed, within_run
 from .predictive import quantiles, upper_tail
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ def load_observed(value: str | Path, model: ModelCounts, base_dir: Path | None =
     path = observed_file(value, base_dir)
     table = read_observed(path)
     if str(value) in SHIPPED:
-        keep = table["reporting_place"].isin(model.places) & table["year"].isin(model.years)
-        table = table[keep].reset_index(drop=True)
+        table = within_run(table, model.places, model.years)
         if table.empty:
             raise DataError(f"{value}: no row of the shipped table falls in the run's places "
                             f"and years {model.years[0]}-{model.years[-1]}")
@@ -212,9 +211,7 @@ def evaluate(series: list[Series]) -> xr.Dataset:
         values["without_df"][i] = without.dispersion_df
         values["cusum"][i], cusum_alarm[i] = nb_cusum(s.observed, with_model.expected,
                                                       with_model.dispersion)
-    known = np.isfinite(values["dispersion"])
-    phi = np.where(known, values["dispersion"], 1.0)
-    df = np.where(known, values["dispersion_df"], np.inf)  # no estimate: Poisson, known
+    phi, df = _dispersion(values["dispersion"], values["dispersion_df"])
     out = {name: values[name] for name in ("observed", "expected", "expected_log_sd",
                                            "baseline", "baseline_log_sd", "dispersion",
                                            "dispersion_df", "threshold_farrington_flexible",
@@ -227,11 +224,10 @@ def evaluate(series: list[Series]) -> xr.Dataset:
     out["threshold"] = bands[..., 2]
     out["p_value"] = upper_tail(values["observed"], values["baseline"],
                                 values["baseline_log_sd"], phi, df)
+    phi_without, df_without = _dispersion(values["without_dispersion"], values["without_df"])
     out["threshold_without_model"] = quantiles(
-        values["baseline_without_model"], values["without_log_sd"],
-        np.nan_to_num(values["without_dispersion"], nan=1.0), 1 - ALPHA,
-        np.where(np.isfinite(values["without_dispersion"]), values["without_df"], np.inf)
-    )[..., 0]
+        values["baseline_without_model"], values["without_log_sd"], phi_without, 1 - ALPHA,
+        df_without)[..., 0]
     observed = values["observed"]
     enough = enough_cases(observed)
     alarms = {"alarm": enough & (observed > out["threshold"]),
@@ -258,11 +254,19 @@ def evaluate(series: list[Series]) -> xr.Dataset:
     return xr.Dataset(data, coords=coords)
 
 
+def _dispersion(phi: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dispersion and its degrees of freedom, Poisson (1, known) where not estimated."""
+    known = np.isfinite(phi)
+    return np.where(known, phi, 1.0), np.where(known, df, np.inf)
+
+
 def enough_cases(observed: np.ndarray) -> np.ndarray:
-    """Noufaily et al.'s rule: an alarm needs at least 5 cases in the last 4 periods."""
+    """Noufaily et al.'s rule (``NoufailyControl.limit54``): an alarm needs at least 5 cases
+    in the last 4 periods."""
+    cases, periods = WITH_MODEL.limit54
     counts = np.nan_to_num(observed)
-    window = np.cumsum(np.pad(counts, ((0, 0), (4, 0))), axis=1)
-    return (window[:, 4:] - window[:, :-4]) >= 5
+    window = np.cumsum(np.pad(counts, ((0, 0), (periods, 0))), axis=1)
+    return (window[:, periods:] - window[:, :-periods]) >= cases
 
 
 _COUNT = {"units": "1"}
