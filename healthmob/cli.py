@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     maps = commands.add_parser(
         "map", help="rebuild risk.gpkg, top_corridors.csv and risk_map.png from risk.nc")
     maps.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    _add_destination(maps)
     maps.set_defaults(handler=_map)
 
     _add_surveil(commands)
@@ -112,8 +113,18 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="rebuild report.html (self-contained, offline) from a run directory")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    _add_destination(report)
     report.set_defaults(handler=_report)
     return parser
+
+
+def _add_destination(command) -> None:
+    command.add_argument(
+        "--destination", metavar="PLACE[,PLACE...]", type=lambda text: tuple(
+            p.strip() for p in text.split(",") if p.strip()),
+        help="make the outputs about arrivals into these places (ids, comma-separated); "
+             "written beside the run's own as <name>-<PLACE>.<ext>; 'world' for every "
+             "destination")
 
 
 def _add_surveil(commands) -> None:
@@ -313,15 +324,22 @@ def _surveil(args) -> int:
 def _map(args) -> int:
     from .outputs.maps import write_map_outputs  # imported when the command runs (fast start-up)
 
-    for path in write_map_outputs(args.run_dir):
+    for path in write_map_outputs(args.run_dir, _destination(args)):
         print(path)
     return 0
+
+
+def _destination(args) -> tuple | None:
+    """``--destination``: None (the run's focus), () for ``world``, else the place ids."""
+    if args.destination is None:
+        return None
+    return () if args.destination == ("world",) else args.destination
 
 
 def _report(args) -> int:
     from .outputs.report import write_report  # imported when the command runs (fast start-up)
 
-    print(write_report(args.run_dir))
+    print(write_report(args.run_dir, _destination(args)))
     return 0
 
 

@@ -32,11 +32,11 @@ from .history.fit import HistoryFit
 from .history.start import fitted_years, history_schedule, observed_table, places_at_start
 from .mobility.build import build_mobility
 from .mobility.config import mobility_inputs
-from .mobility.drift import population_drift
+from .mobility.drift import warn_drift
 from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
 from .results import build_results
-from .risk.assess import RiskInputs, assess_risk
+from .risk.assess import RiskInputs, add_intervals, assess_risk, member_inputs, risk_inputs
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
@@ -106,7 +106,7 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     log.info("mobility: %d places, layers %s (%.2f s)", mobility.n_places,
              sorted(mobility.layers), time.perf_counter() - t0)
     if not history:  # a history start's births keep populations on the observed totals
-        _warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
+        warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
     parameters = {**scenario.parameters, **network_overrides(scenario)}
     endemic = isinstance(scenario.initial, (EndemicStart, HistoryStart))
     initial = (_endemic(scenario, parameters, calibration_dir) if endemic
@@ -190,17 +190,6 @@ def layer_weights(scenario: Scenario, mobility: Mobility, compiled: CompiledMode
         if category in scenario.spec.selection:
             out[name] = selection_weights(scenario.spec, compiled.values, state, category)
     return out
-
-
-def _warn_drift(mobility: Mobility, places, years: float) -> None:
-    """Log the places whose population the relocation layers change more than their own
-    2002-2022 history did (:func:`healthmob.mobility.drift.population_drift`)."""
-    drift = population_drift(mobility, places, years)
-    flagged = drift[drift["flagged"]].sort_values("change")
-    if len(flagged):
-        log.warning("population drift over %.0f years: %d places change by more than over "
-                    "2002-2022 (or 5%%): %s", years, len(flagged), "; ".join(
-                        f"{r.id} {r.change:+.0%} ({r.reason})" for r in flagged.itertuples()))
 
 
 def network_overrides(scenario: Scenario) -> dict:
@@ -349,18 +338,16 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     if "member" in population.dims:
         population = population.mean("member")
     t0 = time.perf_counter()
-    state = population.to_numpy()
-    categories = {name: scenario.mobility.layer(name).category
-                  for name in prepared.mobility.layers}
-    by_category = {category: selection_weights(scenario.spec, compiled.values, state,
-                                               category)
-                   for category in set(categories.values()) if category in scenario.spec.selection}
-    weights = {name: by_category[category] for name, category in categories.items()
-               if category in by_category}
-    if RETURN_LAYER in prepared.weights:
-        weights[RETURN_LAYER] = prepared.weights[RETURN_LAYER]
-    risk = assess_risk(RiskInputs(scenario.spec, compiled, state, scenario.places,
-                                  prepared.mobility, scenario.name, categories, weights), cfg)
+    weights = {RETURN_LAYER: prepared.weights[RETURN_LAYER]} \
+        if RETURN_LAYER in prepared.weights else {}
+    inputs = risk_inputs(scenario.spec, compiled, population.to_numpy(), scenario.places,
+                         prepared.mobility, scenario.mobility, weights, scenario.name,
+                         scenario.costs, scenario.focus,
+                         np.datetime64(scenario.time.start, "D") + int(
+                             0 if cfg.time == "start" else scenario.time.duration_days))
+    risk = assess_risk(inputs, cfg)
+    if cfg.uncertainty.members:
+        risk = _intervals(prepared, inputs, risk)
     log.info("risk: %d corridors, %d policies (%.2f s)", int((risk.flow > 0).sum()),
              risk.sizes["policy"], time.perf_counter() - t0)
     if cfg.arrival.seed_place:
@@ -369,6 +356,25 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
         add_arrival_times(risk, prepared.mobility, scenario.places["population"].to_numpy(),
                           cfg.arrival, scenario.seed)
     return risk
+
+
+def _intervals(prepared: Prepared, inputs: RiskInputs, risk: xr.Dataset) -> xr.Dataset:
+    """The uncertainty ensemble of the risk stage (:mod:`healthmob.risk.uncertainty`), its
+    members on the executor of ``[risk.uncertainty]``."""
+    from .ensemble.executors import map_calls  # dask: imported only when asked
+    from .risk.uncertainty import run_member
+
+    cfg = prepared.scenario.risk.uncertainty
+    t0 = time.perf_counter()
+    fitted = set(prepared.initial.overrides) | set(cfg.fixed) | {
+        name for name, v in inputs.compiled.values.items() if np.ptp(np.atleast_1d(v)) > 0}
+    shared = member_inputs(inputs, prepared.scenario.risk, fitted, prepared.scenario.seed)
+    summaries = map_calls(run_member, cfg.members, shared, cfg.executor, cfg.workers)
+    log.info("risk uncertainty: %d members over %d parameters and %d origins' WHO bounds, "
+             "%s (%.1f s)", cfg.members, len(shared.draws.names),
+             int((shared.draws.incidence_factor != 1).any(axis=0).sum()), cfg.executor,
+             time.perf_counter() - t0)
+    return add_intervals(risk, summaries, shared.draws)
 
 
 def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) -> Run:

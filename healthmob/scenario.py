@@ -9,6 +9,7 @@ in ``docs/config.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import tomllib
@@ -42,12 +43,13 @@ from .history.start import fitted_years, observed_table
 from .mobility.config import MobilityConfig, parse_mobility, resolve_path
 from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
-from .risk.config import RiskConfig, parse_risk
+from .risk.config import FocusConfig, RiskConfig, parse_focus, parse_risk
+from .risk.costs import CostsConfig, parse_costs
 from .store.resources import data_dir, read_toml
 from .surveillance.config import SurveillanceConfig, check_observed
 
 SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobility", "birthplace",
-            "ensemble", "cluster", "risk", "network", "surveillance")
+            "ensemble", "cluster", "risk", "focus", "costs", "network", "surveillance")
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ class Scenario:
         base units (per day, days, dimensionless) they give.
     engine, seed : str, int
         Which engine; root seed of every random stream of the run.
-    places_config, time, solver, output, initial, mobility, ensemble, cluster, risk, network,
-    surveillance
+    places_config, time, solver, output, initial, mobility, ensemble, cluster, risk, focus,
+    costs, network, surveillance
         The sections, checked and with every default filled (``cluster`` None without one).
     input_files : tuple of Path
         Every file the config makes the run read (hashed into the manifest).
@@ -126,6 +128,8 @@ class Scenario:
     ensemble: EnsembleConfig
     cluster: ClusterConfig | None
     risk: RiskConfig
+    focus: FocusConfig
+    costs: CostsConfig
     network: tuple[NetworkPlace, ...]
     surveillance: SurveillanceConfig
     input_files: tuple[Path, ...] = ()
@@ -149,6 +153,7 @@ class Scenario:
                  "parameters": self.parameter_table, "mobility": self.mobility,
                  "birthplace": self.birthplace,
                  "ensemble": self.ensemble, "cluster": self.cluster, "risk": self.risk,
+                 "focus": self.focus, "costs": self.costs,
                  "network": {"places": self.network}, "surveillance": self.surveillance}
         return tomlable(table)
 
@@ -186,11 +191,17 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems),
         cluster=parse_cluster(table.get("cluster", {}), problems),
         risk=parse_risk(table.get("risk", {}), spec, problems),
+        focus=parse_focus(table.get("focus", {}),
+                          None if places is None else list(places["id"]), problems),
+        costs=parse_costs(table.get("costs", {}), problems),
         network=parse_network_places(table.get("network", {}), places, base, problems),
         surveillance=SurveillanceConfig.from_table(table.get("surveillance", {}),
                                                    "surveillance", problems))
     if spec is not None:
         _check_categories(sections["mobility"], spec, problems)
+    if places is not None:
+        sections["risk"] = _check_programmes(sections["risk"], table.get("risk", {}), places,
+                                             problems)
     if isinstance(sections["initial"], HistoryStart):
         _check_history(sections["initial"], sections["time"], top.engine, sections["ensemble"],
                        base, problems)
@@ -212,6 +223,22 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         model=top.model, spec=spec, places=places, parameter_set=top.parameter_set,
         parameter_table=parameter_table, parameters=parameters, engine=top.engine,
         seed=top.seed, places_config=places_config, input_files=tuple(files), **sections)
+
+
+def _check_programmes(risk: RiskConfig, table, places: pd.DataFrame,
+                      problems: list[str]) -> RiskConfig:
+    """A policy with an origin incidence threshold needs the places' WHO TB incidence: one
+    the config names is an error without it; a built-in one compared by default is left
+    out."""
+    if not risk.enabled or "tb_incidence_per_100k" in places.columns:
+        return risk
+    named = set(table.get("compare", ()) if isinstance(table, dict) else ()) | {risk.policy}
+    needs = {name for name in risk.compare if name in risk.programmes
+             and risk.programmes[name].min_origin_incidence > 0}
+    for name in sorted(needs & named):
+        problems.append(f"risk.compare: policy {name!r} screens origins by TB incidence "
+                        "but the places table has no tb_incidence_per_100k column")
+    return dataclasses.replace(risk, compare=tuple(n for n in risk.compare if n not in needs))
 
 
 def _parameter_table(own: dict, file: str, base: Path, problems: list[str]

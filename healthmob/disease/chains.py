@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import expm
-from scipy.stats import poisson
+from scipy.special import gammaln
 
 
 def propagate(generator: np.ndarray, vectors: np.ndarray, times: np.ndarray,
@@ -43,14 +43,35 @@ def propagate(generator: np.ndarray, vectors: np.ndarray, times: np.ndarray,
     if times.size == 0:
         return np.zeros((0, *vectors.shape))
     t_max = float(times.max())
-    n_terms = int(poisson.ppf(1 - tol, q * t_max)) + 2 if t_max > 0 else 1
+    n_terms = _poisson_terms(q * t_max, tol)
     step = np.eye(generator.shape[0]) + generator / q
     powers = np.empty((n_terms, *vectors.shape))
     powers[0] = vectors
     for n in range(1, n_terms):
         powers[n] = powers[n - 1] @ step
-    weights = poisson.pmf(np.arange(n_terms)[None, :], q * times[:, None])  # (n, terms)
+    weights = _poisson_pmf(np.arange(n_terms), q * times)               # (n, terms)
     return np.einsum("tn,nkc->tkc", weights, powers)
+
+
+def _poisson_terms(mean: float, tol: float) -> int:
+    """Terms of the Poisson series whose tail beyond them is below ``tol``: the first
+    ``n`` with P(N >= n) < tol, found on the log-pmf (no scipy.stats overhead)."""
+    if mean <= 0:
+        return 1
+    n = np.arange(int(mean + 12 * np.sqrt(mean) + 40))
+    tail = np.cumsum(_poisson_pmf(n, np.array([mean]))[0][::-1])[::-1]   # P(N >= n)
+    below = np.flatnonzero(tail < tol)
+    return int(below[0]) + 1 if below.size else len(n)
+
+
+def _poisson_pmf(n: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Poisson probabilities (len(means), len(n)) from logs; mean 0 puts all on n = 0."""
+    means = np.asarray(means, dtype=float)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = n[None, :] * np.log(means) - means - gammaln(n + 1)[None, :]
+    out = np.exp(log)
+    out[means[:, 0] == 0] = (n == 0).astype(float)
+    return out
 
 
 def expected_events(generator: np.ndarray, event_rates: np.ndarray, horizon: float) -> np.ndarray:
@@ -65,6 +86,27 @@ def expected_events(generator: np.ndarray, event_rates: np.ndarray, horizon: flo
     augmented[:n, :n] = generator
     augmented[:n, n] = event_rates
     return expm(augmented * horizon)[:n, n]
+
+
+def expected_events_by_horizon(generator: np.ndarray, event_rates: np.ndarray,
+                               horizons) -> np.ndarray:
+    """:func:`expected_events` for several horizons (days), shape (H, C).
+
+    ``exp(A 2T) = exp(A T)^2`` for the augmented generator A, so when every horizon is a
+    whole multiple of the shortest one, one matrix exponential and matrix powers give
+    them all exactly; otherwise each horizon has its own exponential.
+    """
+    horizons = np.asarray(horizons, dtype=float)
+    n = generator.shape[0]
+    augmented = np.zeros((n + 1, n + 1))
+    augmented[:n, :n] = generator
+    augmented[:n, n] = event_rates
+    base = horizons.min() if horizons.size else 0.0
+    multiples = horizons / base if base > 0 else horizons
+    if base <= 0 or not np.allclose(multiples, np.round(multiples), rtol=0, atol=1e-9):
+        return np.array([expm(augmented * h)[:n, n] for h in horizons])
+    step = expm(augmented * base)
+    return np.array([np.linalg.matrix_power(step, int(round(k)))[:n, n] for k in multiples])
 
 
 def stationary(generator: np.ndarray) -> np.ndarray:

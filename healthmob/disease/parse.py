@@ -15,13 +15,15 @@ from ..checks import is_number, is_table, must_be, report_unknown, table_list
 from ..errors import ModelSpecError, join_problems
 from ..store.resources import read_toml
 from .parameters import IDENTIFIER, parse_parameters, parse_rate
-from .product import component_paths, compose
+from .product import component_paths, compose, lift_arrivals, lift_diseases
 from .spec import (
     ALL,
     DEATH,
     SCALES,
+    ArrivalMeasure,
     Births,
     Compartment,
+    Disease,
     Infection,
     ModelSpec,
     Output,
@@ -32,13 +34,14 @@ from .spec import (
 
 TOP_KEYS = ("name", "long_name", "description", "authors", "references", "compartments",
             "transitions", "infections", "births", "tallies", "parameters", "outputs",
-            "parameter_sets", "infected", "selection")
+            "parameter_sets", "infected", "selection", "arrivals")
 OUTPUT_KEYS = ("long_name", "numerator", "denominator", "numerator_tally",
                "denominator_tally", "scale", "comment", "population_group")
 COMPARTMENT_KEYS = ("id", "long_name", "infectious", "symptomatic", "detectable_by")
 TRANSITION_KEYS = ("from", "to", "rate", "tally")
 INFECTION_KEYS = ("from", "to", "rate", "sources", "tally")
 BIRTH_KEYS = ("to", "rate", "replace_deaths")
+ARRIVAL_KEYS = ("states", "long_name")
 
 
 def load_model(name_or_path: str | Path, base: Path | None = None, *,
@@ -78,6 +81,10 @@ def load_model(name_or_path: str | Path, base: Path | None = None, *,
         sha256 = digest.hexdigest()
         files += tuple(f for spec in components for f in spec.files)
         table = compose(table, components, str(path))
+        spec = parse_model(table, where=str(path), sha256=sha256, path=path)
+        ids = spec.compartment_ids
+        return replace(spec, files=files, arrivals=lift_arrivals(components, ids),
+                       diseases=lift_diseases(components, ids))
     return replace(parse_model(table, where=str(path), sha256=sha256, path=path), files=files)
 
 
@@ -112,6 +119,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
     infected = _infected(table.get("infected"), compartments, infections, problems)
     selection = _parse_selection(table.get("selection", {}), tuple(c.id for c in compartments),
                                  parameters, problems)
+    arrivals = _parse_arrivals(table.get("arrivals", {}), name, tuple(c.id for c in compartments),
+                               problems)
     if problems:
         raise ModelSpecError(join_problems(where, problems))
     return ModelSpec(
@@ -120,7 +129,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
         infections=tuple(infections), births=births, parameters=parameters,
         tallies=dict(tallies), references=tuple(table.get("references", ())),
         outputs=outputs, parameter_sets=parameter_sets, infected=infected,
-        selection=selection)
+        selection=selection, arrivals=arrivals,
+        diseases={name: _disease(name, compartments, infected)})
 
 
 def _parse_transitions(items, ids, parameters, tallies, problems) -> list[Transition]:
@@ -262,6 +272,38 @@ def _infected(patterns, compartments, infections, problems) -> tuple[str, ...]:
                                 patterns))
         return ()
     return tuple(patterns)
+
+
+def _disease(name: str, compartments, infected: tuple[str, ...]) -> Disease:
+    ids = tuple(c.id for c in compartments)
+    detectable: dict[str, list[str]] = {}
+    for c in compartments:
+        for test in c.detectable_by:
+            detectable.setdefault(test, []).append(c.id)
+    return Disease(name, tuple(select(infected, ids)),
+                   {test: tuple(found) for test, found in detectable.items()})
+
+
+def _parse_arrivals(table, disease, ids, problems) -> dict[str, ArrivalMeasure]:
+    """``[arrivals.<name>]``: ``states`` (glob patterns) and ``long_name``."""
+    if not isinstance(table, dict):
+        problems.append(must_be("arrivals", "a table of tables", table))
+        return {}
+    out = {}
+    for name, item in table.items():
+        key = f"arrivals.{name}"
+        if not is_table(item, key, problems, ARRIVAL_KEYS):
+            continue
+        states, long_name = item.get("states"), item.get("long_name")
+        if not isinstance(states, list) or not all(isinstance(p, str) for p in states) or \
+                not select(states, ids):
+            problems.append(must_be(f"{key}.states", "glob patterns matching compartments "
+                                    f"{list(ids)}", states))
+        elif not isinstance(long_name, str) or not long_name:
+            problems.append(must_be(f"{key}.long_name", "a non-empty string", long_name))
+        else:
+            out[name] = ArrivalMeasure(name, disease, long_name, tuple(select(states, ids)))
+    return out
 
 
 def _parse_outputs(table, ids, tallies, problems) -> dict[str, Output]:

@@ -19,7 +19,7 @@ import itertools
 
 from ..checks import must_be, report_unknown, unknown_key
 from ..errors import ModelSpecError, join_problems
-from .spec import ModelSpec, select
+from .spec import ArrivalMeasure, Disease, ModelSpec, select
 
 PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "components",
                 "transitions", "births", "tallies", "parameters", "outputs", "modifiers",
@@ -144,6 +144,28 @@ def _product_outputs(components: list[ModelSpec]) -> dict:
                              denominator=[_lift(p, k, len(components)) for p in out.denominator])
             outputs[name] = entry
     return outputs
+
+
+def _lifted(states: tuple[str, ...], k: int, ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The product compartments whose ``k``-th component state is one of ``states``."""
+    chosen = set(states)
+    return tuple(cid for cid in ids if cid.split(SEPARATOR)[k] in chosen)
+
+
+def lift_arrivals(components: list[ModelSpec], ids: tuple[str, ...]) -> dict:
+    """The components' arrival measures over the product's compartments ``ids``."""
+    return {name: ArrivalMeasure(name, m.disease, m.long_name, _lifted(m.states, k, ids))
+            for k, spec in enumerate(components) for name, m in spec.arrivals.items()}
+
+
+def lift_diseases(components: list[ModelSpec], ids: tuple[str, ...]) -> dict:
+    """Each component as a disease of the product (infected and detectable states lifted)."""
+    out = {}
+    for k, spec in enumerate(components):
+        for d in spec.diseases.values():
+            out[d.name] = Disease(d.name, _lifted(d.infected, k, ids),
+                                  {t: _lifted(s, k, ids) for t, s in d.detectable.items()})
+    return out
 
 
 def _product_selection(components: list[ModelSpec], own: dict) -> dict:

@@ -162,6 +162,28 @@ def select(patterns: tuple[str, ...] | list[str], ids: tuple[str, ...]) -> list[
 
 
 @dataclass(frozen=True)
+class ArrivalMeasure:
+    """What a programme counts among arrivals: people in ``states`` of one disease
+    (``[arrivals.<name>]`` of a model file; docs/model-spec.md)."""
+
+    name: str
+    disease: str
+    long_name: str
+    states: tuple[str, ...]
+    """Compartment ids of the spec (resolved, lifted to a product's compartments)."""
+
+
+@dataclass(frozen=True)
+class Disease:
+    """One disease of a spec (a product has one per component): who is infected with it and
+    which compartments each of its tests can detect (compartment ids of the spec)."""
+
+    name: str
+    infected: tuple[str, ...]
+    detectable: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A validated disease model specification."""
 
@@ -186,6 +208,10 @@ class ModelSpec:
     differ from the population they leave (docs/model-spec.md)."""
     files: tuple[Path, ...] = ()
     """Every file the spec was read from: its own, then its components' (products)."""
+    arrivals: dict[str, ArrivalMeasure] = field(default_factory=dict)
+    """The measures the risk stage counts among arrivals, by name (``[arrivals]``)."""
+    diseases: dict[str, Disease] = field(default_factory=dict)
+    """The spec's diseases by name: its own name, or each component of a product."""
 
     @property
     def compartment_ids(self) -> tuple[str, ...]:

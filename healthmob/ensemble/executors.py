@@ -91,6 +91,17 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
         yield cluster.scheduler_address
 
 
+def map_calls(fn, n: int, shared, kind: str = "serial", workers: int = 2) -> list:
+    """``[fn(k, shared) for k in range(n)]``, in that order, in-process (``serial``) or on a
+    local dask cluster (``local``: ``shared`` is sent once to each worker). ``fn(k, shared)``
+    must depend on nothing else, so both give the same list."""
+    if kind == "serial":
+        return [fn(k, shared) for k in range(n)]
+    with client_for(kind, workers=workers) as client:
+        handle = client.scatter(shared, broadcast=True)
+        return client.gather(client.map(fn, range(n), shared=handle, pure=False))
+
+
 def map_members(client, plan, todo, folder, on_done, stop, in_flight: int) -> None:
     """Submit members, at most ``in_flight`` at a time, and handle them as they finish."""
     from distributed import wait  # not for serial ensembles (fast start-up)

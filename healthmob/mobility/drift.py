@@ -14,11 +14,15 @@ Prospects projections are not embedded, so the observed history is the yardstick
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from ..units import DAYS_PER_YEAR
 from .matrix import Mobility
+
+log = logging.getLogger(__name__)
 
 TOLERANCE = 0.05
 """Smallest allowed change (fraction of the population) over the horizon."""
@@ -72,3 +76,14 @@ def population_drift(mobility: Mobility, places: pd.DataFrame, years: float = 20
                        "(UN DESA stock change in the reference period)")
     return pd.DataFrame({"id": ids, "change": change, "observed": observed,
                          "flagged": flagged, "reason": reasons})
+
+
+def warn_drift(mobility: Mobility, places, years: float) -> None:
+    """Log the places whose population the relocation layers change more than their own
+    2002-2022 history did (:func:`healthmob.mobility.drift.population_drift`)."""
+    drift = population_drift(mobility, places, years)
+    flagged = drift[drift["flagged"]].sort_values("change")
+    if len(flagged):
+        log.warning("population drift over %.0f years: %d places change by more than over "
+                    "2002-2022 (or 5%%): %s", years, len(flagged), "; ".join(
+                        f"{r.id} {r.change:+.0%} ({r.reason})" for r in flagged.itertuples()))

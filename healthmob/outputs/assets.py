@@ -3,8 +3,10 @@
 The script shows the hover box of the map (any element with ``data-n``, ``data-v``,
 ``data-t``), zooms with the wheel and the buttons (changing the SVG ``viewBox`` and keeping
 corridor widths constant on screen), pans by dragging, sorts tables by a click on a header
-(numbers by their raw ``data-v``), and finally sets ``data-ready="1"`` on ``<html>`` so tests
-can tell that it ran to its end. It logs nothing to the console.
+(numbers by their raw ``data-v``), filters a table's rows by the text of its search box
+(``input[data-filter]``: keyboard and touch reach every country), and finally sets
+``data-ready="1"`` on ``<html>`` so tests can tell that it ran to its end. It logs nothing
+to the console.
 """
 
 STYLE = """
@@ -37,6 +39,9 @@ table.sortable th{cursor:pointer;background:#f4f4f4}table.sortable th:hover{back
 table.kv th{background:#f7f7f7;font-weight:600;white-space:nowrap}
 pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:.85em}
 footer{margin-top:2em;font-size:.88em;color:#444;border-top:1px solid #ddd}
+.bar{display:inline-block;height:10px;background:#fd8d3c;vertical-align:0}
+.howto{background:#eef5fb;border:1px solid #9ecae1;padding:8px 12px}
+input[type=search]{font:inherit;padding:2px 6px;margin:.3em 0 .3em .4em;width:16em}
 """
 
 SCRIPT = """
@@ -110,6 +115,14 @@ SCRIPT = """
         });
         rows.forEach(function (r) { body.appendChild(r); });
       });
+    });
+  });
+  document.querySelectorAll('input[data-filter]').forEach(function (box) {
+    var table = document.getElementById(box.getAttribute('data-filter'));
+    box.addEventListener('input', function () {
+      var text = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+        r.hidden = text !== '' && r.textContent.toLowerCase().indexOf(text) < 0; });
     });
   });
   document.documentElement.setAttribute('data-ready', '1');   // the script ran to its end

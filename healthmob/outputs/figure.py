@@ -21,21 +21,19 @@ from pyproj import Transformer
 from ..store.atomic import atomic_path
 from .shapes import great_circle, outside_countries
 from .style import (
-    CHOROPLETH,
-    CHOROPLETH_UNITS,
     EDGE_COLOUR,
+    FIXED_BREAKS,
     LAT_RANGE,
     LINE_COLOUR,
     MAP_CRS,
     NODATA_COLOUR,
     OUTSIDE_COLOUR,
     ZERO_COLOUR,
-    class_breaks,
     class_colours,
     class_labels,
     classify,
 )
-from .tables import RunFiles, format_number
+from .tables import CHOROPLETH, RunFiles, format_number
 
 WIDTH_IN, HEIGHT_IN, DPI = 16.0, 10.0, 100
 WORLD_AXES = [0.005, 0.38, 0.60, 0.50]
@@ -49,8 +47,7 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     ----------
     run : RunFiles
     places : geopandas.GeoDataFrame
-        The ``places`` layer (EPSG:4326) with the column ``undetectable_arrivals_per_100k``
-        when ``risk.nc`` has it.
+        The ``places`` layer (EPSG:4326) with the column :data:`~.tables.CHOROPLETH`.
     top : DataFrame
         Ranked corridors (:func:`healthmob.outputs.tables.rank_corridors`) to draw.
     path : Path
@@ -61,20 +58,18 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     shapes = places.to_crs(MAP_CRS)
     values = places[CHOROPLETH].to_numpy(float) if CHOROPLETH in places else \
         np.full(len(places), np.nan)
-    breaks = class_breaks(values)
+    breaks = FIXED_BREAKS
     colours = class_colours(breaks)
     classes = classify(values, breaks)
     fills = [NODATA_COLOUR if c == -2 else ZERO_COLOUR if c == -1 else colours[c]
              for c in classes]
 
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    policy = f" Screening policy: {run.policy}." if run.policy else ""
-    fig.suptitle(f"Undetectable infected arrivals per 100,000 population per year — "
-                 f"scenario “{run.scenario}”", x=0.01, y=0.975, ha="left", fontsize=19,
-                 fontweight="bold")
-    subtitle = ("Infected travellers and migrants arriving in a year whom no test could "
-                "detect during the journey or on arrival (infected too recently for any test "
-                f"to show it).{policy} Lines: the corridors with the most such arrivals.")
+    fig.suptitle("\n".join(textwrap.wrap(f"{run.map_title} — scenario “{run.scenario}”",
+                                          120)), x=0.01, y=0.975, ha="left", fontsize=19,
+                 fontweight="bold", va="top")
+    subtitle = (f"Colour: {run.choropleth_label}. Lines: the corridors with the most "
+                f"arrivals in that state (new residents and visitors). {run.when}")
     fig.text(0.01, 0.94, "\n".join(textwrap.wrap(subtitle, 170)), fontsize=12, va="top",
              color="#333333")
     outside = outside_countries(places["id"]).to_crs(MAP_CRS)
@@ -109,7 +104,8 @@ def draw_risk_map(run: RunFiles, places, top: pd.DataFrame, path: Path) -> Path:
     else:
         fig.text(0.63, 0.85, "No corridor variables in risk.nc:\nno corridors drawn.",
                  fontsize=12)
-    _legend(fig, breaks, colours, bool(segments), not outside.empty)
+    _legend(fig, breaks, colours, bool(segments), not outside.empty,
+            run.choropleth_label[0].upper() + run.choropleth_label[1:])
     _footnote(fig, run)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
@@ -145,8 +141,14 @@ def _frame(ax) -> None:
         spine.set_color("#9e9e9e")
 
 
+def _key(top: pd.DataFrame) -> str:
+    """The column the corridors were ranked by (:func:`~.tables.rank_corridors`)."""
+    key = top.attrs.get("key", "flow")
+    return key if key in top else "flow"
+
+
 def _widths(top: pd.DataFrame) -> np.ndarray:
-    key = "undetectable_arrivals" if "undetectable_arrivals" in top else "flow"
+    key = _key(top)
     value = top[key].fillna(0).to_numpy(float)
     return 1.5 + 4.5 * value / value.max() if value.max() > 0 else np.full(len(value), 2.0)
 
@@ -232,8 +234,9 @@ def _draw_arrows(ax, top, project, widths) -> None:
 
 def _corridor_list(fig, top: pd.DataFrame, zoomed: bool) -> None:
     """The ranked corridors as text: below both panels (3 columns) or right of the world."""
-    key = "undetectable_arrivals" if "undetectable_arrivals" in top else "flow"
-    unit = "undetectable infected arrivals per year" if key != "flow" else "travellers per year"
+    key = _key(top)
+    unit = f"{key.replace('_', ' ')} arrivals per year" if key != "flow" else \
+        "travellers per year"
     n = 18 if zoomed else 24
     lines = [f"{r.rank:>2}. {_short(r.origin_name, n)} → {_short(r.destination_name, n)} "
              f"({r.layer}): {format_number(getattr(r, key))}"
@@ -257,7 +260,8 @@ def _short(name: str, n: int) -> str:
     return name if len(name) <= n else name[:n - 1].rstrip() + "…"
 
 
-def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool) -> None:
+def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool,
+            legend_title: str) -> None:
     handles = [Patch(facecolor=c, edgecolor=EDGE_COLOUR, label=label)
                for c, label in zip(colours, class_labels(breaks))]
     handles += [Patch(facecolor=ZERO_COLOUR, edgecolor=EDGE_COLOUR, label="0 (none)"),
@@ -269,7 +273,7 @@ def _legend(fig, breaks, colours, with_lines: bool, with_outside: bool) -> None:
         handles.append(Line2D([], [], color=LINE_COLOUR, lw=3,
                               label="top corridor\n(width ∝ arrivals)"))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.005, 0.375),
-               ncol=5, fontsize=10.5, title=CHOROPLETH_UNITS.capitalize(),
+               ncol=5, fontsize=10.5, title="\n".join(textwrap.wrap(legend_title, 90)),
                title_fontsize=12, frameon=False, handlelength=2.2, handleheight=1.4,
                columnspacing=1.0, alignment="left")
 

@@ -23,8 +23,10 @@ N_TOP_CSV = 50
 N_TOP_MAP = 15
 
 
-def write_map_outputs(run: RunFiles | str | Path) -> list[Path]:
-    """Write ``risk.gpkg``, ``top_corridors.csv`` and ``risk_map.png`` (in that order).
+def write_map_outputs(run: RunFiles | str | Path, destination: tuple | None = None
+                      ) -> list[Path]:
+    """Write ``risk.gpkg``, ``top_corridors.csv`` and ``risk_map.png`` (in that order),
+    about the run's focus (``destination`` overrides it; empty: the world).
 
     Raises
     ------
@@ -33,19 +35,20 @@ def write_map_outputs(run: RunFiles | str | Path) -> list[Path]:
     DataError
         ``risk.nc`` cannot be read.
     """
-    run = run if isinstance(run, RunFiles) else load_run(run)
+    run = run if isinstance(run, RunFiles) else load_run(run, destination)
     for note in run.notes:
         log.warning("%s: %s", run.directory, note)
     places = places_geoframe(run)
     corridors = corridors_geoframe(run)
-    top = rank_corridors(pd.DataFrame(corridors.drop(columns="geometry")), N_TOP_CSV)
-    gpkg = run.directory / GPKG_FILE
+    top = rank_corridors(pd.DataFrame(corridors.drop(columns="geometry")), run.headline,
+                         N_TOP_CSV)
+    gpkg = run.directory / run.file_name(GPKG_FILE, destination)
     with atomic_path(gpkg) as tmp:
         places.to_file(tmp, driver="GPKG", layer="places", engine="pyogrio")
         corridors.to_file(tmp, driver="GPKG", layer="corridors", engine="pyogrio", append=True)
-    csv = run.directory / CSV_FILE
+    csv = run.directory / run.file_name(CSV_FILE, destination)
     with atomic_path(csv) as tmp:
         top_corridors_csv_frame(top).round(4).to_csv(tmp, index=False)
-    png = run.directory / PNG_FILE
+    png = run.directory / run.file_name(PNG_FILE, destination)
     draw_risk_map(run, places, top.head(N_TOP_MAP), png)
     return [gpkg, csv, png]

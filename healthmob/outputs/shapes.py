@@ -76,7 +76,7 @@ def outside_countries(ids):
 
 def places_geoframe(run: RunFiles):
     """The ``places`` layer: ``id, name, lat, lon``, every per-place risk column, geometry."""
-    table = place_table(run, every_policy=True)
+    table = place_table(run)
     geometry = country_shapes(table["id"], table["lat"], table["lon"], run.notes)
     return gpd.GeoDataFrame(table, geometry=geometry.values, crs=4326)
 
@@ -85,8 +85,8 @@ def corridors_geoframe(run: RunFiles):
     """The ``corridors`` layer: one LineString per corridor with a flow.
 
     Columns ``origin, destination, layer, origin_name, destination_name, flow`` (persons per
-    year), ``travel_time`` (days), ``infected_arrivals``, ``undetectable_arrivals``,
-    ``missed_arrivals`` (persons per year, the run's policy); straight lines between the
+    year), ``arrives_as``, ``travel_time`` (days) and the arrivals of every measure (persons
+    per year); straight lines between the
     population centres, as :func:`healthmob.mobility.files.corridors_frame` draws them.
     """
     table = corridor_table(run)

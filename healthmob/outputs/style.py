@@ -6,12 +6,11 @@ that both read alike.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-CHOROPLETH = "undetectable_arrivals_per_100k"
-CHOROPLETH_UNITS = "undetectable infected arrivals per 100,000 population per year"
+FIXED_BREAKS = [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+"""The choropleth's classes, the same decades for every measure and run so that two maps
+compare (a value is a count per year, or per 100,000 population per year)."""
 # ColorBrewer YlOrRd (Brewer, Harrower & Penn State, Apache 2.0), by number of classes
 YLORRD = {1: ["#fd8d3c"], 2: ["#fecc5c", "#e31a1c"],
           3: ["#ffeda0", "#feb24c", "#f03b20"],
@@ -30,33 +29,6 @@ LAT_RANGE = (-57.0, 84.0)
 """Latitudes shown: Antarctica and the Southern Ocean are cut off."""
 LINE_COLOUR = "#08306b"
 EDGE_COLOUR = "#636363"
-
-
-def class_breaks(values, max_classes: int = MAX_CLASSES) -> list[float]:
-    """Inner class breaks for a log-scaled choropleth of positive ``values``.
-
-    Breaks are 1-3-10 steps (1-10 when that gives more than ``max_classes`` classes, 1-2-5
-    when fewer than 3), so the legend reads in round numbers. Zero and missing values are
-    classed apart (see :func:`classify`).
-
-    Returns
-    -------
-    list of float
-        Increasing breaks ``b``; class 0 is ``< b[0]``, class ``k`` is ``[b[k-1], b[k])``,
-        the last ``>= b[-1]``. Empty when there are fewer than two distinct positive values.
-    """
-    values = np.asarray(values, dtype=float)
-    positive = values[np.isfinite(values) & (values > 0)]
-    if np.unique(positive).size < 2:
-        return []
-    lo, hi = positive.min(), positive.max()
-    for mantissas in ((1, 3), (1,), (1, 2, 5)):
-        exps = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2)
-        steps = sorted(m * 10.0 ** e for e in exps for m in mantissas)
-        breaks = [b for b in steps if lo < b <= hi]
-        if len(breaks) + 1 <= max_classes and (len(breaks) >= 2 or mantissas == (1, 2, 5)):
-            return [float(f"{b:.6g}") for b in breaks]
-    return list(np.quantile(positive, np.linspace(0, 1, max_classes + 1)[1:-1]))
 
 
 def classify(values, breaks: list[float]) -> np.ndarray:

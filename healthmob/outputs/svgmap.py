@@ -15,20 +15,18 @@ from pyproj import Transformer
 
 from .shapes import great_circle, outside_countries
 from .style import (
-    CHOROPLETH,
-    CHOROPLETH_UNITS,
+    FIXED_BREAKS,
     LAT_RANGE,
     LINE_COLOUR,
     MAP_CRS,
     NODATA_COLOUR,
     OUTSIDE_COLOUR,
     ZERO_COLOUR,
-    class_breaks,
     class_colours,
     class_labels,
     classify,
 )
-from .tables import format_number
+from .tables import CHOROPLETH, format_number
 
 WIDTH = 1000.0
 CURVE = 0.12
@@ -37,7 +35,8 @@ SIMPLIFY_M = 15_000.0
 """Tolerance of the polygon simplification (metres; one SVG unit is about 34 km)."""
 
 
-def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
+def svg_map(places, top: pd.DataFrame, label: str, measure: str | None,
+            unit: str = "") -> tuple[str, str]:
     """The SVG map and its HTML legend.
 
     Parameters
@@ -45,8 +44,11 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     places : geopandas.GeoDataFrame
         ``id, name, lat, lon``, the choropleth column when present, geometry (EPSG:4326).
     top : DataFrame
-        Ranked corridors to draw (``rank, origin, destination, origin_name,
-        destination_name, layer`` and ``undetectable_arrivals`` when present).
+        Ranked corridors to draw (ids, names, ``layer``, the column they were ranked by).
+    label, unit : str
+        What the choropleth shows (the legend's title); the unit of a value (tooltip).
+    measure : str or None
+        The headline measure: ``<measure>_new_residents`` is a place's second tooltip line.
 
     Returns
     -------
@@ -62,13 +64,11 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     def svg_xy(x, y):
         return (np.asarray(x) + x_max) * scale, (y_top - np.asarray(y)) * scale
 
-    values = places[CHOROPLETH].to_numpy(float) if CHOROPLETH in places else \
-        np.full(len(places), np.nan)
-    totals = places["undetectable_arrivals_total"].to_numpy(float) \
-        if "undetectable_arrivals_total" in places else np.full(len(places), np.nan)
-    breaks = class_breaks(values)
-    colours = class_colours(breaks)
-    classes = classify(values, breaks)
+    nothing = np.full(len(places), np.nan)
+    values = places[CHOROPLETH].to_numpy(float) if CHOROPLETH in places else nothing
+    column = f"{measure}_new_residents"
+    totals = places[column].to_numpy(float) if column in places else nothing
+    colours, classes = class_colours(FIXED_BREAKS), classify(values, FIXED_BREAKS)
     shapes = places.to_crs(MAP_CRS).geometry.simplify(SIMPLIFY_M, preserve_topology=True)
     parts = []
     outside = outside_countries(places["id"])
@@ -80,9 +80,9 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
                          'data-v="not a place of this scenario" data-t=""/>')
     for k, (shape, cls) in enumerate(zip(shapes, classes)):
         fill = NODATA_COLOUR if cls == -2 else ZERO_COLOUR if cls == -1 else colours[cls]
-        value = ("no data" if cls == -2 else
-                 f"{format_number(values[k])} per 100,000 population per year")
-        total = f"{format_number(totals[k])} undetectable infected arrivals per year"
+        value = "no data" if cls == -2 else f"{format_number(values[k])} {unit}".strip()
+        total = (f"{format_number(totals[k])} new residents per year arrive with "
+                 f"{(measure or '').replace('_', ' ')}")
         attrs = (f'data-n="{_esc(places["name"].iloc[k])}" data-v="{_esc(value)}" '
                  f'data-t="{_esc(total)}" fill="{fill}"')
         if shape is None or shape.is_empty:
@@ -96,14 +96,14 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     view = f"0 0 {WIDTH:.0f} {height:.0f}"
     zoom = "" if box is None else f' data-zoom="{" ".join(f"{v:.1f}" for v in box)}"'
     svg = (f'<svg id="map" viewBox="{view}" data-world="{view}"{zoom} role="img" '
-           f'aria-label="Choropleth of {CHOROPLETH_UNITS}">'
+           f'aria-label="Choropleth of {_esc(label)}">'
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="2.5" '
            f'markerHeight="2.5" orient="auto"><path d="M0 0L10 5L0 10z" fill="{LINE_COLOUR}"/>'
            '</marker></defs>'
            f'<rect class="sea" width="{WIDTH:.0f}" height="{height:.0f}"/>'
            f'<g id="countries">{"".join(parts)}</g><g id="corridors">{"".join(lines)}</g>'
            f'<g id="ranks">{"".join(labels)}</g></svg>')
-    items = [(c, label) for c, label in zip(colours, class_labels(breaks))]
+    items = [(c, label) for c, label in zip(colours, class_labels(FIXED_BREAKS))]
     items += [(ZERO_COLOUR, "0 (none)"), (NODATA_COLOUR, "no data")]
     if not outside.empty:
         items.append((OUTSIDE_COLOUR, "not in this scenario"))
@@ -112,7 +112,7 @@ def svg_map(places, top: pd.DataFrame) -> tuple[str, str]:
     if lines:
         legend += ('<span><i class="line"></i>top corridor (hover for its values; '
                    'width grows with the arrivals)</span>')
-    return svg, (f'<div class="legend"><b>{_esc(CHOROPLETH_UNITS.capitalize())}</b>'
+    return svg, (f'<div class="legend"><b>{_esc(label[0].upper() + label[1:])}</b>'
                  f'<div>{legend}</div></div>')
 
 
@@ -133,7 +133,8 @@ def _corridors(top, places, to_map, svg_xy, height):
     if top.empty or "origin" not in top:
         return [], [], None
     centre = pd.DataFrame(places[["id", "lon", "lat"]]).set_index("id")
-    key = "undetectable_arrivals" if "undetectable_arrivals" in top else "flow"
+    key = top.attrs.get("key", "flow")
+    key = key if key in top else "flow"
     value = top[key].fillna(0).to_numpy(float)
     widths = 1.2 + 3.0 * value / value.max() if value.max() > 0 else np.full(len(top), 2.0)
     lines, labels, xs, ys = [], [], [], []
@@ -158,7 +159,7 @@ def _corridors(top, places, to_map, svg_xy, height):
             px, py = max(pieces, key=lambda p: len(p[0]))
             label = (px[len(px) // 2], py[len(py) // 2])
         tip = f"{row.origin_name} → {row.destination_name} ({row.layer}), rank {row.rank}"
-        what = (f"{format_number(value[k])} undetectable infected arrivals per year"
+        what = (f"{format_number(value[k])} arrivals per year with {key.replace('_', ' ')}"
                 if key != "flow" else f"{format_number(value[k])} travellers per year")
         source = getattr(row, "volume_source", "")
         travellers = f"{format_number(row.flow)} travellers per year" + (

@@ -22,9 +22,12 @@ from ..schema import CORRIDOR_DIMS
 from ..store.resources import DATA_SOURCES
 
 RISK_FILE = "risk.nc"
-HEADLINE = ("undetectable_arrivals_per_100k", "undetectable_arrivals_total",
-            "p_undetectable_infectious_arrival")
-"""Per-place variables the map and report are built around; each absent one is a note."""
+HEADLINE_MEASURES = ("tb_active", "hiv_not_on_art")
+"""The measure maps and rankings are built around: the first of these the model has (else
+its first measure)."""
+NEW_RESIDENTS, VISITORS = "new residents", "visitors"
+CHOROPLETH = "choropleth"
+"""The place column the maps colour (:func:`place_table`)."""
 
 
 @dataclass
@@ -49,6 +52,8 @@ class RunFiles:
     manifest: dict = field(default_factory=dict)
     config_text: str = ""
     notes: list[str] = field(default_factory=list)
+    focus: tuple = ()
+    """Destinations the outputs are about (``[focus] destination``; empty: the world)."""
 
     @property
     def scenario(self) -> str:
@@ -65,13 +70,80 @@ class RunFiles:
         return wanted if wanted in names else names[0]
 
     @property
+    def headline(self) -> str | None:
+        """The measure maps and rankings are about (:data:`HEADLINE_MEASURES`)."""
+        if "measure" not in self.risk.dims:
+            return None
+        names = [str(m) for m in self.risk["measure"].values]
+        return next((m for m in HEADLINE_MEASURES if m in names), names[0])
+
+    def measure_label(self, measure: str) -> str:
+        """What a measure counts, in words (its ``measure_long_name``)."""
+        ds = self.risk
+        if "measure_long_name" in ds.coords:
+            return str(ds["measure_long_name"].sel(measure=measure).values)
+        return measure.replace("_", " ")
+
+    @property
+    def focus_names(self) -> str:
+        """The focus destinations in words ("" for the world): ``[focus] name`` when the
+        run's focus is the run's own, else up to three names, else their number."""
+        own = tuple(str(self.risk.attrs.get("focus_destination", "")).split())
+        if self.focus == own and self.risk.attrs.get("focus_name"):
+            return str(self.risk.attrs["focus_name"])
+        names = place_names(self.risk) if "place" in self.risk.dims else {}
+        if len(self.focus) > 3:
+            return f"{len(self.focus)} destinations"
+        return ", ".join(names.get(p, p) for p in self.focus)
+
+    @property
+    def choropleth_unit(self) -> str:
+        """The unit of a choropleth value, for a tooltip."""
+        if self.focus:
+            return f"new residents a year into {self.focus_names}"
+        return "new residents per 100,000 population per year"
+
+    @property
+    def choropleth_label(self) -> str:
+        """What the maps colour, in words, with its units."""
+        what = self.measure_label(self.headline) if self.headline else "travellers"
+        if self.focus:
+            return (f"{what}: new residents arriving in {self.focus_names} per year, by "
+                    "country of departure")
+        return f"{what}: new residents arriving per year per 100,000 population"
+
+    def file_name(self, name: str, destination: tuple | None) -> str:
+        """``name``, or ``<stem>-<places>.<ext>`` for outputs about a ``destination`` asked
+        for after the run (``world`` for every destination), so the run's own stay."""
+        if destination is None:
+            return name
+        stem, dot, ext = name.partition(".")
+        return f"{stem}-{'-'.join(destination) or 'world'}{dot}{ext}"
+
+    @property
+    def map_title(self) -> str:
+        """The maps' title: the headline measure and where it arrives."""
+        what = self.measure_label(self.headline) if self.headline else "Travellers"
+        where = f" into {self.focus_names}" if self.focus else ""
+        return f"Arrivals with {what}{where}"
+
+    @property
+    def when(self) -> str:
+        """The date of the state the risk stage used, as a sentence."""
+        date = self.risk.attrs.get("state_date")
+        return f"Travellers drawn from the model's state on {date}." if date else ""
+
+    @property
     def data_sources(self) -> str:
         """One line crediting the data sources."""
         return str(self.risk.attrs.get("data_sources") or DATA_SOURCES)
 
 
-def load_run(run_dir: str | Path) -> RunFiles:
+def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
     """Read ``risk.nc``, ``manifest.json`` and ``config.toml`` of a run directory.
+
+    ``destination``: the places the outputs are about (None: the run's ``[focus]``; empty:
+    the world).
 
     Raises
     ------
@@ -95,7 +167,14 @@ def load_run(run_dir: str | Path) -> RunFiles:
     if "place" not in risk.dims and not set(CORRIDOR_DIMS) <= set(risk.dims):
         raise DataError(f"{path}: dimensions must include 'place' or 'origin, destination, "
                         f"layer'; got {sorted(risk.dims)}")
-    run = RunFiles(directory, risk)
+    focus = tuple(str(risk.attrs.get("focus_destination", "")).split()) \
+        if destination is None else tuple(destination)
+    known = {str(p) for p in risk["destination"].values} if "destination" in risk.dims else set()
+    unknown = [p for p in focus if p not in known]
+    if unknown:
+        raise RunError(f"{path}: destination {unknown[0]!r} is not a place of the run; "
+                       f"expected one of its destinations ({len(known)} places)")
+    run = RunFiles(directory, risk, focus=focus)
     manifest = directory / "manifest.json"
     if manifest.is_file():
         try:
@@ -106,13 +185,10 @@ def load_run(run_dir: str | Path) -> RunFiles:
         run.notes.append("manifest.json not found: provenance left out")
     config = directory / "config.toml"
     run.config_text = config.read_text(encoding="utf-8") if config.is_file() else ""
-    for name in HEADLINE:
-        if name not in risk.data_vars:
-            run.notes.append(f"risk.nc has no variable {name!r}: left out")
-    if not all(name in risk.data_vars for name in ("flow", "undetectable_arrivals")) or \
+    if not all(name in risk.data_vars for name in ("flow", "arrivals")) or \
             not set(CORRIDOR_DIMS) <= set(risk.dims):
-        run.notes.append("risk.nc has no corridor variables 'flow' and 'undetectable_arrivals'"
-                         " (origin, destination, layer): corridors left out")
+        run.notes.append("risk.nc has no corridor variables 'flow' and 'arrivals' (origin, "
+                         "destination, layer): corridors left out")
     return run
 
 
@@ -124,56 +200,75 @@ def place_names(ds: xr.Dataset) -> dict[str, str]:
     return {pid: pid for pid in ids}
 
 
-def place_table(run: RunFiles, *, every_policy: bool = False) -> pd.DataFrame:
-    """One row per place: ``id, name, lat, lon`` and every per-place risk variable.
-
-    Variables with dims ``(place,)`` keep their names. Variables with dims
-    ``(policy, place)`` give the run's policy under their own name and, with
-    ``every_policy``, one more column per policy named ``<variable>__<policy>``.
-    Variables over other dims (``arrivals_by_state``...) are not per-place columns.
-    """
+def place_table(run: RunFiles) -> pd.DataFrame:
+    """One row per place: ``id, name, lat, lon, population``, the arrivals of every measure
+    as ``<measure>_new_residents`` and ``<measure>_visitors`` (persons per year, into the
+    place), expected future events ``future_<tally>_<h>y`` among its new residents, and
+    :data:`CHOROPLETH`: the headline measure among new residents per 100,000 population, or
+    with a focus, per year from each place into the focus."""
     ds = run.risk
     if "place" not in ds.dims:
         return pd.DataFrame(columns=["id", "name", "lat", "lon"])
     ids = _ids(ds)
     names = place_names(ds)
     table = pd.DataFrame({"id": ids, "name": [names[p] for p in ids]})
-    for coord in ("lat", "lon"):
+    for coord in ("lat", "lon", "population"):
         table[coord] = ds[coord].values.astype(float) if coord in ds.variables else np.nan
+    if "arrivals" not in ds.data_vars:
+        return table
+    relocation = _relocation(ds)
+    arrivals = ds["arrivals"].transpose("measure", *CORRIDOR_DIMS).values
+    for m, measure in enumerate(ds["measure"].values.astype(str)):
+        table[f"{measure}_new_residents"] = arrivals[m][..., relocation].sum(axis=(0, 2))
+        table[f"{measure}_visitors"] = arrivals[m][..., ~relocation].sum(axis=(0, 2))
     for name, var in ds.data_vars.items():
-        if var.dims == ("place",) and var.dtype.kind in "fiub":
-            table[name] = var.values.astype(float)
-        elif set(var.dims) == {"policy", "place"} and var.dtype.kind in "fiub":
-            table[name] = var.sel(policy=run.policy).transpose("place").values.astype(float)
-            if every_policy:
-                for policy in ds["policy"].values:
-                    table[f"{name}__{policy}"] = var.sel(policy=policy).transpose(
-                        "place").values.astype(float)
+        if var.dims == ("horizon", "origin", "destination"):
+            for h, years in enumerate(ds["horizon"].values):
+                table[f"{name}_{years:g}y"] = var.values[h].sum(axis=0)
+    head = list(ds["measure"].values.astype(str)).index(run.headline)
+    if run.focus:
+        into = np.isin(ds["destination"].values.astype(str), run.focus)
+        table[CHOROPLETH] = arrivals[head][:, into][..., relocation].sum(axis=(1, 2))
+        table.loc[table["id"].isin(run.focus), CHOROPLETH] = np.nan
+    else:
+        table[CHOROPLETH] = (table[f"{run.headline}_new_residents"]
+                             / table["population"].where(table["population"] > 0) * 1e5)
     return table
 
 
-def corridor_table(run: RunFiles) -> pd.DataFrame:
-    """One row per corridor (origin, destination, layer) with a flow > 0.
+def _relocation(ds: xr.Dataset) -> np.ndarray:
+    """Which layers bring new residents (relocation layers), by ``layer_coupling``."""
+    if "layer_coupling" not in ds.coords:
+        return np.zeros(ds.sizes["layer"], dtype=bool)
+    return ds["layer_coupling"].values.astype(str) == "relocation"
 
-    Columns: ``origin, destination, layer, origin_name, destination_name, flow`` (persons
-    per year), ``volume_source`` (where the flow comes from: a name of the CF
-    ``flag_meanings``), ``travel_time`` (days), ``infected_arrivals``,
-    ``undetectable_arrivals`` and, when ``risk.nc`` compares policies, ``missed_arrivals`` of
-    the run's policy (persons per year). Absent variables are absent columns.
+
+def corridor_table(run: RunFiles) -> pd.DataFrame:
+    """One row per corridor (origin, destination, layer) with a flow > 0, into the focus
+    destinations when the run has a focus.
+
+    Columns: ``origin, destination, layer, origin_name, destination_name, arrives_as`` (new
+    residents or visitors), ``flow`` (persons per year), ``volume_source`` (a name of the CF
+    ``flag_meanings``), ``travel_time`` (days) and one column per arrival measure (persons
+    per year in its states). Absent variables are absent columns.
     """
     ds = run.risk
     columns = ["origin", "destination", "layer", "origin_name", "destination_name"]
     if "flow" not in ds.data_vars or not set(CORRIDOR_DIMS) <= set(ds.dims):
         return pd.DataFrame(columns=columns)
     flow = ds["flow"].transpose(*CORRIDOR_DIMS).values
-    i, j, k = np.nonzero(np.nan_to_num(flow) > 0)
-    origin = ds["origin"].values.astype(str)
     destination = ds["destination"].values.astype(str)
+    wanted = np.nan_to_num(flow) > 0
+    if run.focus:
+        wanted &= np.isin(destination, run.focus)[None, :, None]
+    i, j, k = np.nonzero(wanted)
+    origin = ds["origin"].values.astype(str)
     names = place_names(ds) if "place" in ds.dims else {}
     table = pd.DataFrame({"origin": origin[i], "destination": destination[j],
                           "layer": ds["layer"].values.astype(str)[k]})
     table["origin_name"] = [names.get(p, p) for p in table["origin"]]
     table["destination_name"] = [names.get(p, p) for p in table["destination"]]
+    table["arrives_as"] = np.where(_relocation(ds)[k], NEW_RESIDENTS, VISITORS)
     table["flow"] = flow[i, j, k]
     if "volume_source" in ds.data_vars:
         var = ds["volume_source"]
@@ -181,24 +276,19 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
         codes = var.transpose(*CORRIDOR_DIMS).values[i, j, k].astype(int)
         table["volume_source"] = meanings[codes] if len(meanings) > codes.max(initial=0) \
             else codes.astype(str)
-    for name in ("travel_time", "infected_arrivals", "undetectable_arrivals", "missed_arrivals"):
-        if name not in ds.data_vars:
-            continue
-        var = ds[name]
-        if "policy" in var.dims:
-            var = var.sel(policy=run.policy)
-        if set(var.dims) == set(CORRIDOR_DIMS):
-            table[name] = var.transpose(*CORRIDOR_DIMS).values[i, j, k].astype(float)
+    if "travel_time" in ds.data_vars:
+        table["travel_time"] = ds["travel_time"].transpose(*CORRIDOR_DIMS).values[i, j, k]
+    if "arrivals" in ds.data_vars:
+        arrivals = ds["arrivals"].transpose("measure", *CORRIDOR_DIMS).values
+        for m, measure in enumerate(ds["measure"].values.astype(str)):
+            table[measure] = arrivals[m, i, j, k]
     return table
 
 
-def rank_corridors(corridors: pd.DataFrame, n: int = 50) -> pd.DataFrame:
-    """The ``n`` corridors with the most undetectable arrivals, ranked 1..n.
-
-    Ties (and runs without ``undetectable_arrivals``) fall back to the flow, then to the
-    ids, so the ranking is reproducible.
-    """
-    key = "undetectable_arrivals" if "undetectable_arrivals" in corridors else "flow"
+def rank_corridors(corridors: pd.DataFrame, key: str | None, n: int = 50) -> pd.DataFrame:
+    """The ``n`` corridors with the most arrivals in measure ``key`` (the flow when it is
+    None or absent), ranked 1..n; ties fall back to the flow, then to the ids."""
+    key = key if key in corridors else "flow"
     if key not in corridors or corridors.empty:
         return corridors.head(0).assign(rank=pd.Series(dtype=int))
     ordered = corridors.assign(_key=corridors[key].fillna(-np.inf)).sort_values(
@@ -206,19 +296,19 @@ def rank_corridors(corridors: pd.DataFrame, n: int = 50) -> pd.DataFrame:
         ascending=[False, False, True, True, True], kind="mergesort")
     top = ordered.drop(columns="_key").head(n).reset_index(drop=True)
     top.insert(0, "rank", np.arange(1, len(top) + 1))
+    top.attrs["key"] = key
     return top
 
 
 def top_corridors_csv_frame(top: pd.DataFrame) -> pd.DataFrame:
-    """The ranked corridors with unit-bearing column names, as in ``top_corridors.csv``."""
-    rename = {"flow": "flow_per_year", "infected_arrivals": "infected_arrivals_per_year",
-              "undetectable_arrivals": "undetectable_arrivals_per_year",
-              "missed_arrivals": "missed_arrivals_per_year",
-              "travel_time": "travel_time_days"}
-    order = ["rank", "origin", "origin_name", "destination", "destination_name", "layer",
-             "flow", "volume_source", "infected_arrivals", "undetectable_arrivals",
-             "missed_arrivals", "travel_time"]
-    return top[[c for c in order if c in top.columns]].rename(columns=rename)
+    """The ranked corridors with unit-bearing column names, as in ``top_corridors.csv``:
+    measures as ``<measure>_per_year``."""
+    fixed = ["rank", "origin", "origin_name", "destination", "destination_name", "layer",
+             "arrives_as", "flow", "volume_source", "travel_time"]
+    rename = {"flow": "flow_per_year", "travel_time": "travel_time_days"}
+    measures = [c for c in top.columns if c not in fixed]
+    rename.update({m: f"{m}_per_year" for m in measures})
+    return top[[c for c in fixed + measures if c in top.columns]].rename(columns=rename)
 
 
 def format_number(value) -> str:

@@ -1,9 +1,11 @@
 """The risk stage: :mod:`healthmob.risk.kernel`'s arrays labelled as ``risk.nc`` (CF).
 
-Per corridor (origin, destination, layer): travellers, travel time, infected, undetectable
-and missed arrivals by screening policy. Per destination: totals, detections, false
-positives, arrivals by state and by spec output, expected future TB from relocating latent
-infection (``docs/risk.md`` lists every variable).
+Per corridor (origin, destination, layer): travellers, travel time, arrivals in the states
+of each of the model's ``[arrivals]`` measures (one disease each, never summed across
+diseases). Per (origin, destination): expected future active TB among a year's new
+residents, and per screening programme: persons screened, found by measure, false
+positives, starting preventive treatment, cases prevented, cost (``docs/risk.md`` lists
+every variable).
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ import xarray as xr
 
 from .. import __version__
 from ..disease.compile import CompiledModel
+from ..disease.selection import selection_weights
 from ..disease.spec import ModelSpec, select
 from ..mobility.matrix import VOLUME_SOURCE_ATTRS, Mobility
 from ..results import place_coords
 from ..schema import CONVENTIONS, CORRIDOR_DIMS, require_conforming
 from ..store.resources import DATA_SOURCES
-from ..units import PER_100K_YEAR_UNITS
+from ..units import DAYS_PER_YEAR
 from .config import RiskConfig
-from .kernel import CorridorRisk, corridor_risk, future_events, masks
+from .costs import CostsConfig
+from .kernel import CorridorRisk, Corridors, Future, corridor_risk
+from .measures import Masks
+from .uncertainty import QUANTILES, Draws, MemberInputs, draw
 
 PER_YEAR = {"units": "year-1", "cell_methods": "time: sum"}
+PAIR = ("origin", "destination")
 
 
 @dataclass(frozen=True)
@@ -42,33 +49,153 @@ class RiskInputs:
     """Layer name -> traveller category (``[mobility.<layer>] category``; None: none)."""
     weights: dict = field(default_factory=dict)
     """Layer name -> (P, C) selection weights of its travellers (absent: a random sample)."""
+    stays: dict = field(default_factory=dict)
+    """Layer name -> stay in days (inf for a relocation layer)."""
+    costs: CostsConfig = field(default_factory=CostsConfig)
+    focus: tuple = ()
+    focus_name: str = ""
+    state_date: str = ""
+    """ISO date of ``state``."""
+
+
+def risk_inputs(spec: ModelSpec, compiled: CompiledModel, state: np.ndarray, places,
+                mobility: Mobility, layers_cfg, weights: dict, scenario: str,
+                costs: CostsConfig, focus, date) -> RiskInputs:
+    """The risk stage's inputs: each layer's traveller category (``layers_cfg``: the
+    ``[mobility]`` section), its selection weights at ``state`` (``weights`` given for
+    layers that move people as they are, e.g. ``return``) and its stay (days; inf for a
+    relocation layer)."""
+    categories = {name: layers_cfg.layer(name).category for name in mobility.layers}
+    by_category = {c: selection_weights(spec, compiled.values, state, c)
+                   for c in set(categories.values()) if c in spec.selection}
+    weights = {**{name: by_category[c] for name, c in categories.items() if c in by_category},
+               **weights}
+    stays = {name: (np.inf if layer.coupling == "relocation"
+                    else layers_cfg.layer(name).stay_days)
+             for name, layer in mobility.layers.items()}
+    return RiskInputs(spec, compiled, state, places, mobility, scenario, categories, weights,
+                      stays, costs, focus.destination, focus.name, str(date))
 
 
 def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
-    """Risk per corridor and per destination (persons per year), as a CF dataset."""
-    m = masks(inputs.spec, inputs.compiled, cfg.reference_tests)
+    """Arrivals and programmes per corridor (persons per year), as a CF dataset."""
+    masks = Masks.of(inputs.spec)
+    future = _future(inputs, cfg)
+    arrays = corridor_risk(inputs.compiled, inputs.state, inputs.mobility, masks,
+                           cfg.compared(), _who(inputs), future, inputs.costs)
+    return _dataset(inputs, cfg, masks, arrays, future is not None)
+
+
+def _who(inputs: RiskInputs) -> Corridors:
+    incidence = (inputs.places["tb_incidence_per_100k"].to_numpy(dtype=float)
+                 if "tb_incidence_per_100k" in inputs.places else
+                 np.full(len(inputs.places), np.inf))
+    return Corridors(inputs.categories, inputs.weights, inputs.stays, np.nan_to_num(incidence))
+
+
+def member_inputs(inputs: RiskInputs, cfg: RiskConfig, fitted, seed: int) -> MemberInputs:
+    """What every member of the uncertainty ensemble shares, with the draws of all of them
+    (``fitted``: the parameters the calibration fitted per place, never sampled)."""
     policies = cfg.compared()
-    arrays = corridor_risk(inputs.compiled, inputs.state, inputs.mobility, m, policies,
-                           inputs.categories, inputs.weights)
-    data = {**_corridor_variables(arrays), **_place_variables(inputs, arrays),
-            **_output_arrivals(inputs.spec, arrays),
-            "volume_source": (CORRIDOR_DIMS, inputs.mobility.volume_sources(),
-                              dict(VOLUME_SOURCE_ATTRS))}
-    if cfg.future_tally:
-        data.update(_future_variables(inputs, cfg, arrays.relocating_by_state))
     ids = inputs.places["id"].to_numpy(dtype=str)
+    focus = np.isin(ids, inputs.focus) if inputs.focus else np.ones(len(ids), dtype=bool)
+    draws = draw(inputs.spec, inputs.places, policies, fitted, cfg.uncertainty.members, seed)
+    return MemberInputs(inputs.spec, inputs.compiled, inputs.state, inputs.mobility,
+                        _who(inputs), tuple(policies), _future(inputs, cfg), inputs.costs,
+                        focus, draws)
+
+
+def add_intervals(ds: xr.Dataset, summaries: list[dict], draws: Draws) -> xr.Dataset:
+    """``interval_origins (quantile, statistic, origin)``, ``interval_total (quantile,
+    statistic)`` and ``interval_programme (quantile, policy, statistic)``: the quantiles of
+    the members' summaries (:func:`healthmob.risk.uncertainty.summarise`)."""
+    q = np.array(QUANTILES)
+    origin_names = list(summaries[0]["origins"])
+    total_names = list(summaries[0]["total"])
+    programme_names = list(summaries[0]["programme"][0]) if summaries[0]["programme"] else []
+    origins = np.array([[s["origins"][n] for n in origin_names] for s in summaries])
+    totals = np.array([[s["total"][n] for n in total_names] for s in summaries])
+    programme = np.array([[[row[n] for n in programme_names] for row in s["programme"]]
+                          for s in summaries])
+    attrs = {"units": "1", "long_name": "quantiles over the uncertainty ensemble's members "
+             "(docs/risk.md): persons per year, or the statistic's own unit"}
+    out = ds.assign_coords(quantile=("quantile", q, {"long_name": "quantile over members",
+                                                     "units": "1"}))
+    out["interval_origins"] = xr.Variable(("quantile", "statistic_origin", "origin"),
+                                          _quantiles(origins, q), attrs)
+    out["interval_total"] = xr.Variable(("quantile", "statistic_total"),
+                                        _quantiles(totals, q), attrs)
+    out["interval_programme"] = xr.Variable(("quantile", "policy", "statistic_programme"),
+                                            _quantiles(programme, q), attrs)
+    out = out.assign_coords(statistic_origin=np.array(origin_names, dtype=str),
+                            statistic_total=np.array(total_names, dtype=str),
+                            statistic_programme=np.array(programme_names, dtype=str))
+    out.attrs.update(uncertainty_members=len(summaries),
+                     uncertainty_parameters=" ".join(draws.names))
+    return require_conforming(out, "risk.nc")
+
+
+def _quantiles(values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles over the first axis, NaN where any member is NaN (a missing cost)."""
+    out = np.quantile(values, q, axis=0)
+    return np.where(np.isnan(values).any(axis=0), np.nan, out)
+
+
+def _future(inputs: RiskInputs, cfg: RiskConfig) -> Future | None:
+    if not cfg.future_tally:
+        return None
+    ids = inputs.spec.compartment_ids
+    states = select(inputs.spec.outputs[cfg.future_from].numerator, ids)
+    disease = next((d.name for d in inputs.spec.diseases.values()
+                    if set(states) <= set(d.infected)), "")
+    return Future(inputs.compiled.tally_names.index(cfg.future_tally), np.isin(ids, states),
+                  tuple(y * DAYS_PER_YEAR for y in cfg.horizons_years), disease)
+
+
+def _dataset(inputs: RiskInputs, cfg: RiskConfig, masks: Masks, a: CorridorRisk,
+             with_future: bool) -> xr.Dataset:
+    spec, policies = inputs.spec, cfg.compared()
+    other = np.array([[spec.arrivals[m].disease != p.disease for m in masks.names]
+                      for p in policies], dtype=bool)
+    a.found[other] = np.nan           # a programme finds its own disease only
+    data = {**_corridor_variables(a), **_programme_variables(a, inputs.costs.currency),
+            "volume_source": (CORRIDOR_DIMS, inputs.mobility.volume_sources(),
+                              dict(VOLUME_SOURCE_ATTRS)),
+            "population": (("place",), inputs.places["population"].to_numpy(dtype=float), {
+                "units": "1", "long_name": "population of the place (persons)"})}
+    if with_future:
+        tally = spec.tallies[cfg.future_tally]
+        data[f"future_{cfg.future_tally}"] = (("horizon", *PAIR), a.future, {
+            "units": "year-1", "long_name": f"expected {tally} within the horizon among one "
+            f"year's new residents (relocation layers) arriving in {cfg.future_from} states"})
+        data["prevented"] = (("policy", "horizon", *PAIR), a.prevented, {
+            "units": "year-1", "long_name": f"{tally} within the horizon among one year's "
+            "screened arrivals that the destination does not get: kept out by a departure "
+            "screen, or avoided by preventive treatment"})
+    ids = inputs.places["id"].to_numpy(dtype=str)
+    layers = list(inputs.mobility.layers)
     coords = {**place_coords(inputs.places),
               "origin": ("origin", ids, {"long_name": "place of departure"}),
               "destination": ("destination", ids, {"long_name": "place of arrival"}),
-              "layer": ("layer", np.array(list(inputs.mobility.layers), dtype=str),
-                        {"long_name": "mobility layer"}),
-              "policy": ("policy", np.array([p.name for p in policies], dtype=str),
-                         {"long_name": "screening policy"}),
-              "policy_description": ("policy", np.array([p.description for p in policies],
-                                                        dtype=str),
-                                     {"long_name": "what the policy screens"}),
-              "compartment": ("compartment", np.array(inputs.spec.compartment_ids, dtype=str),
-                              {"long_name": "compartment id of the disease model"})}
+              "layer": ("layer", np.array(layers, dtype=str), {"long_name": "mobility layer"}),
+              "layer_category": ("layer", np.array(
+                  [inputs.categories.get(n) or "none" for n in layers], dtype=str),
+                  {"long_name": "traveller category of the layer"}),
+              "layer_coupling": ("layer", np.array(
+                  [inputs.mobility.layers[n].coupling for n in layers], dtype=str),
+                  {"long_name": "visiting (visitors who go home) or relocation (new "
+                                "residents)"}),
+              "measure": ("measure", np.array(masks.names, dtype=str),
+                          {"long_name": "arrival measure of the disease model"}),
+              "measure_disease": ("measure", np.array(
+                  [spec.arrivals[m].disease for m in masks.names], dtype=str),
+                  {"long_name": "disease of the measure"}),
+              "measure_long_name": ("measure", np.array(
+                  [spec.arrivals[m].long_name for m in masks.names], dtype=str),
+                  {"long_name": "what the measure counts"}),
+              "horizon": ("horizon", np.array(cfg.horizons_years, dtype=float),
+                          {"units": "year", "long_name": "years after entry"}),
+              **_policy_coords(policies)}
     ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
     ds.attrs = {
         "title": f"healthmob risk for scenario {inputs.scenario}",
@@ -78,14 +205,29 @@ def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
         "Conventions": CONVENTIONS,
         "scenario": inputs.scenario,
         "policy": cfg.policy,
-        "reference_tests": " ".join(cfg.reference_tests or sorted(m["detectable"])),
+        "focus_destination": " ".join(inputs.focus),
+        "focus_name": inputs.focus_name,
+        "state_date": inputs.state_date,
+        "currency": inputs.costs.currency,
         "traveller_categories": " ".join(f"{name}:{inputs.categories.get(name) or 'none'}"
-                                         for name in inputs.mobility.layers),
+                                         for name in layers),
         "data_sources": DATA_SOURCES,
         "references": "Gostic KM et al. (2015) eLife 4:e05564 (screening); Brockmann D, "
-                      "Helbing D (2013) Science 342:1337 (effective distance)",
+                      "Helbing D (2013) Science 342:1337 (effective distance); programme "
+                      "parameters: docs/risk.md",
     }
     return require_conforming(ds, "risk.nc")
+
+
+def _policy_coords(policies) -> dict:
+    def text(values, long_name):
+        return ("policy", np.array(values, dtype=str), {"long_name": long_name})
+    return {"policy": text([p.name for p in policies], "screening policy"),
+            "policy_description": text([p.description for p in policies],
+                                       "whom and how the policy screens"),
+            "policy_disease": text([p.disease for p in policies], "disease it screens for"),
+            "policy_finds": text([p.finds for p in policies],
+                                 "arrival measure its yield counts")}
 
 
 def _corridor_variables(a: CorridorRisk) -> dict:
@@ -94,73 +236,28 @@ def _corridor_variables(a: CorridorRisk) -> dict:
                                                                     "to destination per year"}),
         "travel_time": (CORRIDOR_DIMS, a.travel_time, {
             "units": "day", "long_name": "travel time of the fastest route"}),
-        "infected_arrivals": (CORRIDOR_DIMS, a.infected, {
-            **PER_YEAR, "long_name": "infected travellers arriving per year (no screening)"}),
-        "undetectable_arrivals": (CORRIDOR_DIMS, a.undetectable, {
-            **PER_YEAR, "long_name": "infected arrivals per year that no reference test can "
-                                     "detect during the journey and on arrival"}),
-        "missed_arrivals": (("policy", *CORRIDOR_DIMS), a.missed, {
-            **PER_YEAR, "long_name": "infected arrivals per year that the screening policy "
-                                     "does not detect"}),
+        "arrivals": (("measure", *CORRIDOR_DIMS), a.arrivals, {
+            **PER_YEAR, "long_name": "arrivals per year in the states of the measure (no "
+                                     "screening)"}),
     }
 
 
-def _place_variables(inputs: RiskInputs, a: CorridorRisk) -> dict:
-    population = inputs.places["population"].to_numpy(dtype=float)
-    total = a.undetectable.sum(axis=(0, 2))
-    infectious_total = a.undetectable_infectious.sum(axis=(0, 2))
+def _programme_variables(a: CorridorRisk, currency: str) -> dict:
     return {
-        "undetectable_arrivals_total": (("place",), total, {
-            **PER_YEAR, "long_name": "undetectable infected arrivals per year at the "
-                                     "destination"}),
-        "undetectable_arrivals_per_100k": (("place",), total / population * 1e5, {
-            "units": PER_100K_YEAR_UNITS, "long_name": "undetectable infected arrivals per "
-                                                       "100,000 destination population per "
-                                                       "year"}),
-        "p_undetectable_infectious_arrival": (("place",), 1 - np.exp(-infectious_total), {
-            "units": "1", "long_name": "probability of at least one undetectable infectious "
-                                       "arrival in a year (Poisson)"}),
-        "detected_departure": (("policy", "place"), a.detected_departure, {
-            **PER_YEAR, "long_name": "infected travellers to the destination stopped by "
-                                     "departure screening per year"}),
-        "detected_arrival": (("policy", "place"), a.detected_arrival, {
-            **PER_YEAR, "long_name": "infected travellers detected by arrival screening per "
-                                     "year"}),
-        "missed_arrivals_total": (("policy", "place"), a.missed.sum(axis=(1, 3)), {
-            **PER_YEAR, "long_name": "infected arrivals per year missed by the policy"}),
-        "false_positives": (("policy", "place"), a.false_positives, {
-            **PER_YEAR, "long_name": "uninfected travellers flagged by the screens per year"}),
-        "arrivals_by_state": (("place", "compartment"), a.arrivals_by_state, {
-            **PER_YEAR, "long_name": "arrivals per year by disease state on arrival "
-                                     "(no screening)"}),
+        "screened": (("policy", *PAIR), a.screened, {
+            **PER_YEAR, "long_name": "travellers screened by the policy per year"}),
+        "found": (("policy", "measure", *PAIR), a.found, {
+            **PER_YEAR, "long_name": "screened travellers the policy truly flags per year, "
+                                     "in the states of the measure (NaN for measures of "
+                                     "another disease)"}),
+        "false_positives": (("policy", *PAIR), a.false_positives, {
+            **PER_YEAR, "long_name": "screened travellers without the policy's disease whom "
+                                     "it flags per year"}),
+        "treated": (("policy", *PAIR), a.treated, {
+            **PER_YEAR, "long_name": "screen-positive travellers starting preventive "
+                                     "treatment per year"}),
+        "programme_cost": (("policy", *PAIR), a.cost, {
+            "units": "year-1", "currency": currency, "long_name": f"cost in {currency} of "
+            "the tests and preventive treatment per year (NaN: a unit cost is missing from "
+            "[costs])"}),
     }
-
-
-def _output_arrivals(spec: ModelSpec, a: CorridorRisk) -> dict:
-    """Arrivals per year counted in each share-of-people output of the spec."""
-    ids = spec.compartment_ids
-    data = {}
-    for name, out in spec.outputs.items():
-        if out.is_tally_ratio:
-            continue
-        mask = np.isin(ids, select(out.numerator, ids))
-        data[f"{name}_arrivals"] = (("place",), a.arrivals_by_state[:, mask].sum(axis=1), {
-            **PER_YEAR, "long_name": f"arrivals per year counted in {out.long_name} "
-                                     "(no screening)"})
-    return data
-
-
-def _future_variables(inputs: RiskInputs, cfg: RiskConfig, relocating: np.ndarray) -> dict:
-    """Expected ``future_tally`` events at the destination within each horizon, from people
-    who relocate in the states of the ``future_from`` output (e.g. latent TB)."""
-    out = {}
-    for years in cfg.horizons_years:
-        expected = future_events(inputs.spec, inputs.compiled, relocating, cfg.future_tally,
-                                 cfg.future_from, years)
-        label = f"{years:g}".replace(".", "_")
-        out[f"future_{cfg.future_tally}_{label}y"] = (("place",), expected, {
-            "units": "year-1",
-            "long_name": f"expected {inputs.spec.tallies[cfg.future_tally]} within "
-                         f"{years:g} years among one year's relocating arrivals in "
-                         f"{cfg.future_from} states"})
-    return out

@@ -1,190 +1,264 @@
-"""The risk kernel: per corridor, who arrives infected, undetectable or missed by a policy.
+"""The risk kernel: per corridor, who arrives in which state, and what each programme finds.
 
 Numeric core (numpy and scipy only). For every corridor (origin, destination, layer) with a
 flow, travellers are drawn from the origin's state with the weights of the layer's traveller
 category (:mod:`healthmob.disease.selection`: long-stay migrants are not a random sample of
-their origin; visitors are). Departure screens remove some infected travellers; during the
-journey each traveller's state evolves by the model's own chain for the corridor's travel
-time tau; arrival screens catch some of the rest. A policy screens only the categories it
-applies to (pre-entry X-ray is for long-stay migrants, not visitors). Everything is exact
-for the chain (:mod:`healthmob.disease.chains`):
+their origin; visitors are). During the journey (travel time tau) and after it, each
+traveller's state evolves by the origin's own chain (:mod:`healthmob.disease.chains`), so
+everything below is exact for the chain:
 
-* undetectable arrivals: infected arrivals who were, throughout the journey, in states that
-  none of the reference tests can detect, ``alpha exp(Q_U tau) 1`` with ``Q_U`` the
-  generator restricted to those states (DESIGN.md section 2);
-* missed arrivals (per policy): infected arrivals the policy's screens do not catch, with
-  the person-level classes of Gostic et al. 2015 (:mod:`healthmob.risk.screening`);
-* expected events of a tally (active TB) within a horizon among people who relocate.
+* arrivals by measure: travellers arriving in the states of each ``[arrivals]`` measure of
+  the model (active TB, latent TB by recency, HIV not on ART, inside the test window...);
+* future events: expected events of a tally (new active TB) within each horizon among one
+  year's relocating arrivals who arrive in the ``future_from`` states (latent TB);
+* programmes (:mod:`healthmob.risk.screening`): for the travellers a policy screens
+  (categories, stay, origin incidence), the people its screens flag at departure, on
+  arrival or after arrival, by measure; false positives (flagged people without the
+  policy's disease); people starting preventive treatment; cases prevented within each
+  horizon (cases kept out by a departure screen plus activations avoided by treatment,
+  counted within the horizon from the screen);
+  and the programme's cost. Person classes for symptom and questionnaire screens follow
+  Gostic et al. 2015.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..disease.chains import expected_events, propagate
+from ..disease.chains import expected_events_by_horizon, propagate
 from ..disease.compile import CompiledModel
 from ..disease.selection import travellers
-from ..disease.spec import ModelSpec, select
 from ..mobility.matrix import Mobility, MobilityLayer
 from ..units import DAYS_PER_YEAR
-from .screening import Policy
+from .costs import CostsConfig
+from .measures import Masks
+from .screening import STAGES, Policy
 
 
-def masks(spec: ModelSpec, compiled: CompiledModel, reference_tests) -> dict:
-    """Compartment masks the risk stage needs (all boolean arrays of length C).
+@dataclass(frozen=True)
+class Future:
+    """What future events to count: the tally's column and the start states' mask."""
 
-    ``undetectable`` marks infected compartments that none of ``reference_tests`` (every
-    test the model declares when empty) can detect.
-    """
-    ids = spec.compartment_ids
-    reference_tests = reference_tests or sorted({t for c in spec.compartments
-                                                 for t in c.detectable_by})
-    infected = np.zeros(len(ids), dtype=bool)
-    infected[[ids.index(c) for c in select(spec.infected, ids)]] = True
-    detectable = {}
-    for c, comp in enumerate(spec.compartments):
-        for test in comp.detectable_by:
-            detectable.setdefault(test, np.zeros(len(ids), dtype=bool))[c] = True
-    any_reference = np.zeros(len(ids), dtype=bool)
-    for test in reference_tests:
-        any_reference |= detectable.get(test, np.zeros(len(ids), dtype=bool))
-    return {
-        "infected": infected,
-        "infectious": compiled.inf_weight.max(axis=0) > 0,
-        "symptomatic": np.array([c.symptomatic for c in spec.compartments]),
-        "undetectable": infected & ~any_reference,
-        "detectable": detectable,
-    }
+    tally: int
+    start: np.ndarray
+    horizons_days: tuple[float, ...]
+    disease: str
+    """The disease of the start states: programmes for another disease prevent none of
+    these events (NaN)."""
+
+
+@dataclass(frozen=True)
+class Corridors:
+    """Who travels: each layer's category, selection weights and stay (days; inf for a
+    relocation), and each origin's TB incidence (per 100,000 per year) for eligibility."""
+
+    categories: dict
+    weights: dict
+    stays: dict
+    origin_incidence: np.ndarray
 
 
 @dataclass
 class CorridorRisk:
-    """The kernel's arrays, persons per year: corridors ``(origin, destination, layer)``,
-    policies first where they differ."""
+    """The kernel's arrays, persons per year (cost: currency per year)."""
 
-    flow: np.ndarray
-    travel_time: np.ndarray
-    infected: np.ndarray
-    undetectable: np.ndarray
-    undetectable_infectious: np.ndarray
-    missed: np.ndarray            # (policy, origin, destination, layer)
-    detected_departure: np.ndarray  # (policy, destination)
-    detected_arrival: np.ndarray    # (policy, destination)
-    false_positives: np.ndarray     # (policy, destination)
-    arrivals_by_state: np.ndarray   # (destination, compartment)
-    relocating_by_state: np.ndarray  # (origin, destination, compartment)
+    flow: np.ndarray               # (origin, destination, layer)
+    travel_time: np.ndarray        # (origin, destination, layer)
+    arrivals: np.ndarray           # (measure, origin, destination, layer)
+    future: np.ndarray             # (horizon, origin, destination)
+    screened: np.ndarray           # (policy, origin, destination)
+    found: np.ndarray              # (policy, measure, origin, destination)
+    false_positives: np.ndarray    # (policy, origin, destination)
+    treated: np.ndarray            # (policy, origin, destination)
+    prevented: np.ndarray          # (policy, horizon, origin, destination)
+    cost: np.ndarray               # (policy, origin, destination)
+    _events: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def zeros(cls, n: int, n_layers: int, n_policies: int, n_comp: int) -> CorridorRisk:
-        shape = (n, n, n_layers)
-        return cls(np.zeros(shape), np.full(shape, np.nan), np.zeros(shape), np.zeros(shape),
-                   np.zeros(shape), np.zeros((n_policies, *shape)),
-                   *(np.zeros((n_policies, n)) for _ in range(3)), np.zeros((n, n_comp)),
-                   np.zeros((n, n, n_comp)))
+    def zeros(cls, n: int, n_layers: int, n_measures: int, n_horizons: int,
+              n_policies: int) -> CorridorRisk:
+        pair = (n, n)
+        return cls(np.zeros((*pair, n_layers)), np.full((*pair, n_layers), np.nan),
+                   np.zeros((n_measures, *pair, n_layers)), np.zeros((n_horizons, *pair)),
+                   np.zeros((n_policies, *pair)), np.zeros((n_policies, n_measures, *pair)),
+                   np.zeros((n_policies, *pair)), np.zeros((n_policies, *pair)),
+                   np.zeros((n_policies, n_horizons, *pair)), np.zeros((n_policies, *pair)))
 
 
-def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility, m: dict,
-                  policies: list[Policy], categories: dict, weights: dict) -> CorridorRisk:
-    """Every corridor's arrivals (persons per year) from ``state`` (P, C), origin by origin.
-
-    ``categories``: layer name -> traveller category (None: not a category); ``weights``:
-    layer name -> (P, C) selection weights of its travellers (absent: a random sample).
-    Layers with the same category and the same weights array are one batch per origin.
-    """
+def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility,
+                  masks: Masks, policies: list[Policy], who: Corridors,
+                  future: Future | None, costs: CostsConfig,
+                  destinations: np.ndarray | None = None) -> CorridorRisk:
+    """Every corridor's arrivals and programme results (persons per year) from ``state``
+    (P, C), origin by origin; only the corridors into ``destinations`` (a (P,) mask) when
+    given. Layers with the same category and the same weights array are one batch per
+    origin."""
     layers = list(mobility.layers.items())
-    out = CorridorRisk.zeros(mobility.n_places, len(layers), len(policies), state.shape[1])
+    horizons = future.horizons_days if future else ()
+    out = CorridorRisk.zeros(mobility.n_places, len(layers), len(masks.names), len(horizons),
+                             len(policies))
+    stack = masks.stack()
     batches: dict[tuple, list[int]] = {}
     for k, (name, _) in enumerate(layers):
-        batches.setdefault((categories.get(name), id(weights.get(name))), []).append(k)
+        batches.setdefault((who.categories.get(name), id(who.weights.get(name))), []).append(k)
+    generators: dict[int, np.ndarray] = {}
     for (category, _), members in batches.items():
-        departures = travellers(state, weights.get(layers[members[0]][0]))
-        screened = [policy.screens_category(category) for policy in policies]
+        departures = travellers(state, who.weights.get(layers[members[0]][0]))
         for i in range(mobility.n_places):
-            rows = [(k, layers[k][1].flow[[i], :].tocoo()) for k in members]
+            rows = [(k, _row(layers[k][1], i, destinations)) for k in members]
             dest = np.concatenate([row.col for _, row in rows]).astype(int)
             if dest.size == 0:
                 continue
             lay = np.concatenate([np.full(row.nnz, k) for k, row in rows])
-            per_year = np.concatenate([row.data for _, row in rows]) * DAYS_PER_YEAR
-            tau = np.array([_travel_time(layers[k][1], i, j) for k, j in zip(lay, dest)])
-            relocating = np.array([layers[k][1].coupling == "relocation" for k in lay])
-            _batch_risk(out, i, dest, lay, per_year, tau, relocating, compiled.generator(i),
-                        departures[i], m, policies, screened)
+            batch = _Batch(i, dest, lay,
+                           np.concatenate([row.data for _, row in rows]) * DAYS_PER_YEAR,
+                           np.concatenate([_travel_times(layers[k][1], i, row.col)
+                                           for k, row in rows]),
+                           np.array([layers[k][1].coupling == "relocation" for k in lay]),
+                           np.array([who.stays.get(layers[k][0], 0.0) for k in lay]),
+                           generators.setdefault(i, compiled.generator(i)), departures[i])
+            _arrivals(out, batch, stack, compiled, future)
+            for j, policy in enumerate(policies):
+                eligible = (policy.screens_category(category)
+                            & (batch.stay >= policy.min_stay_days)
+                            & (who.origin_incidence[i] >= policy.min_origin_incidence))
+                if policy.screens and eligible.any():
+                    _programme(out, j, batch.subset(eligible), policy, masks, stack,
+                               compiled, future, costs)
     return out
 
 
-def _batch_risk(out, i, dest, lay, per_year, tau, relocating, q, p, m, policies,
-                screened) -> None:
-    """The corridors of one batch of layers out of origin ``i``: destinations, layers,
-    flows, travel times; ``screened``: per policy, whether its screens apply to them."""
-    u = m["undetectable"]
-    out.flow[i, dest, lay], out.travel_time[i, dest, lay] = per_year, tau
-    # policy-independent: the arriving distribution without screening, and first passage
-    # through the undetectable states
-    arriving = propagate(q, p[None], tau)[:, 0]                     # (n_corr, C)
-    staying = (propagate(q[np.ix_(u, u)], p[u][None], tau)[:, 0] if u.any()
-               else np.zeros((len(tau), 0)))                         # (n_corr, |U|)
-    infected = arriving[:, m["infected"]].sum(axis=1)
-    out.infected[i, dest, lay] = per_year * infected
-    out.undetectable[i, dest, lay] = per_year * staying.sum(axis=1)
-    out.undetectable_infectious[i, dest, lay] = per_year * staying[
-        :, m["infectious"][u]].sum(axis=1)
-    np.add.at(out.arrivals_by_state, dest, per_year[:, None] * arriving)
-    np.add.at(out.relocating_by_state[i], dest[relocating],
-              per_year[relocating, None] * arriving[relocating])
-    uninfected = 1.0 - p[m["infected"]].sum()
-    for j, policy in enumerate(policies):
-        if not screened[j]:
-            out.missed[j, i, dest, lay] = per_year * infected
-            continue
-        caught_dep, caught_arr, lost = screen_corridors(policy, q, p, tau, m)
-        out.missed[j, i, dest, lay] = per_year * lost
-        np.add.at(out.detected_departure[j], dest, per_year * caught_dep)
-        np.add.at(out.detected_arrival[j], dest, per_year * caught_arr)
-        np.add.at(out.false_positives[j], dest,
-                  per_year * uninfected * policy.false_positive_rate())
+@dataclass(frozen=True)
+class _Batch:
+    """The corridors of one batch of layers out of origin ``i``."""
+
+    i: int
+    dest: np.ndarray
+    lay: np.ndarray
+    per_year: np.ndarray
+    tau: np.ndarray
+    relocating: np.ndarray
+    stay: np.ndarray
+    q: np.ndarray
+    p: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> _Batch:
+        return _Batch(self.i, self.dest[keep], self.lay[keep], self.per_year[keep],
+                      self.tau[keep], self.relocating[keep], self.stay[keep], self.q, self.p)
 
 
-def _travel_time(layer: MobilityLayer, i: int, j: int) -> float:
-    if layer.travel_time is None:
-        return 0.0
-    value = layer.travel_time[i, j]
-    return float(value) if np.isfinite(value) else 0.0
+def _arrivals(out: CorridorRisk, b: _Batch, stack: np.ndarray, compiled: CompiledModel,
+              future: Future | None) -> None:
+    out.flow[b.i, b.dest, b.lay], out.travel_time[b.i, b.dest, b.lay] = b.per_year, b.tau
+    arriving = propagate(b.q, b.p[None], b.tau)[:, 0]                 # (n_corr, C)
+    out.arrivals[:, b.i, b.dest, b.lay] = (arriving @ stack.T).T * b.per_year
+    if future is None or not b.relocating.any():
+        return
+    rel = b.relocating
+    events = _events(out, compiled, future, b)
+    for h in range(len(future.horizons_days)):
+        np.add.at(out.future[h, b.i], b.dest[rel],
+                  b.per_year[rel] * (arriving[rel][:, future.start] @ events[h, future.start]))
 
 
-def screen_corridors(policy: Policy, q: np.ndarray, p: np.ndarray, tau: np.ndarray, m: dict):
-    """Infected travellers caught at departure, caught at arrival, and missed by every
-    screen, per corridor (shares of all travellers)."""
-    inf = m["infected"]
-    caught_dep, caught_arr, lost = (np.zeros(len(tau)) for _ in range(3))
+def _events(out: CorridorRisk, compiled: CompiledModel, future: Future, b: _Batch
+            ) -> np.ndarray:
+    """Expected tally events within each horizon from each state, the chain of the batch's
+    origin (H, C), computed once per origin."""
+    if b.i not in out._events:
+        rates = np.zeros(b.q.shape[0])
+        np.add.at(rates, compiled.tr_source,
+                  compiled.tr_rate[b.i] * compiled.tally_tr[:, future.tally])
+        out._events[b.i] = expected_events_by_horizon(b.q, rates, future.horizons_days)
+    return out._events[b.i]
+
+
+def _programme(out: CorridorRisk, j: int, b: _Batch, policy: Policy, masks: Masks,
+               stack: np.ndarray, compiled: CompiledModel, future: Future | None,
+               costs: CostsConfig) -> None:
+    """One policy on the corridors it screens: shares per screened traveller, scaled by the
+    screened persons per year."""
+    per_screened = _screen(policy, b, masks, costs)
+    screened = b.per_year * policy.coverage
+    caught = per_screened["caught"]                                      # (n, C)
+    np.add.at(out.screened[j, b.i], b.dest, screened)
+    for m in range(stack.shape[0]):
+        np.add.at(out.found[j, m, b.i], b.dest, screened * (caught @ stack[m]))
+    np.add.at(out.false_positives[j, b.i], b.dest, screened * per_screened["false"])
+    treats = masks.measures[policy.treats] if policy.treats else np.zeros(caught.shape[1], bool)
+    starting = policy.treatment_uptake * (caught[:, treats].sum(axis=1)
+                                          + (per_screened["false"] if policy.treats else 0))
+    np.add.at(out.treated[j, b.i], b.dest, screened * starting)
+    cost = per_screened["tested_cost"] + starting * costs.preventive_treatment
+    np.add.at(out.cost[j, b.i], b.dest, screened * cost)
+    if future is None:
+        return
+    if policy.disease != future.disease:
+        out.prevented[j, :, b.i, b.dest] = np.nan
+        return
+    kept_out = per_screened["departure"][:, masks.measures[policy.finds]].sum(axis=1)
+    protected = policy.treatment_uptake * policy.treatment_completion * \
+        policy.treatment_efficacy
+    events = _events(out, compiled, future, b)
+    caught_treats = caught[:, treats]
+    for h in range(len(future.horizons_days)):
+        avoided = caught_treats @ events[h, treats]
+        np.add.at(out.prevented[j, h, b.i], b.dest, screened * (kept_out + protected * avoided))
+
+
+def _screen(policy: Policy, b: _Batch, masks: Masks, costs: CostsConfig) -> dict:
+    """Per screened traveller of each corridor: the people truly flagged at each stage by
+    state (``departure``, ``arrival``, ``post_entry``: (n, C)) and at every stage
+    (``caught``), the false positives (``false``: (n,)) and the cost of the tests done
+    (``tested_cost``: (n,))."""
+    d = policy.disease
+    n, c = len(b.tau), len(b.p)
+    post = [s for s in policy.screens if s.stage == "post_entry"]
+    delay = post[0].delay_days if post else 0.0
+    stages = {stage: np.zeros((n, c)) for stage in STAGES}
+    last = max(STAGES.index(s.stage) for s in policy.screens)
+    reached = {stage: np.zeros(n) for stage in stages}
+    false = np.zeros(n)
     for weight, shows, aware in policy.classes():
         if weight == 0:
             continue
-        keep_dep = policy.miss_vector("departure", m["detectable"], inf, m["symptomatic"],
-                                      shows, aware)
-        keep_arr = policy.miss_vector("arrival", m["detectable"], inf, m["symptomatic"],
-                                      shows, aware)
-        caught_dep += weight * float((p * (1 - keep_dep))[inf].sum())
-        after = propagate(q, (p * keep_dep)[None], tau)[:, 0]
-        lost += weight * (after * keep_arr)[:, inf].sum(axis=1)
-        caught_arr += weight * (after * (1 - keep_arr))[:, inf].sum(axis=1)
-    return caught_dep, caught_arr, lost
+        flags = {stage: policy.flag_vectors(stage, masks.detectable[d], masks.infected[d],
+                                            masks.symptomatic, shows, aware)
+                 for stage in stages}
+        present = np.broadcast_to(b.p, (n, c))
+        for stage in STAGES[:last + 1]:
+            if stage == "arrival":
+                present = propagate(b.q, present[:1], b.tau)[:, 0]
+            elif stage == "post_entry":
+                if not post:
+                    break
+                present = propagate(b.q, present, np.array([delay]))[0]
+            true, flagged = flags[stage]
+            reached[stage] += weight * present.sum(axis=1)
+            stages[stage] += weight * present * true
+            false += weight * (present * (flagged - true)).sum(axis=1)
+            present = present * (1 - flagged)
+    tested_cost = np.zeros(n)
+    for screen in policy.screens:
+        tested_cost = tested_cost + reached[screen.stage] * costs.test_cost(screen.test)
+    return {**stages, "caught": sum(stages.values()), "false": false,
+            "tested_cost": tested_cost}
 
 
-def future_events(spec: ModelSpec, compiled: CompiledModel, relocating: np.ndarray,
-                  tally: str, start_output: str, years: float) -> np.ndarray:
-    """Expected ``tally`` events per destination within ``years`` among one year's
-    relocating arrivals (``relocating``: origin, destination, compartment) who arrive in the
-    states of output ``start_output`` (e.g. latent TB)."""
-    ids = spec.compartment_ids
-    start = np.isin(ids, select(spec.outputs[start_output].numerator, ids))
-    k = compiled.tally_names.index(tally)
-    expected = np.zeros(compiled.n_places)
-    for i in np.flatnonzero(relocating.sum(axis=(1, 2)) > 0):
-        rates = np.zeros(len(ids))
-        np.add.at(rates, compiled.tr_source, compiled.tr_rate[i] * compiled.tally_tr[:, k])
-        events = expected_events(compiled.generator(i), rates, years * DAYS_PER_YEAR)
-        expected += relocating[i][:, start] @ events[start]
-    return expected
+def _row(layer: MobilityLayer, i: int, destinations: np.ndarray | None):
+    """Origin ``i``'s corridors of ``layer`` (COO), those into ``destinations`` only."""
+    row = layer.flow[[i], :].tocoo()
+    if destinations is None:
+        return row
+    keep = destinations[row.col]
+    return type(row)((row.data[keep], (row.row[keep], row.col[keep])), shape=row.shape)
+
+
+def _travel_times(layer: MobilityLayer, i: int, dest: np.ndarray) -> np.ndarray:
+    """Days from ``i`` to each of ``dest`` on ``layer`` (0 where unknown)."""
+    if layer.travel_time is None:
+        return np.zeros(len(dest))
+    row = layer.travel_time[[i], :].toarray()[0][dest]
+    return np.where(np.isfinite(row), row, 0.0)

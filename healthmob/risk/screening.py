@@ -22,46 +22,91 @@ number of novel Coronavirus cases in Wuhan City, China. Imperial College report 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..checks import REQUIRED, Number, OneOf, Section, Strings, Tables, Text, setting
+from ..checks import (
+    REQUIRED,
+    Duration,
+    Number,
+    Numbers,
+    OneOf,
+    Section,
+    Strings,
+    Tables,
+    Text,
+    setting,
+)
+from ..units import parse_duration
 
 SYMPTOMS = "symptoms"
 QUESTIONNAIRE = "questionnaire"
-STAGES = ("departure", "arrival")
+STAGES = ("departure", "arrival", "post_entry")
+"""When a screen is applied: before travel (pre-entry), on arrival, or ``after_arrival``
+after it (post-entry)."""
 SHARE = Number(0, 1)
 
 
 @dataclass(frozen=True)
 class Screen(Section):
-    """One test applied to every traveller at one stage of the journey."""
+    """One test applied at one stage to the travellers a policy screens."""
 
     stage: str = setting(REQUIRED, OneOf(STAGES))
     test: str = setting(REQUIRED, Text(nonempty=True))
     sensitivity: float = setting(REQUIRED, SHARE)
     specificity: float = setting(1.0, SHARE)
+    after_arrival: str = setting("3 months", Duration())
+    """Post-entry screens: when after arrival they are done (other stages ignore it)."""
+
+    @property
+    def delay_days(self) -> float:
+        """Days after arrival of a post-entry screen (0 for the other stages)."""
+        return parse_duration(self.after_arrival) if self.stage == "post_entry" else 0.0
 
 
 @dataclass(frozen=True)
 class Policy(Section):
-    """A screening policy: screens plus the two person-level class shares.
+    """A screening programme: who is screened, when, with which tests, and what follows.
 
-    ``[risk.policies.<name>]`` in a config; ``name`` is the table's name.
+    ``[risk.policies.<name>]`` in a config; ``name`` is the table's name; ``disease`` is
+    filled from the tests when the config leaves it empty (docs/risk.md).
     """
 
     description: str = setting("", Text())
     screens: tuple = setting(REQUIRED, Tables())
+    disease: str = setting("", Text())
+    """The disease it screens for (its tests' disease; needed only for symptom screens)."""
+    applies_to: tuple = setting((), Strings())
+    """Traveller categories screened (the model's ``[selection]`` keys); empty: every one."""
+    min_stay: str = setting("", Text())
+    """Only travellers staying at least this long (a duration); empty: any stay."""
+    min_origin_incidence: float = setting(0.0, Number(low=0))
+    """Only travellers from origins with WHO TB incidence at least this (per 100,000/year)."""
+    coverage: float = setting(1.0, SHARE)
+    """Share of the eligible travellers who are screened."""
+    finds: str = setting("", Text())
+    """The arrival measure its yield counts (e.g. ``tb_active``); empty: the disease's
+    ``<disease>_infection``."""
+    treats: str = setting("", Text())
+    """The arrival measure whose screen-positive people are offered preventive treatment
+    (e.g. ``tb_latent``); empty: none."""
+    treatment_uptake: float = setting(0.0, SHARE)
+    treatment_completion: float = setting(0.0, SHARE)
+    treatment_efficacy: float = setting(0.0, SHARE)
+    treatment_efficacy_range: tuple = setting((), Numbers(SHARE))
+    """[low, high] of the efficacy, sampled by the uncertainty ensemble; empty: fixed."""
     share_symptomatic: float = setting(0.5, SHARE)
     share_aware: float = setting(0.0, SHARE)
-    applies_to: tuple = setting((), Strings())
-    """Traveller categories the policy screens (the model's ``[selection]`` keys); empty:
-    every traveller."""
     name: str = ""
 
+    @property
+    def min_stay_days(self) -> float:
+        """The minimum stay in days (0: any stay)."""
+        return parse_duration(self.min_stay) if self.min_stay else 0.0
+
     def screens_category(self, category: str | None) -> bool:
-        """Whether travellers of ``category`` go through this policy's screens."""
+        """Whether travellers of ``category`` are in the policy's categories."""
         return not self.applies_to or category in self.applies_to
 
     def tests(self) -> set[str]:
@@ -69,25 +114,38 @@ class Policy(Section):
         return {s.test for s in self.screens if s.test != QUESTIONNAIRE}
 
     def classes(self) -> list[tuple[float, bool, bool]]:
-        """The four person classes: (weight, shows symptoms, aware of exposure)."""
+        """The person classes: (weight, shows symptoms, aware of exposure); one class when
+        no screen depends on symptoms or on awareness."""
+        if not any(s.test in (SYMPTOMS, QUESTIONNAIRE) for s in self.screens):
+            return [(1.0, False, False)]
         f, g = self.share_symptomatic, self.share_aware
         return [(f * g, True, True), (f * (1 - g), True, False),
                 ((1 - f) * g, False, True), ((1 - f) * (1 - g), False, False)]
 
-    def miss_vector(self, stage: str, detectable: dict, infected: np.ndarray,
-                    symptomatic: np.ndarray, shows: bool, aware: bool) -> np.ndarray:
-        """P(a person of one class in each compartment passes this stage's screens).
+    def flag_vectors(self, stage: str, detectable: dict, infected: np.ndarray,
+                     symptomatic: np.ndarray, shows: bool, aware: bool):
+        """P(a person of one class in each compartment is flagged by this stage's screens):
+        truly (by a screen that detects the compartment) and at all.
+
+        A screen flags a person in a compartment it detects with its sensitivity and anyone
+        else with one minus its specificity (a false positive); screens at one stage are
+        independent, and a person flagged by any of them is taken out of the stream.
 
         Parameters
         ----------
         detectable : dict of str to ndarray of bool
-            For each test, which compartments it can detect.
+            For each test, which compartments it can detect (the policy's disease).
         infected, symptomatic : ndarray of bool
             Compartment masks.
         shows, aware : bool
             The person's class.
+
+        Returns
+        -------
+        true, flagged : ndarray
+            Per compartment: P(flagged by a screen that detects it), P(flagged at all).
         """
-        miss = np.ones(len(infected))
+        miss, keep = np.ones(len(infected)), np.ones(len(infected))
         for screen in self.screens:
             if screen.stage != stage:
                 continue
@@ -98,50 +156,8 @@ class Policy(Section):
             else:
                 caught = detectable.get(screen.test, np.zeros_like(infected))
             miss *= np.where(caught, 1.0 - screen.sensitivity, 1.0)
-        return miss
-
-    def false_positive_rate(self) -> float:
-        """P(an uninfected traveller is wrongly flagged by at least one screen)."""
-        keep = 1.0
-        for screen in self.screens:
-            keep *= screen.specificity
-        return 1.0 - keep
-
-
-MIGRANTS = ("settlement", "labour", "study", "refugee")
-"""Long-stay migrants: who pre-entry and post-arrival programmes screen (UK pre-entry
-screening is for visa applicants staying more than six months; visitors are not X-rayed)."""
-
-
-def _policy(name: str, description: str, screens: list[tuple], share_aware: float = 0.0,
-            applies_to: tuple = ()):
-    return Policy(description, tuple(Screen(*s) for s in screens), 0.5, share_aware,
-                  applies_to, name)
-
-
-CXR = ("departure", "cxr", 0.87, 0.99)
-IGRA = ("arrival", "igra", 0.80, 0.97)
-HIV_TEST = ("arrival", "hiv_ag_ab", 0.999, 0.998)
-BUILT_IN = {policy.name: policy for policy in (
-    _policy("none", "no screening", []),
-    _policy("symptoms_arrival", "symptom screening at arrival",
-            [("arrival", SYMPTOMS, 0.7, 1.0)]),
-    _policy("symptoms_both", "symptom screening at departure and at arrival",
-            [("departure", SYMPTOMS, 0.7, 1.0), ("arrival", SYMPTOMS, 0.7, 1.0)]),
-    _policy("pre_entry_cxr", "pre-entry chest X-ray with sputum culture for active TB, "
-            "long-stay migrants", [CXR], applies_to=MIGRANTS),
-    _policy("igra_arrival", "IGRA for latent TB at arrival, long-stay migrants", [IGRA],
-            applies_to=MIGRANTS),
-    _policy("hiv_test_arrival", "4th-generation HIV Ag/Ab test at arrival, long-stay migrants",
-            [HIV_TEST], applies_to=MIGRANTS),
-    _policy("questionnaire_arrival", "exposure-risk questionnaire at arrival",
-            [("arrival", QUESTIONNAIRE, 0.5, 1.0)], share_aware=0.29),
-    _policy("pre_entry_cxr_igra_hiv", "pre-entry chest X-ray and culture, then IGRA and HIV "
-            "test at arrival, long-stay migrants", [CXR, IGRA, HIV_TEST],
-            applies_to=MIGRANTS),
-)}
-"""The built-in policies by name. Sensitivities and specificities are the literature values
-quoted in docs/risk.md; a config may define its own (``[risk.policies.<name>]``)."""
+            keep *= np.where(caught, 1.0 - screen.sensitivity, screen.specificity)
+        return 1.0 - miss, 1.0 - keep
 
 
 def parse_policy(table, name: str, where: str, problems: list[str]) -> Policy:
@@ -149,8 +165,17 @@ def parse_policy(table, name: str, where: str, problems: list[str]) -> Policy:
     policy = Policy.from_table(table, where, problems, name=name)
     screens = tuple(Screen.from_table(s, f"{where}.screens[{i}]", problems)
                     for i, s in enumerate(policy.screens or ()))
-    return Policy(policy.description or name, screens, policy.share_symptomatic,
-                  policy.share_aware, policy.applies_to, name)
+    if policy.min_stay:
+        try:
+            parse_duration(policy.min_stay)
+        except ValueError:
+            problems.append(f"{where}.min_stay must be a duration '<number> "
+                            f"<day|week|month|year>'; got {policy.min_stay!r}")
+    span = policy.treatment_efficacy_range
+    if span and (len(span) != 2 or not span[0] <= policy.treatment_efficacy <= span[1]):
+        problems.append(f"{where}.treatment_efficacy_range must be [low, high] around "
+                        f"treatment_efficacy {policy.treatment_efficacy}; got {list(span)}")
+    return replace(policy, description=policy.description or name, screens=screens)
 
 
 def gostic_miss(F_d, F_dd, f, g, s_d, s_a, r_d, r_a):

@@ -54,7 +54,8 @@ def test_bad_birthplace_input_is_one_line_exit_2(case, tmp_path):
 
 def test_a_model_with_nothing_undetectable_runs_with_birthplace(tmp_path):
     """SIR on world places with the migration layer: the account runs without deaths, and
-    risk runs although every infected compartment is detectable (no undetectable states)."""
+    risk runs although every infected compartment is detectable (no undetectable states)
+    and no TB-incidence eligibility applies."""
     config = tmp_path / "sir.toml"
     config.write_text(WORLD.replace('model = "tb_hiv"', 'model = "sir"')
                       .replace("fractions = { S_N = 1.0 }", "fractions = { S = 0.99, I = 0.01 }")
@@ -63,5 +64,7 @@ def test_a_model_with_nothing_undetectable_runs_with_birthplace(tmp_path):
     done = healthmob("run", config, "--output-dir", tmp_path / "runs")
     assert done.returncode == 0, done.stderr
     run = next((tmp_path / "runs").glob("bp-*"))
-    assert float(xr.open_dataset(run / "risk.nc")["undetectable_arrivals"].sum()) == 0.0
+    risk = xr.open_dataset(run / "risk.nc")
+    assert list(risk["measure"].values) == ["sir_infection"]
+    assert float(risk["arrivals"].sum()) > 0
     assert "foreign_born_population" in xr.open_dataset(run / "results.nc")

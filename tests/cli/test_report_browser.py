@@ -167,8 +167,9 @@ def test_report_hover_and_wheel_zoom_over_devtools(report, tmp_path):
             tools.wait(lambda m: m.get("method") == "Page.loadEventFired")
             assert tools.evaluate("document.documentElement.dataset.ready") == "1"
             x, y = tools.evaluate(
-                "(function () { var r = document.querySelector('[data-n=\"Kenya\"]')"
-                ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+                "(function () { var e = document.querySelector('[data-n=\"Kenya\"]');"
+                " e.scrollIntoView({block: 'center'}); var r = e.getBoundingClientRect();"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
             tools.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
             tip = tools.evaluate("[document.getElementById('tip').hidden, "
                                  "document.getElementById('tip').innerText]")
@@ -182,6 +183,7 @@ def test_report_hover_and_wheel_zoom_over_devtools(report, tmp_path):
             assert float(zoomed.split()[2]) < float(world.split()[2]) / 2, (world, zoomed)
             shot = tools.call("Page.captureScreenshot", {"format": "png"})["data"]
             (tmp_path / "zoomed.png").write_bytes(base64.b64decode(shot))
+            _check_focused_report(tools, report)
             problems = [e["params"] for e in tools.events
                         if e["method"] in ("Runtime.exceptionThrown", "Runtime.consoleAPICalled")
                         or (e["method"] == "Log.entryAdded"
@@ -189,3 +191,23 @@ def test_report_hover_and_wheel_zoom_over_devtools(report, tmp_path):
             assert problems == []
         finally:
             tools.close()
+
+
+def _check_focused_report(tools: _DevTools, report) -> None:
+    """The report focused on South Africa opens on it, and its country list filters by
+    typing (keyboard and touch reach every country, not only hover)."""
+    focused = write_report(report.parent, ("ZAF",))
+    tools.call("Page.navigate", {"url": focused.as_uri()})
+    tools.wait(lambda m: m.get("method") == "Page.loadEventFired")
+    assert tools.evaluate("document.documentElement.dataset.ready") == "1"
+    assert tools.evaluate("document.querySelector('h1').textContent").startswith(
+        "South Africa: arrivals with TB and HIV")
+    shown = ("Array.prototype.filter.call(document.getElementById('every').tBodies[0].rows,"
+             " function (r) { return !r.hidden; }).length")
+    before = tools.evaluate(shown)
+    tools.evaluate("(function () { var b = document.querySelector('input[data-filter]');"
+                   " b.focus(); b.value = 'keny'; b.dispatchEvent(new Event('input')); })()")
+    assert before >= 5 and tools.evaluate(shown) == 1
+    shot = tools.call("Page.captureScreenshot", {"format": "png"})["data"]
+    image = np.frombuffer(base64.b64decode(shot), dtype=np.uint8)
+    assert image.size > 20_000                                 # a page, not a blank frame

@@ -16,7 +16,9 @@ import pytest
 
 from healthmob.disease.selection import selection_weights, travellers
 from healthmob.pipeline import prepare
-from healthmob.risk.screening import BUILT_IN
+from healthmob.risk.assess import assess_risk, risk_inputs
+from healthmob.risk.config import FocusConfig, parse_risk
+from healthmob.risk.programmes import BUILT_IN
 from healthmob.scenario import load_scenario
 
 PUBLISHED_PER_100K = 92.0
@@ -57,3 +59,24 @@ def test_without_selection_the_yield_is_too_high(uk_bound):
     """The defect the selection factors remove: a random sample of the origin."""
     prepared, flow, keep = uk_bound
     assert _yield(prepared, flow, keep, None) > 1.5 * PUBLISHED_PER_100K
+
+
+def test_post_entry_igra_positivity_within_1_5x_of_nhs_england(uk_bound):
+    """NHS England's latent TB programme: 17% of 45,121 new entrants aged 16-35 from
+    countries with >= 150 cases per 100,000 were IGRA-positive (2015 - March 2019). The
+    model: true positives with TB infection plus false positives among the UK-bound
+    long-stay migrants that ``post_entry_ltbi_150`` screens (the model has no ages)."""
+    prepared, _, _ = uk_bound
+    scenario = prepared.scenario
+    problems = []
+    cfg = parse_risk({"policy": "post_entry_ltbi_150", "compare": ["post_entry_ltbi_150"]},
+                     scenario.spec, problems)
+    assert not problems
+    inputs = risk_inputs(scenario.spec, prepared.compiled, prepared.initial.state,
+                         scenario.places, prepared.mobility, scenario.mobility,
+                         {"return": prepared.weights["return"]}, scenario.name,
+                         scenario.costs, FocusConfig(("GBR",)), "2022-01-01")
+    ltbi = assess_risk(inputs, cfg).sel(policy="post_entry_ltbi_150", destination="GBR")
+    positive = float(ltbi.found.sel(measure="tb_infection").sum() + ltbi.false_positives.sum())
+    share = positive / float(ltbi.screened.sum())
+    assert 0.17 / 1.5 <= share <= 0.17 * 1.5, share

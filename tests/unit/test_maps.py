@@ -13,9 +13,11 @@ import xarray as xr
 from synthetic_risk import PLACES, TOP, risk_dataset, write_risk_run
 
 from healthmob.errors import DataError, RunError
+from healthmob.outputs.maps import write_map_outputs
 from healthmob.outputs.publish import write_risk_outputs
+from healthmob.outputs.report import write_report
 from healthmob.outputs.shapes import great_circle
-from healthmob.outputs.style import class_breaks, classify
+from healthmob.outputs.style import FIXED_BREAKS, classify
 from healthmob.outputs.tables import load_run
 from healthmob.store.resources import data_dir
 
@@ -43,26 +45,25 @@ def test_gpkg_layers_and_columns(outputs):
     assert sorted(pyogrio.list_layers(run / "risk.gpkg")[:, 0]) == ["corridors", "places"]
     places = gpd.read_file(run / "risk.gpkg", layer="places")
     assert places.crs.to_epsg() == 4326 and len(places) == len(PLACES)
-    for column in ("id", "name", "undetectable_arrivals_total", "undetectable_arrivals_per_100k",
-                   "p_undetectable_infectious_arrival", "future_tb_incidence_2y",
-                   "future_tb_incidence_5y", "hiv_in_window_arrivals",
-                   "hiv_undiagnosed_arrivals", "missed_arrivals_total",
-                   "missed_arrivals_total__none", "missed_arrivals_total__symptoms_arrival",
-                   "detected_arrival__symptoms_arrival"):
+    for column in ("id", "name", "population", "choropleth", "tb_active_new_residents",
+                   "tb_active_visitors", "tb_latent_new_residents",
+                   "hiv_not_on_art_new_residents", "future_tb_incidence_2y",
+                   "future_tb_incidence_5y"):
         assert column in places.columns, column
     corridors = gpd.read_file(run / "risk.gpkg", layer="corridors")
     ds = risk_dataset(SHUFFLED)
     assert len(corridors) == int((ds.flow > 0).sum())
-    for column in ("origin", "destination", "layer", "flow", "travel_time",
-                   "undetectable_arrivals", "infected_arrivals", "missed_arrivals"):
+    for column in ("origin", "destination", "layer", "arrives_as", "flow", "travel_time",
+                   "tb_active", "tb_latent", "hiv_not_on_art"):
         assert column in corridors.columns, column
     assert set(corridors.geometry.geom_type) == {"LineString"}
     # every row's values are the dataset's at its own (origin, destination, layer)
     for row in corridors.sample(20, random_state=1).itertuples():
         at = ds.sel(origin=row.origin, destination=row.destination, layer=row.layer)
         assert row.flow == pytest.approx(float(at.flow), rel=1e-9)
-        assert row.undetectable_arrivals == pytest.approx(float(at.undetectable_arrivals),
-                                                          rel=1e-9)
+        assert row.tb_latent == pytest.approx(float(at.arrivals.sel(measure="tb_latent")),
+                                              rel=1e-9)
+        assert row.arrives_as == ("new residents" if row.layer == "migration" else "visitors")
         start = row.geometry.coords[0]
         assert start == pytest.approx((PLACES[row.origin][3], PLACES[row.origin][2]))
 
@@ -81,8 +82,9 @@ def test_places_are_joined_by_id_not_position(outputs):
             assert (places.geometry[pid].x, places.geometry[pid].y) == (PLACES[pid][3],
                                                                         PLACES[pid][2])
         assert places.loc[pid, "name"] == PLACES[pid][0]
-        assert places.loc[pid, "undetectable_arrivals_per_100k"] == pytest.approx(
-            float(ds.undetectable_arrivals_per_100k.sel(place=pid)), rel=1e-9)
+        new = ds.arrivals.sel(measure="tb_active", destination=pid, layer="migration").sum()
+        assert places.loc[pid, "choropleth"] == pytest.approx(
+            float(new) / PLACES[pid][1] * 1e5, rel=1e-9)
 
 
 def test_top_corridors_are_ranked(outputs):
@@ -91,13 +93,14 @@ def test_top_corridors_are_ranked(outputs):
     n = int((risk_dataset().flow > 0).sum())
     assert len(top) == min(50, n)
     assert top["rank"].tolist() == list(range(1, len(top) + 1))
-    values = top["undetectable_arrivals_per_year"].to_numpy()
+    values = top["tb_active_per_year"].to_numpy()
     assert np.all(np.diff(values) <= 0)
     first = top.iloc[0]
     assert (first.origin, first.destination, first.layer) == TOP
     assert (first.origin_name, first.destination_name) == ("Kenya", "South Africa")
-    assert first.undetectable_arrivals_per_year == pytest.approx(1000.0)
-    for column in ("flow_per_year", "infected_arrivals_per_year", "travel_time_days"):
+    assert first.tb_active_per_year == pytest.approx(1000.0)
+    for column in ("flow_per_year", "tb_latent_per_year", "hiv_not_on_art_per_year",
+                   "arrives_as", "travel_time_days"):
         assert column in top.columns
 
 
@@ -137,19 +140,38 @@ def test_html_is_self_contained(outputs):
     assert text.count('class="o"') == countries["features"] - 6   # context: the others
     assert 'data-n="Testland"' in text and "synthetic" in text
     assert "Kenya" in text and "ab" * 32 in text            # top table and provenance
+    assert "/home/someone" not in text and "synthetic.toml" in text   # no local paths
+    assert 'data-filter="every"' in text and "How to read this" in text
+    assert "Screening programmes compared" in text and "92 " not in text
 
 
 def test_absent_variables_are_left_out_with_a_note(tmp_path):
-    run = write_risk_run(tmp_path / "run", drop=("p_undetectable_infectious_arrival",
-                                                  "hiv_in_window_arrivals",
-                                                  "undetectable_arrivals"))
+    run = write_risk_run(tmp_path / "run", drop=("arrivals",))
     paths = write_risk_outputs(run)
     assert all(p.is_file() for p in paths)
     report = (run / "report.html").read_text(encoding="utf-8")
-    assert "Left out" in report and "p_undetectable_infectious_arrival" in report
+    assert "Left out" in report and "corridors left out" in report
     top = pd.read_csv(run / "top_corridors.csv")
-    assert "undetectable_arrivals_per_year" not in top
+    assert "tb_active_per_year" not in top
     assert np.all(np.diff(top["flow_per_year"]) <= 0)       # ranked by flow instead
+
+
+def test_a_focus_makes_every_output_about_that_destination(tmp_path):
+    run = write_risk_run(tmp_path / "run")
+    paths = [*write_map_outputs(run, ("ZAF",)), write_report(run, ("ZAF",))]
+    assert [p.name for p in paths] == ["risk-ZAF.gpkg", "top_corridors-ZAF.csv",
+                                       "risk_map-ZAF.png", "report-ZAF.html"]
+    top = pd.read_csv(run / "top_corridors-ZAF.csv")
+    assert set(top["destination"]) == {"ZAF"}
+    places = gpd.read_file(run / "risk-ZAF.gpkg", layer="places").set_index("id")
+    ds = risk_dataset()
+    into = ds.arrivals.sel(measure="tb_active", destination="ZAF", layer="migration")
+    assert places.loc["KEN", "choropleth"] == pytest.approx(float(into.sel(origin="KEN")))
+    report = (run / "report-ZAF.html").read_text(encoding="utf-8")
+    assert "South Africa: arrivals with TB and HIV" in report
+    with pytest.raises(RunError, match="destination 'XXX' is not a place of the run"):
+        write_report(run, ("XXX",))
+    assert not (run / "report-XXX.html").exists()
 
 
 def test_bad_run_directories_raise_one_clear_error(tmp_path):
@@ -165,12 +187,11 @@ def test_bad_run_directories_raise_one_clear_error(tmp_path):
         load_run(tmp_path)
 
 
-def test_class_breaks_are_round_log_steps():
-    values = np.array([0.0, np.nan, 0.0109, 0.2, 0.5, 2.0, 15.8])
-    breaks = class_breaks(values)
-    assert breaks == [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
-    assert classify(values, breaks).tolist() == [-1, -2, 0, 2, 3, 4, 6]
-    assert class_breaks([0.0, 1.0]) == []
+def test_colour_classes_are_fixed_decades():
+    """The same classes for every run and measure, so two maps compare."""
+    values = np.array([0.0, np.nan, 0.005, 0.2, 5.0, 50.0, 2e3])
+    assert FIXED_BREAKS == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    assert classify(values, FIXED_BREAKS).tolist() == [-1, -2, 0, 2, 3, 4, 6]
 
 
 def test_great_circles_do_not_wrap_across_the_map():

@@ -1,4 +1,4 @@
-"""The risk stage: phase-type undetectable arrivals, screening policies, monotonicity."""
+"""The risk stage: arrivals by measure, programmes as they are run, exact for the chain."""
 
 import tomllib
 
@@ -8,18 +8,21 @@ import pytest
 import scipy.sparse as sp
 from scipy.linalg import expm
 
-from healthmob.disease.chains import expected_events, propagate
+from healthmob.disease.chains import expected_events, expected_events_by_horizon, propagate
 from healthmob.disease.compile import compile_model
 from healthmob.disease.parse import load_model, parse_model
 from healthmob.engine.binomial import simulate_stochastic
 from healthmob.mobility.matrix import Mobility, MobilityLayer
 from healthmob.risk.assess import RiskInputs, assess_risk
 from healthmob.risk.config import parse_risk
-from healthmob.risk.kernel import masks
+from healthmob.risk.costs import CostsConfig, parse_costs
+from healthmob.risk.measures import Masks
 
 PLACES = pd.DataFrame({"id": ["A", "B", "C"], "name": ["A", "B", "C"],
                        "population": [1e6, 2e6, 5e5], "lat": [0.0, 1.0, 2.0],
-                       "lon": [0.0, 1.0, 2.0]})
+                       "lon": [0.0, 1.0, 2.0], "tb_incidence_per_100k": [300.0, 5.0, 60.0]})
+STAYS = {"air": 7.0, "migration": np.inf}
+CATEGORIES = {"air": "visitor", "migration": "settlement"}
 
 
 def _mobility(scale=1.0, hours=12.0):
@@ -32,23 +35,29 @@ def _mobility(scale=1.0, hours=12.0):
     return Mobility(("A", "B", "C"), {"air": air, "migration": mig})
 
 
-def _hiv_state(spec, prevalence=(0.2, 0.01, 0.05)):
-    """A state with a share of each place in every HIV stage (window stages included)."""
+def _state(spec, rng_seed=None, prevalence=(0.2, 0.01, 0.05)):
+    """Every infected state equally filled with a place's prevalence (or a random state)."""
     ids = spec.compartment_ids
+    if rng_seed is not None:
+        rng = np.random.default_rng(rng_seed)
+        return rng.dirichlet(np.ones(len(ids)), size=3) * PLACES["population"].to_numpy()[:, None]
+    infected = [c for c in ids if c in set(sum((d.infected for d in spec.diseases.values()),
+                                               ()))]
     state = np.zeros((3, len(ids)))
     for p, prev in enumerate(prevalence):
-        state[p, ids.index("N")] = 1 - prev
-        positives = [c for c in ids if c != "N"]
-        state[p, [ids.index(c) for c in positives]] = prev / len(positives)
+        state[p, [ids.index(c) for c in ids if c not in infected]] = (1 - prev) / (
+            len(ids) - len(infected))
+        state[p, [ids.index(c) for c in infected]] = prev / len(infected)
     return state * PLACES["population"].to_numpy()[:, None]
 
 
-def _risk(spec, state, mobility, **cfg):
+def _risk(spec, state, mobility, costs=None, **cfg):
     problems = []
     config = parse_risk(cfg, spec, problems)
-    assert not problems
+    assert not problems, problems
     compiled = compile_model(spec, 3)
-    return assess_risk(RiskInputs(spec, compiled, state, PLACES, mobility, "test"), config)
+    return assess_risk(RiskInputs(spec, compiled, state, PLACES, mobility, "test", CATEGORIES,
+                                  {}, STAYS, costs or CostsConfig()), config)
 
 
 def test_uniformization_matches_expm_for_generators_and_subgenerators():
@@ -56,27 +65,43 @@ def test_uniformization_matches_expm_for_generators_and_subgenerators():
     q = model.generator(0)
     rng = np.random.default_rng(0)
     vectors = rng.dirichlet(np.ones(len(q)), size=3)
-    taus = np.array([0.0, 0.3, 1.7, 4.0])
+    taus = np.array([0.0, 0.3, 1.7, 4.0, 90.0])
     expected = np.stack([vectors @ expm(q * t) for t in taus])
-    np.testing.assert_allclose(propagate(q, vectors, taus), expected, atol=1e-13)
+    np.testing.assert_allclose(propagate(q, vectors, taus), expected, atol=1e-12)
     sub = q[:40, :40]
     np.testing.assert_allclose(propagate(sub, vectors[:, :40], taus)[2],
                                vectors[:, :40] @ expm(sub * 1.7), atol=1e-13)
 
 
-def test_undetectable_hiv_arrivals_are_the_window_stages_surviving_the_journey():
+def test_expected_events_for_several_horizons_are_each_horizons_own():
+    model = compile_model(load_model("tb_hiv"))
+    q = model.generator(0)
+    k = model.tally_names.index("tb_incidence")
+    rates = np.zeros(len(q))
+    np.add.at(rates, model.tr_source, model.tr_rate[0] * model.tally_tr[:, k])
+    for horizons in ((365.25, 730.5, 1826.25, 3652.5), (100.0, 250.0)):
+        by_horizon = expected_events_by_horizon(q, rates, horizons)
+        for h, days in enumerate(horizons):
+            np.testing.assert_allclose(by_horizon[h], expected_events(q, rates, days),
+                                       rtol=1e-9, atol=1e-14)
+
+
+def test_in_window_arrivals_are_the_window_stages_after_the_journey():
     spec = load_model("hiv")
-    state = _hiv_state(spec)
+    state = _state(spec)
     ds = _risk(spec, state, _mobility())
     ids = spec.compartment_ids
     window = [ids.index(f"W{i}") for i in range(1, 7)]
     q = compile_model(spec, 3).generator(0)
     p = state[0] / state[0].sum()
     tau = 0.5
+    arriving = p @ expm(q * tau)
     staying = p[window] @ expm(q[np.ix_(window, window)] * tau) @ np.ones(6)
-    expected = 1.0 * 365.25 * staying
-    assert float(ds.undetectable_arrivals.sel(origin="A", destination="B", layer="air")) \
-        == pytest.approx(expected, rel=1e-10)
+    value = float(ds.arrivals.sel(measure="hiv_in_window", origin="A", destination="B",
+                                  layer="air"))
+    # nobody enters the window during a journey: arriving there = staying there throughout
+    assert value == pytest.approx(365.25 * arriving[window].sum(), rel=1e-10)
+    assert value == pytest.approx(365.25 * staying, rel=1e-10)
 
 
 def test_phase_type_agrees_with_the_stochastic_engine():
@@ -98,51 +123,136 @@ def test_phase_type_agrees_with_the_stochastic_engine():
     assert exact == pytest.approx(0.5, abs=0.01)
 
 
-def test_longer_test_window_never_lowers_undetectable_arrivals():
+def test_a_longer_test_window_or_a_shorter_journey_never_lowers_in_window_arrivals():
     results = []
     for days in (10.0, 19.05, 30.0, 45.0):
         spec = load_model("hiv")
         spec.parameters["dur_window"] = type(spec.parameters["dur_window"])(
             "dur_window", days, "day", "test")
-        results.append(float(_risk(spec, _hiv_state(spec), _mobility())
-                             .undetectable_arrivals.sum()))
+        results.append(float(_risk(spec, _state(spec), _mobility())
+                             .arrivals.sel(measure="hiv_in_window").sum()))
     assert np.all(np.diff(results) > 0)
-
-
-def test_longer_journey_never_lowers_undetectable_arrivals_of_a_window():
     spec = load_model("hiv")
-    values = [float(_risk(spec, _hiv_state(spec), _mobility(hours=h)).undetectable_arrivals
-                    .sum()) for h in (2, 12, 48)]
-    assert values[0] >= values[1] >= values[2]  # people leave the window during the journey
+    values = [float(_risk(spec, _state(spec), _mobility(hours=h)).arrivals
+                    .sel(measure="hiv_in_window").sum()) for h in (2, 12, 48)]
+    assert values[0] >= values[1] >= values[2]   # people leave the window during the journey
 
 
-def test_more_travellers_from_a_higher_burden_origin_never_lower_destination_risk():
+def test_more_travellers_from_a_higher_burden_origin_never_lower_destination_arrivals():
     spec = load_model("hiv")
-    base = _risk(spec, _hiv_state(spec), _mobility())
-    flow = _mobility().layers
-    bigger = {k: MobilityLayer(v.name, v.flow.tolil(), v.coupling, v.stay_days,
-                               travel_time=v.travel_time) for k, v in flow.items()}
-    bigger["air"].flow[0, 1] *= 3      # A (20% prevalence) -> B
-    bigger = Mobility(("A", "B", "C"), {k: MobilityLayer(v.name, sp.csr_array(v.flow),
-                                                         v.coupling, v.stay_days,
-                                                         travel_time=v.travel_time)
-                                        for k, v in bigger.items()})
-    more = _risk(spec, _hiv_state(spec), bigger)
-    for name in ("undetectable_arrivals_total", "p_undetectable_infectious_arrival"):
-        assert float(more[name].sel(place="B")) > float(base[name].sel(place="B"))
-        assert float(more[name].sel(place="C")) == pytest.approx(float(base[name].sel(place="C")))
+    base = _risk(spec, _state(spec), _mobility())
+    layers = {}
+    for name, layer in _mobility().layers.items():
+        flow = layer.flow.tolil()
+        flow[0, 1] *= 3                          # A (20% prevalence) -> B
+        layers[name] = MobilityLayer(layer.name, sp.csr_array(flow), layer.coupling,
+                                     layer.stay_days, travel_time=layer.travel_time)
+    more = _risk(spec, _state(spec), Mobility(("A", "B", "C"), layers))
+    for measure in spec.arrivals:
+        into = [ds.arrivals.sel(measure=measure).sum(["origin", "layer"]) for ds in (base, more)]
+        assert float(into[1].sel(destination="B")) > float(into[0].sel(destination="B"))
+        assert float(into[1].sel(destination="C")) == pytest.approx(
+            float(into[0].sel(destination="C")))
 
 
-def test_perfect_arrival_test_leaves_no_detectable_case_missed():
+def test_a_perfect_arrival_test_finds_everyone_but_the_window():
     spec = load_model("hiv")
     perfect = {"perfect": {"screens": [{"stage": "arrival", "test": "hiv_ag_ab",
                                          "sensitivity": 1.0}]}}
-    ds = _risk(spec, _hiv_state(spec), _mobility(), policy="perfect", policies=perfect,
+    ds = _risk(spec, _state(spec), _mobility(), policy="perfect", policies=perfect,
                compare=["none", "perfect"])
-    missed = ds.missed_arrivals.sel(policy="perfect")
-    np.testing.assert_allclose(missed, ds.undetectable_arrivals, rtol=1e-9, atol=1e-9)
-    none = ds.missed_arrivals.sel(policy="none")
-    np.testing.assert_allclose(none, ds.infected_arrivals, rtol=1e-12)
+    found = ds.found.sel(policy="perfect", measure="hiv_infection").sum()
+    arrived = ds.arrivals.sel(measure=["hiv_infection", "hiv_in_window"]).sum(
+        ["origin", "destination", "layer"])
+    assert float(found) == pytest.approx(float(arrived[0] - arrived[1]), rel=1e-10)
+    assert float(ds.screened.sel(policy="perfect").sum()) == pytest.approx(
+        float(ds.flow.sum()), rel=1e-12)
+    assert float(ds.false_positives.sel(policy="perfect").sum()) == 0.0
+    assert float(ds.screened.sel(policy="none").sum()) == 0.0
+
+
+def test_pre_entry_screening_counts_the_eligible_and_keeps_cases_out():
+    """pre_entry_cxr: long-stay migrants (not visitors) from origins >= 40 per 100,000
+    (A at 300 and C at 60, not B at 5); found = sensitivity x active TB at departure; every
+    case found is a case the destination does not get, at every horizon."""
+    spec = load_model("tb")
+    state = _state(spec, rng_seed=3)
+    ds = _risk(spec, state, _mobility(), policy="pre_entry_cxr")
+    cxr = ds.sel(policy="pre_entry_cxr")
+    migration = ds.flow.sel(layer="migration")
+    eligible = migration.sel(origin=["A", "C"]).sum()
+    assert float(cxr.screened.sum()) == pytest.approx(float(eligible), rel=1e-12)
+    assert float(cxr.screened.sel(origin="B").sum()) == 0.0
+    ids = spec.compartment_ids
+    active = [ids.index("A"), ids.index("T")]
+    share = state[0, active].sum() / state[0].sum()   # no selection weights given: a sample
+    assert float(cxr.found.sel(measure="tb_active", origin="A", destination="B")) == \
+        pytest.approx(0.87 * share * float(migration.sel(origin="A", destination="B")),
+                      rel=1e-10)
+    np.testing.assert_allclose(cxr.prevented.sum(["origin", "destination"]),
+                               float(cxr.found.sel(measure="tb_active").sum()), rtol=1e-12)
+    assert float(cxr.programme_cost.sum()) == pytest.approx(23.24 * float(eligible))
+
+
+def test_post_entry_ltbi_prevents_what_treatment_stops_within_the_horizon():
+    """Cases prevented = uptake x completion x efficacy x the expected activations of the
+    people the IGRA finds in latent states, from their state at the screen (3 months after
+    arrival, by the origin's own chain)."""
+    spec = load_model("tb")
+    state = _state(spec, rng_seed=4)
+    ds = _risk(spec, state, _mobility(), policy="post_entry_ltbi_150",
+               compare=["post_entry_ltbi_150"], horizons_years=[2.0])
+    model = compile_model(spec, 3)
+    q = model.generator(0)
+    p = state[0] / state[0].sum()                     # no selection weights given: a sample
+    tau = 2.0                                         # 12 hours x 4 on the migration layer
+    later = p @ expm(q * tau) @ expm(q * 365.25 / 4)
+    ids = spec.compartment_ids
+    latent = [ids.index(c) for c in ("LE0", "LE", "LL")]
+    igra = np.array(["igra" in c.detectable_by for c in spec.compartments])
+    caught = later * np.where(igra, 0.80, 0.0)
+    k = model.tally_names.index("tb_incidence")
+    rates = np.zeros(len(ids))
+    np.add.at(rates, model.tr_source, model.tr_rate[0] * model.tally_tr[:, k])
+    events = expected_events(q, rates, 2 * 365.25)
+    flow = float(ds.flow.sel(origin="A", destination="B", layer="migration"))
+    expected = 0.64 * 0.69 * 0.47 * (caught[latent] @ events[latent]) * flow
+    at = ds.sel(policy="post_entry_ltbi_150", origin="A", destination="B")
+    assert float(at.prevented.sel(horizon=2.0)) == pytest.approx(expected, rel=1e-9)
+    found = float(at.found.sel(measure="tb_latent"))
+    assert found == pytest.approx(caught[latent].sum() * flow, rel=1e-9)
+    false = (later * np.where(igra, 0.0, 0.03)).sum() * flow
+    assert float(at.false_positives) == pytest.approx(false, rel=1e-9)
+    assert float(at.treated) == pytest.approx(0.64 * (found + false), rel=1e-9)
+    assert float(ds.screened.sel(origin="C").sum()) == 0.0   # 60 per 100,000 < 150
+
+
+def test_a_programme_for_another_disease_prevents_no_tb_and_costs_nan_without_a_price():
+    spec = load_model("tb_hiv")
+    ds = _risk(spec, _state(spec, rng_seed=2), _mobility(), policy="hiv_test_entry",
+               compare=["hiv_test_entry", "pre_entry_cxr"])
+    hiv = ds.sel(policy="hiv_test_entry")
+    assert bool(np.isnan(hiv.prevented.where(hiv.screened > 0)).sum() > 0)
+    assert np.isnan(float(hiv.programme_cost.sum(skipna=False)))      # no HIV test price
+    assert np.isnan(hiv.found.sel(measure="tb_active")).all()         # HIV tests find HIV
+    assert float(hiv.found.sel(measure="hiv_not_on_art").sum()) > 0
+    assert list(ds.policy_disease.values) == ["hiv", "tb"]
+
+
+def test_arrivals_never_sum_diseases_and_measures_add_up():
+    spec = load_model("tb_hiv")
+    ds = _risk(spec, _state(spec, rng_seed=1), _mobility(hours=48))
+    a = ds.arrivals.sum(["origin", "destination", "layer"])
+    assert set(ds.measure_disease.values) == {"tb", "hiv"}
+    parts = sum(float(a.sel(measure=m)) for m in ("tb_latent_recent", "tb_latent_early",
+                                                  "tb_latent_remote"))
+    assert parts == pytest.approx(float(a.sel(measure="tb_latent")), rel=1e-12)
+    assert float(a.sel(measure="tb_active")) + float(a.sel(measure="tb_latent")) == \
+        pytest.approx(float(a.sel(measure="tb_infection")), rel=1e-12)
+    assert float(a.sel(measure="hiv_not_on_art")) + float(a.sel(measure="hiv_on_art")) == \
+        pytest.approx(float(a.sel(measure="hiv_infection")), rel=1e-12)
+    for name in ("screened", "found", "false_positives", "treated", "programme_cost"):
+        assert float(ds[name].min(skipna=True)) >= 0, name
 
 
 def test_future_tb_from_latent_arrivals_matches_the_cohort_integral():
@@ -158,48 +268,63 @@ def test_future_tb_from_latent_arrivals_matches_the_cohort_integral():
     assert events[le] == pytest.approx(0.10, abs=0.01)
 
 
+def test_masks_of_the_tb_hiv_product():
+    spec = load_model("tb_hiv")
+    m = Masks.of(spec)
+    ids = np.array(spec.compartment_ids)
+    assert set(ids[m.measures["tb_latent_recent"]]) == {c for c in ids if c.startswith("LE0_")}
+    assert set(ids[m.measures["hiv_in_window"]]) == {c for c in ids if "_W" in c}
+    assert m.infected["tb"].sum() == 75 and m.infected["hiv"].sum() == 98
+    assert set(ids[m.detectable["tb"]["cxr"]]) == {c for c in ids if c[:2] in ("A_", "T_")}
+
+
 def test_risk_config_errors_name_the_key():
-    spec = load_model("tb")
-    problems = []
-    parse_risk({"policy": "scan_everyone"}, spec, problems)
-    assert any("risk.policy must be one of the policies" in p for p in problems)
-    bad = {"x": {"screens": [{"stage": "arrival", "test": "cxr", "sensitivity": 1.5}]}}
-    problems = []
-    parse_risk({"policies": bad, "policy": "x"}, spec, problems)
-    assert any("risk.policies.x.screens[0].sensitivity must be a number in [0, 1]; got 1.5"
-               in p for p in problems)
+    spec = load_model("tb_hiv")
+    cases = {
+        "unknown policy": ({"policy": "scan_everyone"}, "risk.policy must be one of the "
+                           "policies the model 'tb_hiv' can run"),
+        "sensitivity": ({"policy": "x", "policies": {"x": {"screens": [
+            {"stage": "arrival", "test": "cxr", "sensitivity": 1.5}]}}},
+            "risk.policies.x.screens[0].sensitivity must be a number in [0, 1]; got 1.5"),
+        "undeclared test": ({"policy": "x", "policies": {"x": {"screens": [
+            {"stage": "arrival", "test": "pcr", "sensitivity": 0.9}]}}},
+            "tests ['pcr'] are declared by no compartment of model 'tb_hiv', so the policy "
+            "would screen nobody"),
+        "two diseases": ({"policy": "x", "policies": {"x": {"screens": [
+            {"stage": "arrival", "test": "symptoms", "sensitivity": 0.9}]}}},
+            "tests of several diseases ['tb', 'hiv']: set risk.policies.x.disease"),
+        "test of another disease": ({"policy": "x", "policies": {"x": {"disease": "hiv",
+            "screens": [{"stage": "arrival", "test": "cxr", "sensitivity": 0.9}]}}},
+            "no compartment of disease 'hiv' of model 'tb_hiv' is detectable_by ['cxr']"),
+        "finds another disease": ({"policy": "x", "policies": {"x": {"finds": "hiv_infection",
+            "screens": [{"stage": "arrival", "test": "cxr", "sensitivity": 0.9}]}}},
+            "risk.policies.x.finds must be an [arrivals] measure of disease 'tb'"),
+        "uptake": ({"policy": "x", "policies": {"x": {"treatment_uptake": 1.5, "screens": [
+            {"stage": "arrival", "test": "igra", "sensitivity": 0.9}]}}},
+            "risk.policies.x.treatment_uptake must be a number in [0, 1]; got 1.5"),
+        "stay": ({"policy": "x", "policies": {"x": {"min_stay": "long", "screens": [
+            {"stage": "arrival", "test": "igra", "sensitivity": 0.9}]}}},
+            "risk.policies.x.min_stay must be a duration"),
+        "horizon": ({"horizons_years": [-1]}, "risk.horizons_years"),
+    }
+    for name, (table, expected) in cases.items():
+        problems = []
+        parse_risk(table, spec, problems)
+        assert any(expected in p for p in problems), (name, problems)
     plain = parse_model(tomllib.loads(
         'name = "plain"\ncompartments = [ { id = "S" }, { id = "I", infectious = 1.0 } ]\n'
         'infections = [ { from = "S", to = "I", rate = "b" } ]\n'
         '[parameters]\nb = { value = 0.1, units = "1/day", source = "test" }\n'))
     problems = []
     parse_risk({}, plain, problems)
-    assert any("declares no detectable_by" in p for p in problems)
+    assert any("declares no [arrivals] measures" in p for p in problems)
 
 
-def test_masks_of_the_tb_hiv_product():
-    spec = load_model("tb_hiv")
-    m = masks(spec, compile_model(spec), [])
-    ids = np.array(spec.compartment_ids)
-    # inside the HIV test window or the IGRA conversion window, with no other infection a
-    # test would flag
-    window = {f"W{i}" for i in range(1, 7)}
-    assert set(ids[m["undetectable"]]) == {f"S_{w}" for w in window} | {
-        f"LE0_{w}" for w in window | {"N"}}
-
-
-def test_detected_and_missed_add_up_and_are_never_negative():
-    """Caught at departure + caught at arrival + missed = infected travellers; a traveller
-    stopped at departure does not arrive (SCIENCE.md check #12 in the chain)."""
-    spec = load_model("tb_hiv")
-    state = np.zeros((3, len(spec.compartments)))
-    rng = np.random.default_rng(5)
-    state[:] = rng.dirichlet(np.ones(len(spec.compartments)), size=3) * 1e6
-    ds = _risk(spec, state, _mobility(hours=48))
-    assert float(ds.detected_arrival.min()) >= 0 and float(ds.detected_departure.min()) >= 0
-    none = ds.missed_arrivals_total.sel(policy="none")
-    for policy in ds.policy.values:
-        total = (ds.detected_departure.sel(policy=policy) + ds.detected_arrival.sel(
-            policy=policy) + ds.missed_arrivals_total.sel(policy=policy))
-        # equal up to infections that end (deaths, TB recovery) during the 2-day journey
-        np.testing.assert_allclose(total, none, rtol=2e-3)
+def test_costs_must_be_numbers_at_least_zero():
+    for table, expected in (({"tests": {"cxr": -1}}, "costs.tests.cxr must be a number >= 0"),
+                            ({"tests": {"igra": "cheap"}}, "costs.tests.igra must be a number"),
+                            ({"preventive_treatment": -5}, "costs.preventive_treatment must "
+                                                           "be a number >= 0")):
+        problems = []
+        parse_costs(table, problems)
+        assert any(expected in p for p in problems), problems
