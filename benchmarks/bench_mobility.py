@@ -224,7 +224,8 @@ def published_pairs(mobility) -> pd.DataFrame:
 def top_corridors(run: Path) -> pd.DataFrame:
     table = pd.read_csv(run / "top_corridors.csv", keep_default_na=False, na_values=[""])
     columns = ["rank", "origin", "destination", "layer", "flow_per_year", "volume_source",
-               "undetectable_arrivals_per_year"]
+               "arrives_as", "tb_active_per_year", "tb_latent_recent_per_year",
+               "hiv_in_window_per_year"]
     return table[[c for c in columns if c in table]]
 
 

@@ -6,7 +6,8 @@ imports included) and reads the stage timings from its ``run.log``; it does so w
 birthplace account (the default) and without it (``[birthplace] enabled = false``), and
 prints the ratio and the peak memory of the runs. BLAS runs single-threaded as in the CLI;
 ``--blas-threads 2`` shows what two threads cost on this machine. ``--config world-history``
-times the history run (2000-2043, every fit read from the shipped calibrations). Each run
+times the history run (2000-2043, every fit read from the shipped calibrations), ``--config
+uk`` the UK country run with its 200-member uncertainty ensemble. Each run
 has an empty user cache, so the calibrations read are the shipped ones.
 """
 
@@ -33,7 +34,8 @@ STAGES = {
     "birthplace start (UN DESA cohorts)": r"birthplace: .*\(([\d.]+) s\)",
     "birthplace account": r"birthplace account: .*\(([\d.]+) s\)",
     "deterministic engine": r"deterministic engine: .* in ([\d.]+) s",
-    "risk, every corridor x 8 policies": r"risk: .*\(([\d.]+) s\)",
+    "risk uncertainty ensemble (in the risk stage)": r"risk uncertainty: .*\(([\d.]+) s\)",
+    "risk, every corridor x the compared policies": r"risk: .*\(([\d.]+) s\)",
     "arrival times, 20 stochastic members": r"arrival times: .*\(([\d.]+) s\)",
     "maps and report": r"maps and report: .*\(([\d.]+) s\)",
 }

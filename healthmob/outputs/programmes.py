@@ -82,6 +82,18 @@ def policy_table(run: RunFiles) -> pd.DataFrame:
     return table[table["policy"] != "none"].reset_index(drop=True)
 
 
+def _imputed(run: RunFiles) -> np.ndarray:
+    """Per origin: whether a corridor of it into the focus rests on an imputed volume."""
+    ds = run.risk
+    if "volume_source" not in ds:
+        return np.zeros(ds.sizes["origin"], dtype=bool)
+    meanings = str(ds["volume_source"].attrs.get("flag_meanings", "")).split()
+    if "imputed" not in meanings:
+        return np.zeros(ds.sizes["origin"], dtype=bool)
+    imputed = (ds["volume_source"] == meanings.index("imputed")) & (ds["flow"] > 0)
+    return (_into(run, imputed.astype(int)).sum("layer") > 0).values
+
+
 def _bounds(var: xr.DataArray, dim: str) -> dict:
     """``<statistic>_lo`` and ``<statistic>_hi`` (2.5% and 97.5% quantiles) of an
     ``interval_*`` variable, each an array over its remaining dimension (or a scalar)."""
@@ -94,8 +106,10 @@ def _bounds(var: xr.DataArray, dim: str) -> dict:
 
 def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
     """Origins ranked by the headline measure among new residents into the focus: one row
-    per origin with ``<measure>_new_residents`` and ``<measure>_visitors`` (persons per
-    year), ``future_<tally>_<h>y`` and ``origin_tb_incidence`` where known."""
+    per origin with ``<measure>_new_residents``, ``<measure>_visitors`` and
+    ``<measure>_<category>`` for each traveller category of the layers (``none``: a layer
+    without one, e.g. returns), persons per year; ``future_<tally>_<h>y``; ``travellers``;
+    ``imputed_volume``."""
     ds = run.risk
     if "arrivals" not in ds:
         return pd.DataFrame()
@@ -104,16 +118,21 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
     names = place_names(ds)
     table = pd.DataFrame({"origin": ds["origin"].values.astype(str)})
     table["origin_name"] = [names.get(p, p) for p in table["origin"]]
+    categories = ds["layer_category"].values.astype(str) if "layer_category" in ds.coords \
+        else np.full(ds.sizes["layer"], "none")
     for measure in ds["measure"].values.astype(str):
         values = arrivals.sel(measure=measure).transpose("origin", "layer").values
         table[f"{measure}_new_residents"] = values[:, relocation].sum(axis=1)
         table[f"{measure}_visitors"] = values[:, ~relocation].sum(axis=1)
+        for category in sorted(set(categories)):
+            table[f"{measure}_{category}"] = values[:, categories == category].sum(axis=1)
     for name, var in ds.data_vars.items():
         if var.dims == ("horizon", "origin", "destination"):
             into = _into(run, var)
             for h, years in enumerate(ds["horizon"].values):
                 table[f"{name}_{years:g}y"] = into.isel(horizon=h).values
     table["travellers"] = _into(run, ds["flow"]).sum("layer").values
+    table["imputed_volume"] = _imputed(run)
     if "interval_origins" in ds:
         table = table.assign(**_bounds(ds["interval_origins"], "statistic_origin"))
     if run.focus:

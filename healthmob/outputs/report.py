@@ -25,6 +25,7 @@ from .html import esc, kv_table, search_box, table, with_interval, without_paths
 from .programmes import focus_totals, origin_table, policy_table
 from .shapes import places_geoframe
 from .svgmap import svg_map
+from .timeplot import imported_cases_png
 from .tables import (
     RunFiles,
     corridor_table,
@@ -75,7 +76,7 @@ arrows pointing to the destination. Hover a country or a line for its values; sc
 zoom, drag to move; the list of every country below reaches them by keyboard.</p>
 <div class="buttons"><button type="button" id="world">Whole world</button>{zoom}</div>
 <div class="mapwrap">{svg}<div id="tip" hidden></div></div>{legend}</section>
-{_origins_html(run, origins)}{_policies_html(run)}
+{_origins_html(run, origins)}{_timeplot_html(run)}{_policies_html(run)}
 <section><h2>Top corridors</h2>
 <p>Ranked by arrivals with {esc(run.headline or "travellers")} per year; the first
 {N_TOP_TABLE} of the {len(corridors):,} corridors with travellers (<code>top_corridors.csv</code>
@@ -171,12 +172,28 @@ def _origins_html(run: RunFiles, origins: pd.DataFrame) -> str:
                         ("travellers", "Travellers per year")):
         if name in origins and (name, label) not in columns:
             columns.append((name, label))
-    shown = origins.head(N_TOP_ORIGINS)
+    shown = origins.head(N_TOP_ORIGINS).copy()
+    shown["origin_name"] = shown["origin_name"].where(~shown["imputed_volume"],
+                                                      shown["origin_name"] + " *")
     into = f" into {esc(run.focus_names)}" if run.focus else " into every destination"
     return (f"<section><h2>Origins ranked</h2><p>The {len(shown)} origins with the most new "
             f"residents{into} arriving with {esc(run.measure_label(head))}, of "
-            f"{len(origins)} with travellers. Click a header to sort.</p>"
+            f"{len(origins)} with travellers. Click a header to sort; * marks an origin with a "
+            "corridor whose volume is imputed.</p>"
             + table(shown, columns, bars=f"{head}_new_residents") + "</section>")
+
+
+def _timeplot_html(run: RunFiles) -> str:
+    png = imported_cases_png(run)
+    if png is None:
+        return ""
+    return ("<section><h2>Imported TB over time</h2><p>TB notified a year among the "
+            "foreign-born, by years since entry (the model's birthplace account: the history "
+            "where the run follows one, then the projection), and WHO's observed "
+            "foreign-born notifications where every place of the focus reports them. The "
+            "model is not fitted to them (docs/plausibility.md).</p>"
+            f'<img alt="TB notified among the foreign-born by year" style="max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></section>')
 
 
 def _policies_html(run: RunFiles) -> str:
@@ -213,7 +230,7 @@ def _policies_html(run: RunFiles) -> str:
 
 def _corridor_html(run: RunFiles, top: pd.DataFrame) -> str:
     columns = [("rank", "Rank"), ("origin_name", "From"), ("destination_name", "To"),
-               ("layer", "Layer"), ("arrives_as", "Arrives as"),
+               ("layer", "Layer"), ("arrives_as", "Arrives as"), ("category", "Category"),
                ("flow", "Travellers per year"), ("volume_source", "Volume from")]
     for measure in ("tb_active", "tb_latent", "tb_latent_recent", "hiv_not_on_art",
                     "hiv_in_window"):

@@ -248,7 +248,7 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     destinations when the run has a focus.
 
     Columns: ``origin, destination, layer, origin_name, destination_name, arrives_as`` (new
-    residents or visitors), ``flow`` (persons per year), ``volume_source`` (a name of the CF
+    residents or visitors), ``category`` (the layer's traveller category), ``flow`` (persons per year), ``volume_source`` (a name of the CF
     ``flag_meanings``), ``travel_time`` (days) and one column per arrival measure (persons
     per year in its states). Absent variables are absent columns.
     """
@@ -269,6 +269,8 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     table["origin_name"] = [names.get(p, p) for p in table["origin"]]
     table["destination_name"] = [names.get(p, p) for p in table["destination"]]
     table["arrives_as"] = np.where(_relocation(ds)[k], NEW_RESIDENTS, VISITORS)
+    if "layer_category" in ds.coords:
+        table["category"] = ds["layer_category"].values.astype(str)[k]
     table["flow"] = flow[i, j, k]
     if "volume_source" in ds.data_vars:
         var = ds["volume_source"]
@@ -304,7 +306,7 @@ def top_corridors_csv_frame(top: pd.DataFrame) -> pd.DataFrame:
     """The ranked corridors with unit-bearing column names, as in ``top_corridors.csv``:
     measures as ``<measure>_per_year``."""
     fixed = ["rank", "origin", "origin_name", "destination", "destination_name", "layer",
-             "arrives_as", "flow", "volume_source", "travel_time"]
+             "arrives_as", "category", "flow", "volume_source", "travel_time"]
     rename = {"flow": "flow_per_year", "travel_time": "travel_time_days"}
     measures = [c for c in top.columns if c not in fixed]
     rename.update({m: f"{m}_per_year" for m in measures})

@@ -1,8 +1,12 @@
 """Screening of travellers: policies, the Gostic decision tree, and exported-case inversion.
 
-A policy is a list of screens, each a test applied at departure or at arrival with a
-sensitivity (and specificity). A person can be caught by a test only in a compartment whose
-``detectable_by`` lists that test. Two person-level classes follow Gostic et al.: the share
+A policy (a screening programme) says whom it screens (traveller categories, minimum stay,
+origin TB incidence, coverage), its screens, each a test applied before travel, on arrival or
+after arrival with a sensitivity and specificity, and the preventive treatment that follows
+(uptake, completion, efficacy); the built-in ones are in :mod:`.programmes`. A person is
+flagged truly by a test only in a compartment of the policy's disease whose
+``detectable_by`` lists it, and anyone else with one minus its specificity. Two
+person-level classes follow Gostic et al.: the share
 ``share_symptomatic`` (f) who would show symptoms when in a symptomatic compartment, and the
 share ``share_aware`` (g) who know and report their exposure (risk questionnaire). Channels
 are independent, so for one traveller

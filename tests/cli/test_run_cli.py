@@ -177,6 +177,17 @@ def _corridor_file_without_crs(tmp_path):
     ("sensitivity", "[risk]\npolicy = 'x'\n[risk.policies.x]\nscreens = [ { stage = 'arrival',"
      " test = 'symptoms', sensitivity = 1.5 } ]\n",
      "sensitivity must be a number in [0, 1]; got 1.5"),
+    ("focus on an unknown place", "[focus]\ndestination = 'XXX'\n",
+     "focus.destination must be ids of places of the run; got 'XXX'"),
+    ("a test no compartment declares", "[risk]\npolicy = 'x'\n[risk.policies.x]\nscreens = "
+     "[ { stage = 'arrival', test = 'igra', sensitivity = 0.8 } ]\n",
+     "are declared by no compartment of model 'seir', so the policy would screen nobody"),
+    ("negative cost", "[costs]\ntests = { cxr = -3 }\n", "costs.tests.cxr must be a number >= 0"),
+    ("text cost", "[costs]\npreventive_treatment = 'cheap'\n",
+     "costs.preventive_treatment must be a number >= 0"),
+    ("uptake above 1", "[risk]\npolicy = 'x'\n[risk.policies.x]\ntreatment_uptake = 1.2\n"
+     "screens = [ { stage = 'arrival', test = 'symptoms', sensitivity = 0.7 } ]\n",
+     "risk.policies.x.treatment_uptake must be a number in [0, 1]; got 1.2"),
 ])
 def test_bad_risk_config_exit_2(case, extra, expected, write_config, places_csv, tmp_path):
     config = write_config(config_text(places_csv, extra=extra))

@@ -202,3 +202,22 @@ def test_great_circles_do_not_wrap_across_the_map():
     assert abs(pieces[0][-1, 0]) == 180 and abs(pieces[1][0, 0]) == 180
     assert pieces[0][-1, 1] == pytest.approx(pieces[1][0, 1])
     assert len(great_circle(2.4, 48.9, 36.8, -1.3)) == 1  # Paris -> Nairobi: one piece
+
+
+def test_a_run_with_a_birthplace_account_gets_its_time_plot(tmp_path):
+    from healthmob.outputs.timeplot import _observed, imported_cases_png
+
+    run = write_risk_run(tmp_path / "run")
+    periods = pd.date_range("2019-01-01", periods=4, freq="YS")
+    values = np.arange(4 * len(PLACES) * 2, dtype=float).reshape(4, len(PLACES), 2)
+    xr.Dataset({"tb_notifications_foreign_born": (("period", "place", "entry_band"), values,
+                                                  {"units": "1", "long_name": "cases"})},
+               coords={"period": periods, "place": list(PLACES),
+                       "entry_band": ["0-1", "2+"]}).to_netcdf(run / "results.nc",
+                                                               engine="h5netcdf")
+    png = imported_cases_png(load_run(run, ("FRA",)))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    observed = _observed(["FRA"], 2019, 2022)
+    assert list(observed.index) == [2019, 2020, 2021, 2022] and (observed > 0).all()
+    assert "Imported TB over time" in (write_report(run, ("FRA",))).read_text(encoding="utf-8")
+    assert imported_cases_png(load_run(tmp_path / "run", ())) is not None
