@@ -25,7 +25,6 @@ from .html import esc, kv_table, search_box, table, with_interval, without_paths
 from .programmes import focus_totals, origin_table, policy_table
 from .shapes import places_geoframe
 from .svgmap import svg_map
-from .timeplot import imported_cases_png
 from .tables import (
     RunFiles,
     corridor_table,
@@ -33,6 +32,7 @@ from .tables import (
     load_run,
     rank_corridors,
 )
+from .timeplot import imported_cases_png
 
 HTML_FILE = "report.html"
 N_TOP_TABLE, N_TOP_ORIGINS, N_TOP_MAP = 20, 25, 20
