@@ -248,9 +248,10 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     destinations when the run has a focus.
 
     Columns: ``origin, destination, layer, origin_name, destination_name, arrives_as`` (new
-    residents or visitors), ``category`` (the layer's traveller category), ``flow`` (persons per year), ``volume_source`` (a name of the CF
-    ``flag_meanings``), ``travel_time`` (days) and one column per arrival measure (persons
-    per year in its states). Absent variables are absent columns.
+    residents or visitors), ``category`` (the layer's traveller category), ``flow``
+    (persons per year), ``volume_source`` (a name of the CF ``flag_meanings``),
+    ``travel_time`` (days) and one column per arrival measure (persons per year in its
+    states). Absent variables are absent columns.
     """
     ds = run.risk
     columns = ["origin", "destination", "layer", "origin_name", "destination_name"]
