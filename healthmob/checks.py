@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -56,6 +57,9 @@ def is_number(value) -> bool:
     """True for a finite int or float that is not a bool (TOML ``true`` is no number)."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 
 
 class Constraint:
@@ -124,6 +128,33 @@ class Text(Constraint):
 
     def accepts(self, value) -> bool:
         return isinstance(value, str) and (bool(value.strip()) or not self.nonempty)
+
+
+class RunName(Constraint):
+    """A run name: letters, digits, ``-``, ``_`` and ``.``, not starting with ``.``, at most
+    100 characters (it names a folder inside the output folder, never a path)."""
+
+    text = ("a run name: letters, digits, '-', '_' and '.', not starting with '.', at most "
+            "100 characters")
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and RUN_NAME.fullmatch(value) is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Seed(Number):
+    """A root seed: an integer in [0, 2^64) (what numpy's seed sequence and NetCDF take)."""
+
+    low: float | None = 0
+    high: float | None = 2**64 - 1
+    integer: bool = True
+
+    @property
+    def text(self) -> str:
+        return "an integer in [0, 2^64)"
+
+
+SEED = Seed()
 
 
 class Flag(Constraint):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 from . import __version__
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=console.level, format="%(levelname)s %(name)s: %(message)s",
                         handlers=[console])
     logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per file written
+    signal.signal(signal.SIGTERM, _terminated)   # SLURM's time limit: stop as Ctrl-C does
     try:
         return args.handler(args)
     except HealthmobError as exc:
@@ -46,6 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("healthmob: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug, not bad input: the traceback, and where to report it
+        traceback.print_exc()
+        print("healthmob: internal error (a bug, not your input): please report it with the "
+              "lines above and the command you ran", file=sys.stderr)
+        return 1
+
+
+def _terminated(signum, frame):
+    """SIGTERM raises KeyboardInterrupt, so every run ends as ``interrupted`` (ensembles
+    install their own handler that stops between members)."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -40,7 +40,7 @@ from .risk.assess import RiskInputs, add_intervals, assess_risk, member_inputs, 
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.resources import resolve_named_file
-from .store.rundir import RunDirectory, collect_logs, sha256_file
+from .store.rundir import RunDirectory, collect_logs, read_manifest, sha256_file
 from .surveillance.config import check_observed_strata
 from .surveillance.decompose import parse_request
 from .surveillance.run import surveil_run
@@ -385,16 +385,16 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     """
     from .ensemble.run import run_ensemble  # dask: imported only for ensembles
 
+    path = read_manifest(run_dir).get("config")   # refused before the folder changes
+    if not isinstance(path, str) or not path:
+        raise RunError(f"{Path(run_dir).resolve()}: the manifest does not record the config "
+                       "of an ensemble run; nothing to resume")
+    scenario = load_scenario(path)
+    if scenario.sha256 != read_manifest(run_dir).get("config_sha256"):
+        raise RunError(f"{Path(run_dir).resolve()}: cannot resume: {path} changed since the "
+                       "run started")
     folder = RunDirectory.reopen(run_dir)
     with folder.recording():
-        path = folder.manifest.get("config")
-        if not path:
-            raise RunError(f"{folder.path}: the manifest does not record the config of an "
-                           "ensemble run; nothing to resume")
-        scenario = load_scenario(path)
-        if scenario.sha256 != folder.manifest.get("config_sha256"):
-            raise RunError(f"{folder.path}: cannot resume: {path} changed since the run "
-                           "started")
         results = run_ensemble(prepare(scenario), folder, resume=True, scheduler=scheduler,
                                progress=progress)
     return Run(folder.path, results, folder.manifest)

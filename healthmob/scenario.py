@@ -23,8 +23,10 @@ from .birthplace.setup import applies
 from .calibration.config import HistoryStart, InitialConfig, parse_initial
 from .checks import (
     REQUIRED,
+    SEED,
     Number,
     OneOf,
+    RunName,
     Section,
     Strings,
     Text,
@@ -38,13 +40,14 @@ from .disease.parse import load_model
 from .disease.spec import ModelSpec
 from .engine.config import ENGINES, SolverConfig, TimeConfig
 from .ensemble.config import ClusterConfig, EnsembleConfig, parse_cluster, parse_ensemble
-from .errors import ConfigError, HealthmobError, join_problems
+from .errors import ConfigError, HealthmobError, ModelSpecError, join_problems
 from .history.start import fitted_years, observed_table
 from .mobility.config import MobilityConfig, parse_mobility, resolve_path
 from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
 from .risk.config import FocusConfig, RiskConfig, parse_focus, parse_risk
 from .risk.costs import CostsConfig, parse_costs
+from .store.budget import memory_budget
 from .store.resources import data_dir, read_toml
 from .surveillance.config import SurveillanceConfig, check_observed
 
@@ -56,13 +59,13 @@ SECTIONS = ("places", "time", "initial", "solver", "output", "parameters", "mobi
 class TopLevel(Section):
     """The top-level keys of a run config (besides its sections)."""
 
-    name: str = setting(REQUIRED, Text(nonempty=True))
+    name: str = setting(REQUIRED, RunName())
     description: str = setting("", Text())
     model: str = setting(REQUIRED, Text(nonempty=True))
     parameter_set: str = setting("", Text())
     parameters_file: str = setting("", Text())
     engine: str = setting("deterministic", OneOf(ENGINES))
-    seed: int = setting(0, Number(low=0, integer=True))
+    seed: int = setting(0, SEED)
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,11 @@ class PlacesConfig(Section):
 
 @dataclass(frozen=True)
 class OutputConfig(Section):
-    """``[output]``: the folder run directories are created in."""
+    """``[output]``: the folder run directories are created in, and the memory budget."""
 
     directory: str = setting("runs", Text(nonempty=True))
+    memory_gb: float = setting(0.0, Number(low=0))
+    """What the run may hold in memory (GB); 0: half of this machine's memory."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,10 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
                                                    "surveillance", problems))
     if spec is not None:
         _check_categories(sections["mobility"], spec, problems)
+    if spec is not None and places is not None and not problems:
+        _check_size(sections, spec, len(places), problems)
     if places is not None:
+        _check_arrival(sections["risk"].arrival, list(places["id"]), base, problems)
         sections["risk"] = _check_programmes(sections["risk"], table.get("risk", {}), places,
                                              problems)
     if isinstance(sections["initial"], HistoryStart):
@@ -223,6 +231,42 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
         model=top.model, spec=spec, places=places, parameter_set=top.parameter_set,
         parameter_table=parameter_table, parameters=parameters, engine=top.engine,
         seed=top.seed, places_config=places_config, input_files=tuple(files), **sections)
+
+
+def _check_arrival(arrival, ids: list[str], base: Path, problems: list[str]) -> None:
+    """``[risk.arrival]``: its seed place is a place of the run and its model loads."""
+    if not arrival.seed_place:
+        return
+    if arrival.seed_place not in ids:
+        problems.append(must_be("risk.arrival.seed_place", "a place id of the run",
+                                arrival.seed_place))
+    try:
+        load_model(arrival.model, base)
+    except ModelSpecError as exc:
+        problems.append(f"risk.arrival.model: {exc}")
+
+
+def _check_size(sections: dict, spec: ModelSpec, n_places: int, problems: list[str]) -> None:
+    """What the run will hold in memory, against the budget (:mod:`healthmob.store.budget`):
+    the trajectory (output times x places x compartments) and, with a risk stage, its dense
+    corridor arrays (places squared x layers, measures, horizons and policies)."""
+    time, risk = sections["time"], sections["risk"]
+    times = time.duration_days / time.step_days + 2
+    trajectory = times * n_places * len(spec.compartments) * 8.0
+    layers = max(len(sections["mobility"].layers) + len(sections["mobility"].corridors), 1)
+    m, h, j = len(spec.arrivals), len(risk.horizons_years), len(risk.compare)
+    corridors = n_places**2 * (2 + (m + 1) * layers + h + j * (4 + m + h)) * 8.0 \
+        if risk.enabled else 0.0
+    budget = memory_budget(sections["output"].memory_gb)
+    if trajectory + corridors > budget:
+        problems.append(
+            f"the run would hold about {(trajectory + corridors) / 1e9:,.1f} GB "
+            f"({times:,.0f} output times x {n_places:,} places x {len(spec.compartments)} "
+            f"compartments: {trajectory / 1e9:,.1f} GB; risk corridors {n_places:,}^2 x "
+            f"{layers} layers, {m} measures, {j} policies: {corridors / 1e9:,.1f} GB), more "
+            f"than the memory budget of {budget / 1e9:,.1f} GB (output.memory_gb; default "
+            "half of this machine's memory): take a longer time.step, fewer places, "
+            "risk.enabled = false, or raise output.memory_gb")
 
 
 def _check_programmes(risk: RiskConfig, table, places: pd.DataFrame,

@@ -189,7 +189,11 @@ def _check_plan_file(plan: EnsemblePlan, folder: Path, resume: bool) -> None:
     fingerprint = plan.fingerprint()
     path = folder / PLAN_FILE
     if path.is_file():
-        recorded = json.loads(path.read_text())["fingerprint"]
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))["fingerprint"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"{path}: cannot read the ensemble plan ({type(exc).__name__}: "
+                           f"{exc}); the folder cannot be resumed") from None
         if recorded != fingerprint:
             raise RunError(f"{folder.parent}: cannot resume: the model, config or inputs "
                            f"changed since the run started (plan {recorded[:12]} != "

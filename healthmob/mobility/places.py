@@ -7,6 +7,7 @@ A places table is a pandas DataFrame with at least ``id`` (str, unique), ``popul
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,20 @@ REQUIRED = ("id", "population")
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV without turning ISO codes such as Namibia's ``NA`` into NaN."""
+    """Read a CSV without turning ISO codes such as Namibia's ``NA`` into NaN; a file that is
+    not UTF-8 text, or a row with more or fewer fields than the header, is a DataError
+    naming the row."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read as a UTF-8 CSV table: {exc}") from None
+    if not rows or not any(rows[0]):
+        raise DataError(f"{path}: the table is empty; it needs a header row")
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) != len(rows[0]):
+            raise DataError(f"{path}: row {number} has {len(row)} fields; the header has "
+                            f"{len(rows[0])}")
     return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"id": str})
 
 
@@ -77,6 +91,12 @@ def validate_places(table: pd.DataFrame, where: str = "places") -> pd.DataFrame:
     if problems:
         raise DataError(join_problems(where, problems))
     out = table.copy()
+    if out.empty:
+        raise DataError(f"{where}: the table has no places (no rows under its header)")
+    empty = (np.flatnonzero(out["id"].isna() | (out["id"].astype(str).str.strip() == ""))
+             + 1).tolist()
+    if empty:
+        problems.append(f"id must not be empty; rows {empty[:10]} have none")
     out["id"] = out["id"].astype(str)
     duplicated = out["id"][out["id"].duplicated()].unique().tolist()
     if duplicated:
@@ -91,9 +111,16 @@ def validate_places(table: pd.DataFrame, where: str = "places") -> pd.DataFrame:
     out["population"] = population.astype(float)
     if "name" not in out.columns:
         out["name"] = out["id"]
-    for column in ("lat", "lon"):
-        out[column] = (pd.to_numeric(out[column], errors="coerce") if column in out.columns
-                       else np.nan)
+    for column, limit in (("lat", 90.0), ("lon", 180.0)):
+        if column not in out.columns:
+            out[column] = np.nan
+            continue
+        values = pd.to_numeric(out[column], errors="coerce")
+        bad = out["id"][(values.isna() & out[column].notna()) | (values.abs() > limit)]
+        if len(bad):
+            raise DataError(f"{where}: {column} must be a number in [-{limit:g}, {limit:g}] "
+                            f"(degrees); rows with id {bad.tolist()[:10]} are not")
+        out[column] = values
     if out[["lat", "lon"]].isna().all().all() and hasattr(table, "crs"):  # a GeoDataFrame
         if table.crs is None:
             raise DataError(f"{where}: geometry must declare a CRS; got none")

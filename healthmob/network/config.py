@@ -16,10 +16,12 @@ import pandas as pd
 
 from ..checks import (
     REQUIRED,
+    SEED,
     Duration,
     Number,
     Numbers,
     OneOf,
+    RunName,
     Section,
     Table,
     Tables,
@@ -61,7 +63,7 @@ class NetworkConfig(Section):
     parameters: dict = setting({}, Table())
     n_nodes: int = setting(1000, Number(low=2, integer=True))
     members: int = setting(10, Number(low=1, integer=True))
-    seed: int = setting(0, Number(low=0, integer=True))
+    seed: int = setting(0, SEED)
     max_time: str = setting("100 days", Duration())
     step: str = setting("1 day", Duration())
     initial_infected: int = setting(10, Number(low=1, integer=True))
@@ -137,8 +139,8 @@ def load_network_config(path: str | Path) -> tuple[str, NetworkConfig, Path]:
         problems.append(must_be("network", "a table (the [network] section)", None))
     cfg = parse_network(table.get("network", {}), "network", problems, base_dir=path.parent)
     name = table.get("name", "network")
-    if not isinstance(name, str) or not name:
-        problems.append(must_be("name", "a non-empty string", name))
+    if not RunName().accepts(name):
+        problems.append(must_be("name", RunName.text, name))
     if problems:
         raise ConfigError(join_problems(str(path), problems))
     return name, cfg, path.parent

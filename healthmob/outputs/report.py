@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..store.atomic import write_text_atomic
+from ..store.rundir import effective_status
 from .assets import SCRIPT, STYLE
 from .html import esc, kv_table, search_box, table, with_interval, without_paths
 from .programmes import focus_totals, origin_table, policy_table
@@ -58,8 +59,9 @@ def render_report(run: RunFiles) -> str:
                           run.choropleth_unit)
     origins = origin_table(run)
     where = run.focus_names or "all destinations"
+    where = where[0].upper() + where[1:]
     title = f"{where}: arrivals with TB and HIV — scenario “{run.scenario}”"
-    status = str(run.manifest.get("status", "unknown"))
+    status = effective_status(run.manifest) if run.manifest else "unknown"
     banner = "" if status == "complete" else (
         f'<p class="warn">This run’s manifest says <b>status: {esc(status)}</b>: the results '
         "may be incomplete.</p>")

@@ -29,7 +29,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
     try:
         yield tmp
+        _fsync(tmp)                 # the bytes are on disk before the name points at them
         os.replace(tmp, target)
+        _fsync(target.parent)       # and so is the rename
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -39,3 +41,17 @@ def write_text_atomic(target: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder to disk (a no-op where the system cannot)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -76,10 +76,11 @@ def resolve_named_file(value: str | Path, folder: str, base: Path | None = None)
         if base is not None:
             candidates.append(base / value)
         candidates.append(Path.cwd() / value)
-        shipped = data_dir(folder)
-        candidates.append(shipped / value.name)
-        if not value.suffix:
-            candidates.append(shipped / f"{value.name}.toml")
+        if value.parent == Path("."):   # only a bare name looks up the shipped files
+            shipped = data_dir(folder)
+            candidates.append(shipped / value.name)
+            if not value.suffix:
+                candidates.append(shipped / f"{value.name}.toml")
     for path in candidates:
         if path.is_file():
             return path.resolve()
@@ -103,8 +104,13 @@ def read_toml(value: str | Path, folder: str, error: type[Exception],
     path = resolve_named_file(value, folder, base)
     if not path.is_file():
         raise error(f"{path if path.is_absolute() else value}: {what} not found")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     try:
         return path, tomllib.loads(raw.decode("utf-8")), raw
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: not valid TOML: tables or arrays nested too deep") from None

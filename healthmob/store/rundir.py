@@ -13,7 +13,9 @@ import importlib.metadata
 import json
 import logging
 import logging.handlers
+import os
 import platform
+import socket
 import sys
 import time
 from pathlib import Path
@@ -88,6 +90,8 @@ class RunDirectory:
     def __init__(self, base: Path, name: str, command: str, seed: int, inputs: list[Path],
                  earlier_logs: list[logging.LogRecord] = ()):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        if Path(name).name != name or name.startswith(".") or not name:
+            raise RunError(f"run name {name!r} must be a name, not a path")
         try:
             base.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -101,6 +105,9 @@ class RunDirectory:
                 n += 1
                 path = base / f"{name}-{stamp}-{n}"
         self.path = path.resolve()
+        if self.path.parent != base.resolve():   # a link inside the output folder
+            raise RunError(f"{path}: the run folder must be inside {base.resolve()}; it "
+                           f"resolves to {self.path}")
         self._t0 = time.perf_counter()
         self.manifest = {
             "healthmob_version": __version__,
@@ -111,6 +118,8 @@ class RunDirectory:
             "packages": package_versions(),
             "inputs": {str(p): sha256_file(p) for p in inputs},
             "seed": seed,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
             "started": _now(),
             "finished": None,
             "wall_seconds": None,
@@ -125,12 +134,7 @@ class RunDirectory:
         """Reopen an existing run directory to resume it: the manifest goes back to
         ``running`` (the earlier status is kept under ``resumed``), the log appends."""
         path = Path(path).resolve()
-        manifest_path = path / "manifest.json"
-        if not manifest_path.is_file():
-            raise RunError(f"{path}: not a run directory (no manifest.json)")
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("status") == "complete" and (path / "results.nc").is_file():
-            raise RunError(f"{path}: the run is complete; nothing to resume")
+        manifest = read_manifest(path)
         folder = cls.__new__(cls)
         folder.path = path
         folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
@@ -205,3 +209,39 @@ class RunDirectory:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def read_manifest(path: str | Path) -> dict:
+    """The manifest of a run folder to resume, checked: a RunError naming the file when the
+    folder or its ``manifest.json`` is missing or unreadable, or the run is complete."""
+    path = Path(path).resolve()
+    if not path.is_dir():
+        raise RunError(f"{path}: run directory must be an existing folder; it is not")
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunError(f"{path}: not a run directory (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunError(f"{manifest_path}: cannot read the manifest: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise RunError(f"{manifest_path}: the manifest must be a JSON object; got "
+                       f"{type(manifest).__name__}")
+    if manifest.get("status") == "complete" and (path / "results.nc").is_file():
+        raise RunError(f"{path}: the run is complete; nothing to resume")
+    return manifest
+
+
+def effective_status(manifest: dict) -> str:
+    """A manifest's status, ``crashed`` for a run still marked ``running`` whose process on
+    this host is gone (killed, or the machine restarted under it)."""
+    status = str(manifest.get("status", "unknown"))
+    if status != "running" or manifest.get("host") != socket.gethostname():
+        return status
+    try:
+        os.kill(int(manifest.get("pid", -1)), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return "crashed"
+    except PermissionError:      # alive, another user's process
+        return status
+    return status

@@ -88,7 +88,7 @@ def test_a_scenario_reports_every_bad_section_at_once(places_csv):
     with pytest.raises(ConfigError) as info:
         parse_scenario(table)
     message = str(info.value)
-    for expected in ("colour is not a known key", "seed must be an integer >= 0; got True",
+    for expected in ("colour is not a known key", "seed must be an integer in [0, 2^64); got True",
                      "time must be a table; got 'soon'", "solver.rtol must be a number > 0",
                      "risk.policies.x must be a table; got 3",
                      "ensemble.members must be an integer >= 1; got 0",

@@ -1,0 +1,52 @@
+"""Faults: a run stopped by SIGTERM (what SLURM sends at its time limit) ends as
+``interrupted``; a run whose process died is reported as ``crashed``, not ``running``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from helpers import config_text, environment
+
+from healthmob.store.rundir import effective_status
+
+
+def test_sigterm_ends_a_deterministic_run_as_interrupted(write_config, places_csv, tmp_path):
+    config = write_config(config_text(places_csv, duration="2000000 days", step="1 day"))
+    out = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "healthmob", "run", str(config),
+                             "--output-dir", str(out)], env=environment(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    manifest = None
+    while time.time() < deadline:
+        found = list(out.glob("small-*/manifest.json"))
+        if found:
+            manifest = found[0]
+            break
+        time.sleep(0.1)
+    assert manifest is not None, proc.communicate(timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    recorded = json.loads(manifest.read_text())
+    assert recorded["status"] == "interrupted", recorded
+    assert "healthmob: interrupted" in err and "Traceback" not in err
+
+
+def test_a_run_whose_process_is_gone_is_crashed():
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = socket.gethostname()
+    assert effective_status({"status": "running", "pid": dead.pid, "host": here}) == "crashed"
+    assert effective_status({"status": "running", "pid": os.getpid(), "host": here}) == \
+        "running"
+    assert effective_status({"status": "running", "pid": dead.pid, "host": "elsewhere"}) == \
+        "running"                       # another machine's process cannot be checked here
+    assert effective_status({"status": "complete", "pid": dead.pid, "host": here}) == \
+        "complete"
