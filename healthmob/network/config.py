@@ -35,6 +35,7 @@ from ..disease.overrides import parameter_values
 from ..disease.parse import load_model
 from ..disease.spec import ModelSpec
 from ..errors import ConfigError, HealthmobError, join_problems
+from ..store.budget import memory_budget
 from ..store.resources import read_toml, resolve_named_file
 from ..units import parse_duration
 from .fit import CONTACT_SCALINGS
@@ -101,6 +102,8 @@ def parse_network(table, where: str, problems: list[str], *,
         _check_model(cfg, spec, where, problems)
     networks = {name: _network(item, f"{where}.networks.{name}", problems)
                 for name, item in cfg.networks.items()}
+    for name, net in networks.items():
+        _check_degrees(net, cfg.n_nodes, f"{where}.networks.{name}", problems)
     if not networks and len(problems) == found:
         problems.append(f"{where}.networks must name at least one network, e.g. "
                         "[network.networks.er] with type = 'erdos_renyi'")
@@ -173,6 +176,31 @@ def _check_model(cfg: NetworkConfig, spec: ModelSpec, where: str, problems: list
         problems.append(f"{where}.model: births at a per-capita rate need new nodes, which "
                         f"the network engine does not add; model {spec.name!r} must use "
                         "births.replace_deaths = true")
+
+
+EDGE_BYTES = 1000.0
+"""Memory of one edge of an epydemic (networkx) graph with its attributes, about 1 kB."""
+
+
+def _check_degrees(net: dict, n_nodes, key: str, problems: list[str]) -> None:
+    """Degrees that fit the network's size, and a graph that fits the memory budget."""
+    if not isinstance(n_nodes, int) or n_nodes < 2:
+        return
+    for name in ("mean_degree", "k_min", "community_degree"):
+        value = net.get(name)
+        if isinstance(value, (int, float)) and value > n_nodes - 1:
+            problems.append(must_be(f"{key}.{name}", f"<= n_nodes - 1 ({n_nodes - 1})", value))
+    size = net.get("household_size")
+    if isinstance(size, (int, float)) and size > n_nodes:
+        problems.append(must_be(f"{key}.household_size", f"<= n_nodes ({n_nodes})", size))
+    degree = max((v for k, v in net.items() if k in ("mean_degree", "k_min", "cutoff",
+                                                      "community_degree", "household_size")
+                  and isinstance(v, (int, float))), default=1.0)
+    need, budget = n_nodes * degree / 2 * EDGE_BYTES, memory_budget(0.0)
+    if need > budget:
+        problems.append(f"{key}: a graph of {n_nodes:,} nodes and mean degree about "
+                        f"{degree:g} needs about {need / 1e9:,.1f} GB, more than the memory "
+                        f"budget of {budget / 1e9:,.1f} GB (half of this machine's memory)")
 
 
 def _network(item, key: str, problems: list[str]) -> dict:

@@ -185,3 +185,30 @@ def test_bad_command_line_is_one_line(argv, expected, tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
     assert code == 2 and len(lines) == 1 and expected in lines[0], err
     assert "Traceback" not in err and sorted(p.name for p in run.iterdir()) == before
+
+
+NETWORK = """name = "net"
+[network]
+model = "sir"
+n_nodes = {n}
+[network.networks.g]
+type = "{kind}"
+{key} = {value}
+"""
+
+
+@pytest.mark.parametrize("n, kind, key, value, expected", [
+    (100, "erdos_renyi", "mean_degree", 500.0, "mean_degree must be <= n_nodes - 1 (99)"),
+    (100, "household", "household_size", 400.0, "household_size must be <= n_nodes (100)"),
+    (50, "configuration", "k_min", 80, "k_min must be <= n_nodes - 1 (49)"),
+    (10**9, "erdos_renyi", "mean_degree", 5.0, "more than the memory budget"),
+])
+def test_a_network_that_cannot_be_built_is_one_line(n, kind, key, value, expected, tmp_path,
+                                                    capsys):
+    config = tmp_path / "net.toml"
+    config.write_text(NETWORK.format(n=n, kind=kind, key=key, value=value))
+    code = main(["network", str(config), "--output-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
+    assert code == 2 and len(lines) == 1 and expected in lines[0] and str(config) in lines[0]
+    assert "Traceback" not in err and not (tmp_path / "runs").exists()
