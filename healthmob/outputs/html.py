@@ -26,14 +26,13 @@ def without_paths(text) -> str:
 
 
 def with_interval(row, column: str) -> str:
-    """``value (lo–hi)`` when ``row`` has ``<column>_lo`` and ``<column>_hi``, else the
-    value."""
-    value = format_number(row[column])
-    lo, hi = row.get(f"{column}_lo"), row.get(f"{column}_hi")
-    if lo is None or hi is None or not np.isfinite([lo, hi]).all() or \
+    """``median (lo–hi)`` of the uncertainty ensemble when ``row`` has ``<column>_lo``,
+    ``_median`` and ``_hi``, else the value."""
+    lo, mid, hi = (row.get(f"{column}_{s}") for s in ("lo", "median", "hi"))
+    if lo is None or hi is None or mid is None or not np.isfinite([lo, mid, hi]).all() or \
             hi - lo <= 1e-9 * max(abs(hi), abs(lo)):
-        return value            # no interval, or none to speak of (a fixed volume)
-    return f"{value} ({format_number(lo)}–{format_number(hi)})"
+        return format_number(row[column])   # no interval, or none to speak of (fixed)
+    return f"{format_number(mid)} ({format_number(lo)}–{format_number(hi)})"
 
 
 def table(frame: pd.DataFrame, columns, titles: dict | None = None, *, bars: str = "",

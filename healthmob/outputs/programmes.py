@@ -95,11 +95,11 @@ def _imputed(run: RunFiles) -> np.ndarray:
 
 
 def _bounds(var: xr.DataArray, dim: str) -> dict:
-    """``<statistic>_lo`` and ``<statistic>_hi`` (2.5% and 97.5% quantiles) of an
+    """``<statistic>_lo``, ``_median`` and ``_hi`` (2.5%, 50% and 97.5% quantiles) of an
     ``interval_*`` variable, each an array over its remaining dimension (or a scalar)."""
     out = {}
     for statistic in var[dim].values.astype(str):
-        for q, suffix in ((0.025, "lo"), (0.975, "hi")):
+        for q, suffix in ((0.025, "lo"), (0.5, "median"), (0.975, "hi")):
             out[f"{statistic}_{suffix}"] = var.sel({dim: statistic, "quantile": q}).values
     return out
 
@@ -116,25 +116,26 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"
     arrivals = _into(run, ds["arrivals"])                   # (measure, origin, layer)
     names = place_names(ds)
-    table = pd.DataFrame({"origin": ds["origin"].values.astype(str)})
-    table["origin_name"] = [names.get(p, p) for p in table["origin"]]
+    ids = ds["origin"].values.astype(str)
+    columns = {"origin": ids, "origin_name": [names.get(p, p) for p in ids]}
     categories = ds["layer_category"].values.astype(str) if "layer_category" in ds.coords \
         else np.full(ds.sizes["layer"], "none")
     for measure in ds["measure"].values.astype(str):
         values = arrivals.sel(measure=measure).transpose("origin", "layer").values
-        table[f"{measure}_new_residents"] = values[:, relocation].sum(axis=1)
-        table[f"{measure}_visitors"] = values[:, ~relocation].sum(axis=1)
+        columns[f"{measure}_new_residents"] = values[:, relocation].sum(axis=1)
+        columns[f"{measure}_visitors"] = values[:, ~relocation].sum(axis=1)
         for category in sorted(set(categories)):
-            table[f"{measure}_{category}"] = values[:, categories == category].sum(axis=1)
+            columns[f"{measure}_{category}"] = values[:, categories == category].sum(axis=1)
     for name, var in ds.data_vars.items():
         if var.dims == ("horizon", "origin", "destination"):
             into = _into(run, var)
             for h, years in enumerate(ds["horizon"].values):
-                table[f"{name}_{years:g}y"] = into.isel(horizon=h).values
-    table["travellers"] = _into(run, ds["flow"]).sum("layer").values
-    table["imputed_volume"] = _imputed(run)
+                columns[f"{name}_{years:g}y"] = into.isel(horizon=h).values
+    columns["travellers"] = _into(run, ds["flow"]).sum("layer").values
+    columns["imputed_volume"] = _imputed(run)
     if "interval_origins" in ds:
-        table = table.assign(**_bounds(ds["interval_origins"], "statistic_origin"))
+        columns.update(_bounds(ds["interval_origins"], "statistic_origin"))
+    table = pd.DataFrame(columns)
     if run.focus:
         table = table[~table["origin"].isin(run.focus)]
     key = f"{run.headline}_new_residents"
@@ -149,7 +150,8 @@ def focus_totals(run: RunFiles, origins: pd.DataFrame) -> dict:
     ``visitors`` and every measure column), with ``<column>_lo``/``_hi`` from the
     uncertainty ensemble's ``interval_total`` where the run has one."""
     totals = {c: float(origins[c].sum()) for c in origins.columns
-              if c not in ("rank", "origin", "origin_name") and not c.endswith(("_lo", "_hi"))}
+              if c not in ("rank", "origin", "origin_name")
+              and not c.endswith(("_lo", "_median", "_hi"))}
     head = f"{run.headline}_new_residents"
     ds = run.risk
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"

@@ -138,9 +138,12 @@ def _summary(run: RunFiles, origins: pd.DataFrame) -> str:
 
 
 def _how_to_read(run: RunFiles) -> str:
-    intervals = ("Numbers in brackets are 95% intervals over an uncertainty ensemble of "
-                 f"{run.risk.attrs.get('uncertainty_members')} members (declared parameter "
-                 "ranges and the WHO incidence bounds)." if "interval_programme" in run.risk
+    intervals = ("A number with brackets is the median and, in brackets, the 95% interval "
+                 "(2.5% to 97.5%) of an uncertainty ensemble of "
+                 f"{run.risk.attrs.get('uncertainty_members')} members over the declared "
+                 "parameter ranges and the WHO incidence bounds; the point estimate at the "
+                 "declared values is in risk.nc and top_corridors.csv."
+                 if "interval_programme" in run.risk
                  else "Every number is a point estimate: this run has no uncertainty "
                       "ensemble ([risk.uncertainty] members), so no interval is shown.")
     return f"""<section class="howto"><h2>How to read this</h2><ul>
