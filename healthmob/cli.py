@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -62,8 +63,16 @@ def _terminated(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line errors in one line (``healthmob: error: ...``, exit 2), as every other
+    input error; ``--help`` still shows the usage."""
+
+    def error(self, message):
+        self.exit(2, f"healthmob: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="healthmob",
         description="Migration-health risk model: TB and HIV importation through corridors.")
     parser.add_argument("--version", action="version", version=f"healthmob {__version__}")
@@ -74,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?",
                      help="config file, or the name of a shipped config (world)")
     run.add_argument("--output-dir", type=Path, help="parent folder of the run (default runs/)")
-    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=_scheduler_address,
                      help="run ensemble members on this running dask scheduler")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="complete an interrupted ensemble run (only missing members)")
@@ -161,6 +170,18 @@ def _add_surveil(commands) -> None:
                               "foreign-born counts: fitted_selection.csv, "
                               "fitted_parameters.toml (loaded only by a config that asks)")
     surveil.set_defaults(handler=_surveil)
+
+
+SCHEDULER = re.compile(r"(tcp|tls|inproc|ucx)://[^\s:/]+:\d{1,5}")
+
+
+def _scheduler_address(text: str) -> str:
+    """``--scheduler``: a dask scheduler address ``tcp://HOST:PORT`` (checked before
+    anything runs, so a typo is one line, not a 30 s timeout after the run folder exists)."""
+    if not SCHEDULER.fullmatch(text) or not 0 < int(text.rsplit(":", 1)[1]) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a dask scheduler address tcp://HOST:PORT; "
+                                         f"got {text!r}")
+    return text
 
 
 def _run(args) -> int:

@@ -212,3 +212,18 @@ def test_a_network_that_cannot_be_built_is_one_line(n, kind, key, value, expecte
     lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
     assert code == 2 and len(lines) == 1 and expected in lines[0] and str(config) in lines[0]
     assert "Traceback" not in err and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "c.toml", "--scheduler", "not an address"], "must be a dask scheduler address"),
+    (["run", "c.toml", "--scheduler", "tcp://host:99999"], "must be a dask scheduler address"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["report"], "the following arguments are required: RUN_DIR"),
+    (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+])
+def test_a_bad_flag_is_one_line(argv, expected, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and expected in err, err
+    assert err.startswith("healthmob: error: ") and list(tmp_path.iterdir()) == []
