@@ -132,9 +132,12 @@ class RunDirectory:
     @classmethod
     def reopen(cls, path: str | Path) -> RunDirectory:
         """Reopen an existing run directory to resume it: the manifest goes back to
-        ``running`` (the earlier status is kept under ``resumed``), the log appends."""
+        ``running`` (the earlier status is kept under ``resumed``), the log appends, and the
+        half-written ``.partial`` files of the stopped process are removed."""
         path = Path(path).resolve()
         manifest = read_manifest(path)
+        for stale in path.glob(".*.partial-*"):   # half-written by the stopped process
+            stale.unlink(missing_ok=True)
         folder = cls.__new__(cls)
         folder.path = path
         folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)

@@ -50,3 +50,18 @@ def test_a_run_whose_process_is_gone_is_crashed():
         "running"                       # another machine's process cannot be checked here
     assert effective_status({"status": "complete", "pid": dead.pid, "host": here}) == \
         "complete"
+
+
+def test_resuming_removes_the_stopped_process_half_written_files(tmp_path):
+    from healthmob.store.rundir import RunDirectory
+
+    run = tmp_path / "run-1"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"status": "interrupted", "command": "run"}))
+    (run / ".results.partial-12345.nc").write_bytes(b"half")
+    folder = RunDirectory.reopen(run)
+    try:
+        assert not list(run.glob(".*partial*"))
+        assert json.loads((run / "manifest.json").read_text())["status"] == "running"
+    finally:
+        folder.detach_log()
