@@ -27,7 +27,7 @@ from .disease.selection import selection_weights
 from .engine.coupling import Coupling
 from .engine.ode import simulate_deterministic
 from .engine.trajectory import output_times
-from .errors import ConfigError, RunError
+from .errors import RunError
 from .history.fit import HistoryFit
 from .history.start import fitted_years, history_schedule, observed_table, places_at_start
 from .mobility.build import build_mobility
@@ -35,11 +35,11 @@ from .mobility.config import mobility_inputs
 from .mobility.drift import warn_drift
 from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
+from .network.overrides import network_overrides
 from .results import build_results
 from .risk.assess import RiskInputs, add_intervals, assess_risk, member_inputs, risk_inputs
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
-from .store.resources import resolve_named_file
 from .store.rundir import RunDirectory, collect_logs, read_manifest, sha256_file
 from .surveillance.config import check_observed_strata
 from .surveillance.decompose import parse_request
@@ -107,7 +107,9 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
              sorted(mobility.layers), time.perf_counter() - t0)
     if not history:  # a history start's births keep populations on the observed totals
         warn_drift(mobility, places, scenario.time.duration_days / DAYS_PER_YEAR)
-    parameters = {**scenario.parameters, **network_overrides(scenario)}
+    parameters = {**scenario.parameters, **network_overrides(
+        scenario.network, list(places["id"]), scenario.spec, scenario.parameters,
+        scenario.base_dir)}
     endemic = isinstance(scenario.initial, (EndemicStart, HistoryStart))
     initial = (_endemic(scenario, parameters, calibration_dir) if endemic
                else fraction_start(scenario.spec, places, scenario.initial))
@@ -192,36 +194,6 @@ def layer_weights(scenario: Scenario, mobility: Mobility, compiled: CompiledMode
     return out
 
 
-def network_overrides(scenario: Scenario) -> dict:
-    """Per-place transmission rates from contact-network calibrations (``[network]``).
-
-    Each entry runs the network ensembles of its network config and replaces the fitted
-    parameter for its place; other places keep the scenario's value. Returns arrays of
-    shape (P,) in base units.
-    """
-    if not scenario.network:
-        return {}
-    from .network.config import load_network_config  # epydemic: imported only when used
-    from .network.run import calibrate_transmission  # epydemic: imported only when used
-
-    ids = list(scenario.places["id"])
-    defaults = {**scenario.spec.base_values(), **scenario.parameters}
-    out: dict = {}
-    for entry in scenario.network:
-        _, config, _ = load_network_config(
-            resolve_named_file(entry.config, "configs", scenario.base_dir))
-        fitted = calibrate_transmission(config, entry.fit, entry.network or None)
-        for name, value in fitted.items():
-            if name not in defaults:
-                raise ConfigError(f"network.places: {entry.config} fits {name!r}, which is "
-                                  f"not a parameter of model {scenario.spec.name!r}")
-            column = out.setdefault(name, np.full(len(ids), float(defaults[name])))
-            column[ids.index(entry.place)] = value
-            log.info("network calibration: %s = %.4g per day in %s (%s, %s fit)", name, value,
-                     entry.place, entry.network or "first network", entry.fit)
-    return out
-
-
 def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) -> xr.Dataset:
     """Run the scenario's deterministic engine and return ``results`` (CF); write nothing."""
     prepared = prepared or prepare(scenario)
@@ -284,19 +256,31 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
             results = simulate(scenario, prepared)
             write_dataset(results, folder.path / "results.nc")
             folder.add_output("results.nc")
-        with_risk = scenario.risk.enabled and bool(prepared.mobility.layers)
-        if with_risk:
-            write_dataset(assess(prepared, results), folder.path / "risk.nc")
-            folder.add_output("risk.nc")
-        if scenario.surveillance.observed:
-            for path in surveil_run(folder.path, scenario.surveillance.observed,
-                                    base_dir=scenario.base_dir).files:
-                folder.add_output(path.name)
+        with_risk = _after_simulation(folder, prepared, results)
+    _publish(folder, with_risk)
+    return Run(folder.path, results, folder.manifest)
+
+
+def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool:
+    """The stages after the simulation, a run's or a resumed one's: ``risk.nc`` and the
+    surveillance files; True when maps and the report follow."""
+    scenario = prepared.scenario
+    with_risk = scenario.risk.enabled and bool(prepared.mobility.layers)
+    if with_risk:
+        write_dataset(assess(prepared, results), folder.path / "risk.nc")
+        folder.add_output("risk.nc")
+    if scenario.surveillance.observed:
+        for path in surveil_run(folder.path, scenario.surveillance.observed,
+                                base_dir=scenario.base_dir).files:
+            folder.add_output(path.name)
+    return with_risk
+
+
+def _publish(folder: RunDirectory, with_risk: bool) -> None:
     if with_risk:
         from .outputs.publish import write_maps  # matplotlib: imported only here
 
         write_maps(folder)
-    return Run(folder.path, results, folder.manifest)
 
 
 def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | None = None,
@@ -378,7 +362,8 @@ def _intervals(prepared: Prepared, inputs: RiskInputs, risk: xr.Dataset) -> xr.D
 
 
 def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) -> Run:
-    """Complete an interrupted ensemble run, computing only its missing members.
+    """Complete an interrupted ensemble run, computing only its missing members, then the
+    stages after them (``risk.nc``, surveillance, maps and report).
 
     The config is read again from the path the run recorded and must be unchanged (same
     sha256); the members on disk are also checked against the plan (docs/ensembles.md).
@@ -393,8 +378,11 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     if scenario.sha256 != read_manifest(run_dir).get("config_sha256"):
         raise RunError(f"{Path(run_dir).resolve()}: cannot resume: {path} changed since the "
                        "run started")
+    prepared = prepare(scenario)
     folder = RunDirectory.reopen(run_dir)
     with folder.recording():
-        results = run_ensemble(prepare(scenario), folder, resume=True, scheduler=scheduler,
+        results = run_ensemble(prepared, folder, resume=True, scheduler=scheduler,
                                progress=progress)
+        with_risk = _after_simulation(folder, prepared, results)
+    _publish(folder, with_risk)
     return Run(folder.path, results, folder.manifest)
