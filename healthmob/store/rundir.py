@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -108,6 +109,7 @@ class RunDirectory:
         if self.path.parent != base.resolve():   # a link inside the output folder
             raise RunError(f"{path}: the run folder must be inside {base.resolve()}; it "
                            f"resolves to {self.path}")
+        self._lock = _lock(self.path)
         self._t0 = time.perf_counter()
         self.manifest = {
             "healthmob_version": __version__,
@@ -136,9 +138,11 @@ class RunDirectory:
         half-written ``.partial`` files of the stopped process are removed."""
         path = Path(path).resolve()
         manifest = read_manifest(path)
+        lock = _lock(path)
         for stale in path.glob(".*.partial-*"):   # half-written by the stopped process
             stale.unlink(missing_ok=True)
         folder = cls.__new__(cls)
+        folder._lock = lock
         folder.path = path
         folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
         folder.manifest = manifest
@@ -208,6 +212,23 @@ class RunDirectory:
         """Stop writing the log to ``run.log``."""
         logging.getLogger("healthmob").removeHandler(self._handler)
         self._handler.close()
+
+
+LOCK_FILE = ".lock"
+
+
+def _lock(path: Path):
+    """Hold an exclusive lock on the run folder for this process's life (released by the
+    system when it ends, however it ends): a second process, e.g. a second ``--resume`` of
+    the same folder, is refused with one line instead of deleting the first one's files."""
+    handle = open(path / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RunError(f"{path}: another healthmob process is working in this run folder; "
+                       "wait for it to end (or stop it) and try again") from None
+    return handle
 
 
 def _now() -> str:

@@ -65,3 +65,34 @@ def test_resuming_removes_the_stopped_process_half_written_files(tmp_path):
         assert json.loads((run / "manifest.json").read_text())["status"] == "running"
     finally:
         folder.detach_log()
+
+
+def test_a_second_process_in_a_locked_run_folder_is_refused(tmp_path, capsys):
+    """Two ``--resume`` of one folder at once: the second is refused with one line and
+    changes nothing (the first holds the folder's lock)."""
+    from healthmob.cli import main
+    from healthmob.store.rundir import RunDirectory
+
+    run = tmp_path / "run-1"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"status": "interrupted", "command": "run",
+                                                   "config": "/nonexistent.toml"}))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+        "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)"),
+        str(run / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = (run / "manifest.json").read_bytes()
+        try:
+            RunDirectory.reopen(run)
+        except Exception as exc:          # noqa: BLE001 - the refusal is what is tested
+            assert "another healthmob process is working in this run folder" in str(exc)
+        else:
+            raise AssertionError("a locked folder was reopened")
+        assert (run / "manifest.json").read_bytes() == before
+        code = main(["run", "--resume", str(run)])
+        assert code == 2 and "Traceback" not in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
