@@ -96,3 +96,33 @@ def test_a_second_process_in_a_locked_run_folder_is_refused(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_file(tmp_path):
+    """A 1 MB tmpfs (root only; skipped elsewhere): writing 8 MB is refused with the free
+    and needed sizes, and nothing half-written stays."""
+    import numpy as np
+    import pytest
+    import xarray as xr
+
+    from healthmob.errors import RunError
+    from healthmob.store.netcdf import write_dataset
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        ds = xr.Dataset({"x": (("a",), np.random.default_rng(0).random(1_000_000))})
+        try:
+            write_dataset(ds, disk / "results.nc")
+        except RunError as exc:
+            assert "no space left on device while writing results.nc" in str(exc)
+            assert "MB free, about 8 MB needed" in str(exc)
+        else:
+            raise AssertionError("an 8 MB file was written to a 1 MB disk")
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
