@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                         handlers=[console])
     logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per file written
     signal.signal(signal.SIGTERM, _terminated)   # SLURM's time limit: stop as Ctrl-C does
+    # The geometry libraries warn about the files they read; what matters reaches the user
+    # as healthmob's own line (an error naming the file, or a logged warning).
+    warnings.filterwarnings("ignore", module=r"(shapely|pyogrio|geopandas|pyproj)(\..*)?")
     try:
         return args.handler(args)
     except HealthmobError as exc:
