@@ -84,6 +84,10 @@ class Run:
     results: xr.Dataset
     manifest: dict
 
+    def __repr__(self) -> str:      # not the whole dataset
+        return (f"Run({str(self.directory)!r}, status={self.manifest.get('status')!r}, "
+                f"{len(self.results.data_vars)} variables over {dict(self.results.sizes)})")
+
 
 def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None) -> Prepared:
     """Build mobility, the initial state and the compiled model (raises on bad input).
