@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import HealthmobError, RunError
+from .errors import ConfigError, HealthmobError, RunError
 
 EXIT_INPUT_ERROR = 2
 
@@ -230,15 +230,29 @@ def _cluster_script(args) -> int:
     from .ensemble.executors import render_cluster_script  # dask: imported only here
     from .scenario import load_scenario
 
-    print(render_cluster_script(load_scenario(args.config).cluster), end="")
+    scenario = load_scenario(args.config)
+    if scenario.cluster is None:
+        raise HealthmobError(f"{scenario.path}: cluster-script needs a [cluster] table; add "
+                             "one such as: [cluster] kind = \"slurm\" (or \"pbs\"), queue, "
+                             "cores, memory, walltime, jobs (docs/ensembles.md)")
+    print(render_cluster_script(scenario.cluster), end="")
     return 0
 
 
 def _validate(args) -> int:
     from .mobility.build import build_mobility  # imported when the command runs (fast start-up)
+    from .network.config import load_network_config
     from .scenario import load_scenario
+    from .store.resources import read_toml
 
-    scenario = load_scenario(args.config)
+    path, table, _ = read_toml(args.config, "configs", ConfigError, what="config file")
+    network = table.get("network") if isinstance(table, dict) else None
+    if isinstance(network, dict) and "model" in network and "model" not in table:
+        name, config, _ = load_network_config(path)   # a network config (healthmob network)
+        print(f"{path}: valid network config ({config.spec.name} model, "
+              f"{len(config.networks)} networks; run it with healthmob network)")
+        return 0
+    scenario = load_scenario(path)
     build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir)
     print(f"{scenario.path}: valid ({scenario.spec.name} model, {len(scenario.places)} places)")
     return 0
