@@ -248,7 +248,7 @@ def _validate(args) -> int:
     path, table, _ = read_toml(args.config, "configs", ConfigError, what="config file")
     network = table.get("network") if isinstance(table, dict) else None
     if isinstance(network, dict) and "model" in network and "model" not in table:
-        name, config, _ = load_network_config(path)   # a network config (healthmob network)
+        _, config, _ = load_network_config(path)   # a network config (healthmob network)
         print(f"{path}: valid network config ({config.spec.name} model, "
               f"{len(config.networks)} networks; run it with healthmob network)")
         return 0
