@@ -227,3 +227,15 @@ def test_a_bad_flag_is_one_line(argv, expected, tmp_path, capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and expected in err, err
     assert err.startswith("healthmob: error: ") and list(tmp_path.iterdir()) == []
+
+
+def test_cluster_script_without_a_cluster_table_names_the_file_and_the_table(capsys):
+    code = main(["cluster-script", "world"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("healthmob: error:") == 1
+    assert "world.toml: cluster-script needs a [cluster] table" in err and "kind" in err
+
+
+def test_validate_accepts_the_shipped_network_config(capsys):
+    assert main(["validate", "network-sir"]) == 0
+    assert "valid network config (sir model, 4 networks" in capsys.readouterr().out
