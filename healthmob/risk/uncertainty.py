@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import qmc, triang
+from threadpoolctl import threadpool_limits
 
 from .. import units as _units
 from ..disease.compile import CompiledModel, compile_model
@@ -119,8 +120,14 @@ def _triangular(u, low, mode, high):
 
 
 def run_member(k: int, shared: MemberInputs) -> dict:
-    """Member ``k``: the kernel with its draws, summarised (:func:`summarise`)."""
-    m = shared
+    """Member ``k``: the kernel with its draws, summarised (:func:`summarise`), on one BLAS
+    thread, so that a member's bits do not depend on where it runs (the caller's process
+    may use several BLAS threads, a dask worker uses one)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _member(k, shared)
+
+
+def _member(k: int, m: MemberInputs) -> dict:
     values = {**m.compiled.values}
     for j, name in enumerate(m.draws.names):
         values[name] = np.full(m.compiled.n_places, m.draws.values[k, j])
