@@ -3,7 +3,7 @@
 Every config section declares its keys as data: a frozen dataclass (:class:`Section`) whose
 fields are :func:`setting` s, each with its default and a :class:`Constraint`. One function,
 :func:`check_table`, checks a parsed TOML table against such keys and reports every problem
-in one of three shapes (DESIGN.md section 7; scikit-learn's ``_parameter_constraints`` is
+in one of three shapes (docs/architecture.md; scikit-learn's ``_parameter_constraints`` is
 the model)::
 
     <where>.<key> must be <constraint>; got <value>

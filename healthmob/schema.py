@@ -1,7 +1,7 @@
 """The output schema: CF attributes every healthmob dataset must carry, and one validator.
 
 Every dataset healthmob writes passes :func:`require_conforming` before it is written
-(DESIGN.md section 6). A dataset that does not conform is a bug in healthmob, never a user
+(docs/outputs.md). A dataset that does not conform is a bug in healthmob, never a user
 error: :class:`~healthmob.errors.SchemaError` keeps its traceback.
 """
 

@@ -1,6 +1,6 @@
 """Compile a :class:`~healthmob.disease.spec.ModelSpec` into arrays that every engine shares.
 
-One mathematical object (DESIGN.md section 2): per place, a continuous-time Markov chain
+One mathematical object (docs/architecture.md): per place, a continuous-time Markov chain
 over an individual's compartments (spontaneous transitions, deaths, births) plus infection
 events whose per-capita rate is a force of infection. Everything here is per day and uses
 numpy only.

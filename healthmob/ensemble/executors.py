@@ -1,6 +1,6 @@
 """Where ensemble members run: in-process, a local dask cluster, a running scheduler, or
 SLURM/PBS jobs through dask-jobqueue. With :mod:`healthmob.ensemble.run` the only modules
-that import dask, distributed and dask_jobqueue (DESIGN.md section 5); the executor never
+that import dask, distributed and dask_jobqueue (docs/architecture.md); the executor never
 changes a number.
 """
 

@@ -105,7 +105,7 @@ def model_volumes(cfg: LayerConfig, label: str, population, lat, lon, origin, de
 
     References
     ----------
-    SCIENCE.md section 4.5; Simini et al. 2012; Masucci et al. 2013.
+    Simini et al. 2012 Nature 484:96; Masucci et al. 2013 Phys Rev E 88:022812.
     """
     flow_model = cfg.flow_model or "none"
     normalisation = cfg.normalisation()

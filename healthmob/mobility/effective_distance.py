@@ -4,7 +4,7 @@ Numeric core (numpy/scipy only). With ``P[n, m]`` the fraction of the travellers
 that go to m, the effective length of the link n -> m is ``d = 1 - ln P >= 1``; the effective
 distance ``D_eff(m | n0)`` is the shortest-path length from n0 to m over these links
 (Dijkstra). Arrival times of an epidemic that starts in n0 are, to first order, linear in
-``D_eff`` (SCIENCE.md section 4.2).
+``D_eff`` (Brockmann & Helbing 2013 Science 342:1337).
 
 References
 ----------

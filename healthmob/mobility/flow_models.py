@@ -3,7 +3,8 @@
 Numeric core (numpy only). Every function works on places given as arrays of populations
 (persons) and distances (km); the caller decides which pairs may carry flow. Flows are in
 the units of the outflow or total the caller supplies (persons/day throughout healthmob).
-The formulas are those of SCIENCE.md section 4.5.
+The formulas are those of Simini et al. 2012 (radiation) and the normalised gravity
+model (Masucci et al. 2013).
 
 References
 ----------
@@ -41,7 +42,7 @@ def gravity_weights(population_origin, population_destination, distance_km, *,
     kernel : {"power", "exponential"}
         Distance-decay kernel.
     exponent_origin, exponent_destination : float
-        Population exponents (omega_1, omega_2 of SCIENCE.md section 4.5).
+        Population exponents (omega_1, omega_2).
     exponent_distance : float
         gamma of the power kernel (dimensionless).
     scale_km : float
@@ -81,7 +82,7 @@ def scale_to_total(weights, total: float) -> np.ndarray:
 def constrain_outflows(weights, origin, outflow) -> np.ndarray:
     """Production-constrained flows: each origin's pairs share its outflow by weight.
 
-    ``T_ij = M_i * w_ij / sum_k w_ik`` (the normalised gravity model of SCIENCE.md 4.5).
+    ``T_ij = M_i * w_ij / sum_k w_ik`` (the normalised gravity model).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Geometry of the outputs: country polygons joined to results by id, corridor lines.
 
-Geometry lives here, at the edge (DESIGN.md section 1): country polygons come from the
+Geometry lives here, at the edge (docs/architecture.md): country polygons come from the
 shipped ``geo/countries.gpkg`` and are joined to results **by id, never by position**; a
 place without a polygon is drawn as a point at its population centre.
 """

@@ -5,7 +5,7 @@ stochastic), a three-place scenario coupled by visiting and relocation runs for 
 through the same path a config run takes (:func:`healthmob.pipeline.prepare`, then the
 deterministic engine or an ensemble). The outputs must be CF-valid, people conserved
 (every shipped model replaces its deaths), never negative, and the same seed must give the
-same numbers (DESIGN.md section 8; epydemic's and scikit-learn's estimator checks).
+same numbers (the design brief; epydemic's and scikit-learn's estimator checks).
 """
 
 from __future__ import annotations

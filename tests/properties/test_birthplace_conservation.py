@@ -1,4 +1,4 @@
-"""The birthplace account keeps every person (SCIENCE.md section 6 check #2, for strata).
+"""The birthplace account keeps every person (the science brief check #2, for strata).
 
 Under any mobility (random flows and origin states) and any force of infection, with an
 exit rate that is the same in every compartment (background mortality mu, return hazard h,

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 check #2: any mobility conserves people (no births, no deaths)."""
+"""the science brief check #2: any mobility conserves people (no births, no deaths)."""
 
 import numpy as np
 import scipy.sparse as sp

@@ -1,6 +1,6 @@
 """The birthplace account follows a cohort of arrivals through the model's own chain.
 
-SCIENCE.md section 6 check #5 (Ragonnet et al. 2017 Epidemics 21:39, lifetime risk of TB
+the science brief check #5 (Ragonnet et al. 2017 Epidemics 21:39, lifetime risk of TB
 after infection with background mortality 1/70 a year), computed from the foreign-born
 outputs of :func:`healthmob.birthplace.account.run_account`: a cohort arrives newly infected
 (``LE0``) and is never exposed again; its tallied TB incidence over its lifetime is the

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 checks #9-#11 computed from models/hiv.toml through the engine."""
+"""the science brief checks #9-#11 computed from models/hiv.toml through the engine."""
 
 import numpy as np
 import pytest

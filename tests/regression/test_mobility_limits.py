@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 check #3: the two limits of mobility coupling."""
+"""the science brief check #3: the two limits of mobility coupling."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 checks #12 (screening decision tree) and #13 (Imai inversion)."""
+"""the science brief checks #12 (screening decision tree) and #13 (Imai inversion)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 check #1: single-patch SIR final size z = 1 - exp(-R0 z)."""
+"""the science brief check #1: single-patch SIR final size z = 1 - exp(-R0 z)."""
 
 import numpy as np
 import pytest

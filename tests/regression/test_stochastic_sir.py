@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 check #1 for the stochastic engine: the mean SIR final size.
+"""the science brief check #1 for the stochastic engine: the mean SIR final size.
 
 The mean over at least 200 realisations must lie within 1% of the analytic
 z = 1 - exp(-R0 z), at the default daily step. The plain chain binomial (infectious people

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 checks #4-#6, computed from models/tb.toml through the engine."""
+"""the science brief checks #4-#6, computed from models/tb.toml through the engine."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""SCIENCE.md section 6 checks #7 and #8: TB R0 and the endemic equilibrium."""
+"""the science brief checks #7 and #8: TB R0 and the endemic equilibrium."""
 
 import numpy as np
 import pandas as pd

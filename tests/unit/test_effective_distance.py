@@ -1,4 +1,4 @@
-"""Effective distance (SCIENCE.md section 6 #14): d = 1 - ln P >= 1; D_eff by Dijkstra."""
+"""Effective distance (the science brief #14): d = 1 - ln P >= 1; D_eff by Dijkstra."""
 
 import itertools
 

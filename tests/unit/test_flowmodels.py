@@ -1,4 +1,4 @@
-"""Flow models: gravity kernels, outflow conservation, radiation (SCIENCE.md section 6 #15)."""
+"""Flow models: gravity kernels, outflow conservation, radiation (the science brief #15)."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from healthmob.mobility.flow_models import (
     scale_to_total,
 )
 
-# SCIENCE.md section 6 #15: origin 1,000; destinations 500, 200, 5,000 at increasing distance
+# the science brief #15: origin 1,000; destinations 500, 200, 5,000 at increasing distance
 TOY_POPULATION = np.array([1000.0, 500.0, 200.0, 5000.0])
 TOY_DISTANCE = np.array([0.0, 10.0, 20.0, 30.0])
 TOY_SHARES = [0.3333, 0.0784, 0.4390]

@@ -52,7 +52,7 @@ flows = arrays(np.float64, (N_PLACES, N_PLACES), elements=st.floats(0, 5e4))
        seed=st.integers(0, 2**32))
 def test_people_are_whole_never_negative_and_conserved_exactly(relocation, visiting, stay,
                                                                population, seed):
-    """SCIENCE.md section 6 check #2 for the stochastic engine: exact, not approximate."""
+    """the science brief check #2 for the stochastic engine: exact, not approximate."""
     model = compile_model(load_model("seir"), N_PLACES)
     coupling = _coupling(relocation, visiting, stay, population)
     x0 = _seir_start(population, infectious=min(100, int(population[0])))
