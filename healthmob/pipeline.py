@@ -242,7 +242,7 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
     inputs = list(scenario.input_files) + mobility_inputs(scenario.mobility, scenario.base_dir)
     inputs += list(prepared.calibration_files)
     folder = RunDirectory(base, scenario.name, "run", scenario.seed, inputs, records)
-    with folder.recording():
+    with folder.recording(announce=False):
         folder.write_config(scenario.to_table())
         for path in write_mobility(prepared.mobility, scenario.places, folder.path):
             folder.add_output(Path(path).name)
@@ -262,6 +262,7 @@ def run(config: Scenario | str | Path, output_dir: str | Path | None = None, *,
             folder.add_output("results.nc")
         with_risk = _after_simulation(folder, prepared, results)
     _publish(folder, with_risk)
+    folder.announce()
     return Run(folder.path, results, folder.manifest)
 
 
@@ -384,9 +385,10 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
                        "run started")
     prepared = prepare(scenario)
     folder = RunDirectory.reopen(run_dir)
-    with folder.recording():
+    with folder.recording(announce=False):
         results = run_ensemble(prepared, folder, resume=True, scheduler=scheduler,
                                progress=progress)
         with_risk = _after_simulation(folder, prepared, results)
     _publish(folder, with_risk)
+    folder.announce()
     return Run(folder.path, results, folder.manifest)

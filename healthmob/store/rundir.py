@@ -180,10 +180,10 @@ class RunDirectory:
                           json.dumps(self.manifest, indent=2, default=str) + "\n")
 
     @contextlib.contextmanager
-    def recording(self):
-        """Finish as ``complete`` when the block succeeds; otherwise record ``failed`` (or
-        ``interrupted`` on Ctrl-C/SIGTERM) with the error in the manifest and ``run.log``,
-        and re-raise."""
+    def recording(self, announce: bool = True):
+        """Finish as ``complete`` when the block succeeds (and, with ``announce``, say so:
+        :meth:`announce`); otherwise record ``failed`` (or ``interrupted`` on
+        Ctrl-C/SIGTERM) with the error in the manifest and ``run.log``, and re-raise."""
         try:
             yield self
         except BaseException as exc:
@@ -197,7 +197,15 @@ class RunDirectory:
             self.finish(status, f"{type(exc).__name__}: {exc}")
             raise
         self.finish("complete")
+        if announce:
+            self.announce()
+
+    def announce(self) -> None:
+        """Log ``<command> complete: <folder>``, in ``run.log`` too (the last thing a run
+        does, after its maps and report)."""
+        self.attach_log()
         logging.getLogger(__name__).info("%s complete: %s", self.manifest["command"], self.path)
+        self.detach_log()
 
     def finish(self, status: str, error: str | None = None) -> None:
         """Record the end of the run and detach the log file."""
