@@ -19,10 +19,10 @@ STATISTICS = ("screened", "found", "yield_per_100k", "number_needed_to_screen",
 """Per policy (and ``prevented_<h>y``, ``cost_per_case_prevented_<h>y`` per horizon)."""
 
 
-def _into(run: RunFiles, var: xr.DataArray) -> xr.DataArray:
-    """``var`` summed over the focus destinations (every destination without a focus)."""
-    if run.focus:
-        var = var.sel(destination=list(run.focus))
+def _into(focus: tuple, var: xr.DataArray) -> xr.DataArray:
+    """``var`` summed over the ``focus`` destinations (every destination when empty)."""
+    if focus:
+        var = var.sel(destination=list(focus))
     return var.sum("destination", skipna=False)
 
 
@@ -47,14 +47,13 @@ def _per(a: float, b: float) -> float:
 def programme_statistics(ds: xr.Dataset, focus: tuple) -> pd.DataFrame:
     """One row per policy (:func:`programme_row`), summed over the origins and the
     ``focus`` destinations of ``ds`` (every destination when ``focus`` is empty)."""
-    run = RunFiles(None, ds, focus=focus)
     finds = ds["policy_finds"].values.astype(str)
     rows = []
     for k, policy in enumerate(ds["policy"].values.astype(str)):
         sel = ds.isel(policy=k)
 
         def total(var):
-            return float(_into(run, var).sum("origin", skipna=False))
+            return float(_into(focus, var).sum("origin", skipna=False))
 
         prevented = ({f"{years:g}": total(sel["prevented"].isel(horizon=h))
                       for h, years in enumerate(ds["horizon"].values)}
@@ -91,7 +90,7 @@ def _imputed(run: RunFiles) -> np.ndarray:
     if "imputed" not in meanings:
         return np.zeros(ds.sizes["origin"], dtype=bool)
     imputed = (ds["volume_source"] == meanings.index("imputed")) & (ds["flow"] > 0)
-    return (_into(run, imputed.astype(int)).sum("layer") > 0).values
+    return (_into(run.focus, imputed.astype(int)).sum("layer") > 0).values
 
 
 def _bounds(var: xr.DataArray, dim: str) -> dict:
@@ -114,7 +113,7 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
     if "arrivals" not in ds:
         return pd.DataFrame()
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"
-    arrivals = _into(run, ds["arrivals"])                   # (measure, origin, layer)
+    arrivals = _into(run.focus, ds["arrivals"])                   # (measure, origin, layer)
     names = place_names(ds)
     ids = ds["origin"].values.astype(str)
     columns = {"origin": ids, "origin_name": [names.get(p, p) for p in ids]}
@@ -128,10 +127,10 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
             columns[f"{measure}_{category}"] = values[:, categories == category].sum(axis=1)
     for name, var in ds.data_vars.items():
         if var.dims == ("horizon", "origin", "destination"):
-            into = _into(run, var)
+            into = _into(run.focus, var)
             for h, years in enumerate(ds["horizon"].values):
                 columns[f"{name}_{years:g}y"] = into.isel(horizon=h).values
-    columns["travellers"] = _into(run, ds["flow"]).sum("layer").values
+    columns["travellers"] = _into(run.focus, ds["flow"]).sum("layer").values
     columns["imputed_volume"] = _imputed(run)
     if "interval_origins" in ds:
         columns.update(_bounds(ds["interval_origins"], "statistic_origin"))
@@ -152,15 +151,13 @@ def focus_totals(run: RunFiles, origins: pd.DataFrame) -> dict:
     totals = {c: float(origins[c].sum()) for c in origins.columns
               if c not in ("rank", "origin", "origin_name")
               and not c.endswith(("_lo", "_median", "_hi"))}
-    head = f"{run.headline}_new_residents"
     ds = run.risk
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"
-    flows = _into(run, ds["flow"]).transpose("origin", "layer").values
+    flows = _into(run.focus, ds["flow"]).transpose("origin", "layer").values
     keep = ~np.isin(ds["origin"].values.astype(str), run.focus)
     totals["new_residents"] = float(flows[keep][:, relocation].sum())
     totals["visitors"] = float(flows[keep][:, ~relocation].sum())
     if "interval_total" in ds:
         totals.update({k: float(v) for k, v in _bounds(ds["interval_total"],
                                                        "statistic_total").items()})
-    totals.setdefault(head, np.nan)
     return totals

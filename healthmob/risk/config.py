@@ -26,7 +26,7 @@ from ..checks import (
 )
 from ..disease.spec import ModelSpec
 from .programmes import BUILT_IN
-from .screening import QUESTIONNAIRE, Policy, parse_policy
+from .screening import Policy, parse_policy
 
 AT_LEAST_ONE = Number(low=1, integer=True)
 
@@ -158,7 +158,7 @@ def resolve_policy(policy: Policy, spec: ModelSpec, where: str,
     before = len(problems)
     if not policy.screens:
         return dataclasses.replace(policy, disease=policy.disease or next(iter(spec.diseases)))
-    tests = {s.test for s in policy.screens} - {QUESTIONNAIRE}
+    tests = policy.tests()
     diseases = [name for name, d in spec.diseases.items() if tests <= set(d.detectable)]
     disease = policy.disease
     if disease and disease not in spec.diseases:
