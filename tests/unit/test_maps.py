@@ -142,7 +142,7 @@ def test_html_is_self_contained(outputs):
     assert "Kenya" in text and "ab" * 32 in text            # top table and provenance
     assert "/home/someone" not in text and "synthetic.toml" in text   # no local paths
     assert 'data-filter="every"' in text and "How to read this" in text
-    assert "Screening programmes compared" in text and "92 " not in text
+    assert "Screening programmes compared" in text and "<b>pre_entry_cxr</b>" in text
 
 
 def test_absent_variables_are_left_out_with_a_note(tmp_path):

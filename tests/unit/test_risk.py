@@ -232,7 +232,8 @@ def test_a_programme_for_another_disease_prevents_no_tb_and_costs_nan_without_a_
     ds = _risk(spec, _state(spec, rng_seed=2), _mobility(), policy="hiv_test_entry",
                compare=["hiv_test_entry", "pre_entry_cxr"])
     hiv = ds.sel(policy="hiv_test_entry")
-    assert bool(np.isnan(hiv.prevented.where(hiv.screened > 0)).sum() > 0)
+    screened = hiv.screened.values > 0
+    assert screened.any() and np.isnan(hiv.prevented.values[:, screened]).all()
     assert np.isnan(float(hiv.programme_cost.sum(skipna=False)))      # no HIV test price
     assert np.isnan(hiv.found.sel(measure="tb_active")).all()         # HIV tests find HIV
     assert float(hiv.found.sel(measure="hiv_not_on_art").sum()) > 0
