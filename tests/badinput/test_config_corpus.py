@@ -37,6 +37,11 @@ def _append(text: str):
     return lambda base: base + text
 
 
+def _policy(keys: str, screens: str = IGRA):
+    """A config whose headline policy ``x`` has ``keys`` and ``screens``."""
+    return _append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n{keys}{screens}")
+
+
 CASES = {
     # top level
     "empty name": (_replace('name = "bad"', 'name = ""'), "name must be a run name"),
@@ -142,40 +147,32 @@ CASES = {
     "policy not a table": (_append("[risk]\npolicies = { x = 3 }\n"), "risk.policies.x"),
     "uptake above 1": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\ntreatment_uptake = 1.2\n"
                                f"{IGRA}"), "treatment_uptake must be a number in [0, 1]"),
-    "completion negative": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                    f"treatment_completion = -1\n{IGRA}"),
+    "completion negative": (_policy("treatment_completion = -1\n"),
                             "treatment_completion must be a number in [0, 1]"),
-    "efficacy as text": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                 f"treatment_efficacy = 'high'\n{IGRA}"),
+    "efficacy as text": (_policy("treatment_efficacy = 'high'\n"),
                          "treatment_efficacy must be a number in [0, 1]"),
     "efficacy range not around the efficacy": (
         _append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\ntreatment_efficacy = 0.5\n"
                 f"treatment_efficacy_range = [0.6, 0.9]\n{IGRA}"),
         "treatment_efficacy_range must be [low, high] around"),
-    "minimum stay not a duration": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                            f"min_stay = 'long'\n{IGRA}"),
+    "minimum stay not a duration": (_policy("min_stay = 'long'\n"),
                                     "risk.policies.x.min_stay must be a duration"),
-    "negative incidence threshold": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                             f"min_origin_incidence = -5\n{IGRA}"),
+    "negative incidence threshold": (_policy("min_origin_incidence = -5\n"),
                                      "min_origin_incidence must be a number >= 0"),
-    "coverage above 1": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\ncoverage = 2\n{IGRA}"),
+    "coverage above 1": (_policy("coverage = 2\n"),
                          "coverage must be a number in [0, 1]"),
-    "finds an unknown measure": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                         f"finds = 'tb_everything'\n{IGRA}"),
+    "finds an unknown measure": (_policy("finds = 'tb_everything'\n"),
                                  "risk.policies.x.finds must be an [arrivals] measure"),
-    "treats an unknown measure": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                          f"treats = 'nothing'\n{IGRA}"),
+    "treats an unknown measure": (_policy("treats = 'nothing'\n"),
                                   "risk.policies.x.treats must be an [arrivals] measure"),
-    "a disease the model lacks": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                          f"disease = 'hiv'\n{IGRA}"),
+    "a disease the model lacks": (_policy("disease = 'hiv'\n"),
                                   "risk.policies.x.disease must be a disease of model 'tb'"),
     "post-entry screens at two times": (
         _append("[risk]\npolicy = 'x'\n[risk.policies.x]\nscreens = [ { stage = 'post_entry', "
                 "test = 'igra', sensitivity = 0.8, after_arrival = '1 month' }, { stage = "
                 "'post_entry', test = 'tst', sensitivity = 0.7, after_arrival = '2 months' } ]\n"),
         "post-entry screens must share one after_arrival"),
-    "policy for an unknown category": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                               f"applies_to = ['pilgrim']\n{IGRA}"),
+    "policy for an unknown category": (_policy("applies_to = ['pilgrim']\n"),
                                        "risk.policies.x.applies_to must be traveller categories"),
     "arrival seed place unknown": (_append("[risk.arrival]\nseed_place = 'XXX'\n"), "XXX"),
     "arrival members zero": (_append("[risk.arrival]\nseed_place = 'IND'\nmembers = 0\n"),
@@ -229,8 +226,7 @@ CASES = {
                                         "risk.arrival.duration must be"),
     "arrival threshold zero": (_append("[risk.arrival]\nseed_place = 'IND'\nthreshold = 0\n"),
                                "risk.arrival.threshold must be"),
-    "symptomatic share above 1": (_append(f"[risk]\npolicy = 'x'\n[risk.policies.x]\n"
-                                          f"share_symptomatic = 2\n{IGRA}"),
+    "symptomatic share above 1": (_policy("share_symptomatic = 2\n"),
                                   "share_symptomatic must be a number in [0, 1]"),
     "focus name a number": (_append("[focus]\nname = 5\n"), "focus.name must be"),
     "observed a number": (_append("[surveillance]\nobserved = 5\n"), "surveillance.observed"),
