@@ -47,6 +47,7 @@ from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
 from .risk.config import FocusConfig, RiskConfig, parse_focus, parse_risk
 from .risk.costs import CostsConfig, parse_costs
+from .risk.kernel import corridor_bytes
 from .store.budget import memory_budget
 from .store.resources import data_dir, read_toml
 from .surveillance.config import SurveillanceConfig, check_observed
@@ -255,8 +256,7 @@ def _check_size(sections: dict, spec: ModelSpec, n_places: int, problems: list[s
     trajectory = times * n_places * len(spec.compartments) * 8.0
     layers = max(len(sections["mobility"].layers) + len(sections["mobility"].corridors), 1)
     m, h, j = len(spec.arrivals), len(risk.horizons_years), len(risk.compare)
-    corridors = n_places**2 * (2 + (m + 1) * layers + h + j * (4 + m + h)) * 8.0 \
-        if risk.enabled else 0.0
+    corridors = corridor_bytes(n_places, layers, m, h, j) if risk.enabled else 0.0
     budget = memory_budget(sections["output"].memory_gb)
     if trajectory + corridors > budget:
         problems.append(

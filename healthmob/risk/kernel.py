@@ -87,6 +87,14 @@ class CorridorRisk:
                    np.zeros((n_policies, n_horizons, *pair)), np.zeros((n_policies, *pair)))
 
 
+def corridor_bytes(n: int, n_layers: int, n_measures: int, n_horizons: int,
+                   n_policies: int) -> float:
+    """Bytes of the arrays :meth:`CorridorRisk.zeros` allocates for these sizes."""
+    per_pair = (2 * n_layers + n_measures * n_layers + n_horizons
+                + n_policies * (4 + n_measures + n_horizons))
+    return 8.0 * float(n) ** 2 * per_pair
+
+
 def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility,
                   masks: Masks, policies: list[Policy], who: Corridors,
                   future: Future | None, costs: CostsConfig,

@@ -329,3 +329,11 @@ def test_costs_must_be_numbers_at_least_zero():
         problems = []
         parse_costs(table, problems)
         assert any(expected in p for p in problems), problems
+
+
+def test_the_size_checked_before_a_run_is_what_the_kernel_allocates():
+    from healthmob.risk.kernel import CorridorRisk, corridor_bytes
+
+    arrays = CorridorRisk.zeros(7, 3, 11, 4, 5)
+    allocated = sum(v.nbytes for v in vars(arrays).values() if isinstance(v, np.ndarray))
+    assert corridor_bytes(7, 3, 11, 4, 5) == allocated
