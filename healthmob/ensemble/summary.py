@@ -4,7 +4,9 @@ numpy and xarray only. :mod:`healthmob.ensemble` streams these pieces into ``res
 one member (or one block of places) at a time, so memory does not grow with the number of
 members. Variables (CF): ``population (scenario, member, time, place, compartment)``,
 ``total_population (scenario, member, time, place)``, one ``(scenario, member, time, place)``
-variable per model tally in cases per 100,000 population per year, and their quantiles
+variable per model tally (cases per 100,000 population per year) and per model output
+(prevalences, coverage, shares: :func:`healthmob.disease.observables.observe`, as in a
+deterministic ``results.nc``), and their quantiles
 across members ``<name>_quantile (scenario, quantile, time, place[, compartment])``
 (float32: 7 significant digits).
 """
@@ -12,12 +14,14 @@ across members ``<name>_quantile (scenario, quantile, time, place[, compartment]
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 
 from .. import __version__
+from ..disease.observables import observe, units_of
 from ..schema import CONVENTIONS
-from ..units import PER_100K_YEAR, PER_100K_YEAR_UNITS
+from ..units import PER_100K_YEAR_UNITS
 from .members import member_path, read_member
 from .plan import EnsemblePlan
 
@@ -87,14 +91,18 @@ def _variables(plan: EnsemblePlan) -> dict:
                 "length; the first time stamp holds the expected rate at the start")
     if plan.engine == "deterministic":
         interval = "instantaneous rate at the time stamp"
-    for tally in _tallies(plan):
-        long_name = f"{plan.spec.tallies[tally]} per 100,000 population per year"
-        variables[tally] = (MEMBER_DIMS, np.float64, {
-            "units": PER_100K_YEAR_UNITS, "long_name": long_name, "comment": interval},
-            "member")
-        variables[f"{tally}_quantile"] = (QUANTILE_DIMS, np.float32, {
-            "units": PER_100K_YEAR_UNITS, "long_name": f"{long_name}: quantile across members",
-            "comment": interval}, "quantile")
+    spec = plan.spec
+    for name in _observables(plan):
+        if name in spec.tallies:
+            attrs = {"units": PER_100K_YEAR_UNITS, "comment": interval,
+                     "long_name": f"{spec.tallies[name]} per 100,000 population per year"}
+        else:
+            output = spec.outputs[name]
+            attrs = {"units": units_of(spec, name), "long_name": output.long_name,
+                     **dict(output.attrs)}
+        variables[name] = (MEMBER_DIMS, np.float64, attrs, "member")
+        variables[f"{name}_quantile"] = (QUANTILE_DIMS, np.float32, {
+            **attrs, "long_name": f"{attrs['long_name']}: quantile across members"}, "quantile")
     if plan.members < 2:  # quantiles of one member are that member
         variables = {k: v for k, v in variables.items() if v[3] != "quantile"}
     return variables
@@ -129,28 +137,29 @@ def member_variables(plan: EnsemblePlan, folder, scenario: int, member: int) -> 
     path = member_path(folder, scenario, member)
     state = read_member(path, "state")
     tally = read_member(path, "tally_rate")
-    total = state.sum(axis=2, dtype=state.dtype)
-    out = {"population": state, "total_population": total}
-    out.update(_tally_rates(plan, tally, total))
+    out = {"population": state, "total_population": state.sum(axis=2, dtype=state.dtype)}
+    out.update({name: observe(plan.spec, name, state, tally) for name in _observables(plan)})
     return out
 
 
 def quantile_variables(plan: EnsemblePlan, folder, scenario: int, places: slice) -> dict:
     """Quantiles across members for a block of places: name -> (quantile, time, block...)."""
     quantiles = np.asarray(plan.labels.quantiles)
-    states, rates = [], {name: [] for name in _tallies(plan)}
+    states, values = [], {name: [] for name in _observables(plan)}
     for member in range(plan.members):
         path = member_path(folder, scenario, member)
         state = read_member(path, "state", places)
+        tally = read_member(path, "tally_rate", places)
         states.append(state)
-        for name, value in _tally_rates(plan, read_member(path, "tally_rate", places),
-                                        state.sum(axis=2)).items():
-            rates[name].append(value)
+        for name, value in values.items():
+            value.append(observe(plan.spec, name, state, tally))
     out = {"population_quantile": np.quantile(np.stack(states).astype(float), quantiles,
                                               axis=0).astype(np.float32)}
-    for name, values in rates.items():
-        out[f"{name}_quantile"] = np.quantile(np.stack(values), quantiles,
-                                              axis=0).astype(np.float32)
+    with warnings.catch_warnings():   # an output with no denominator in every member: nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name, value in values.items():
+            out[f"{name}_quantile"] = np.nanquantile(np.stack(value), quantiles,
+                                                     axis=0).astype(np.float32)
     return out
 
 
@@ -158,15 +167,11 @@ def place_blocks(plan: EnsemblePlan) -> list[slice]:
     """Blocks of places whose member slices fit :data:`PLACE_BLOCK_BYTES` together."""
     n_places = plan.x0.shape[0]
     per_place = (plan.members * len(plan.times) * 8
-                 * (plan.x0.shape[1] + 1 + len(_tallies(plan))))
+                 * (plan.x0.shape[1] + 1 + len(_observables(plan))))
     size = int(max(1, min(n_places, PLACE_BLOCK_BYTES // max(per_place, 1))))
     return [slice(i, min(i + size, n_places)) for i in range(0, n_places, size)]
 
 
-def _tallies(plan: EnsemblePlan) -> list[str]:
-    return list(plan.spec.tallies)
-
-
-def _tally_rates(plan: EnsemblePlan, tally: np.ndarray, total: np.ndarray) -> dict:
-    per_capita = tally / np.where(total > 0, total, 1)[..., None]
-    return {name: per_capita[..., k] * PER_100K_YEAR for k, name in enumerate(_tallies(plan))}
+def _observables(plan: EnsemblePlan) -> list[str]:
+    """The model's tallies (per 100,000 per year) and outputs (prevalences, shares...)."""
+    return [*plan.spec.tallies, *plan.spec.outputs]

@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 import xarray as xr
 
+from healthmob.disease.observables import observe
 from healthmob.disease.parse import load_model
 from healthmob.engine.config import ENGINES
 from healthmob.engine.coupling import Coupling
@@ -88,6 +89,16 @@ def test_every_model_on_every_engine(model, engine, places_csv, tmp_path):
     else:
         assert float(population.min()) > -1e-6 * POPULATION.max()
         np.testing.assert_allclose(totals, start.broadcast_like(totals), rtol=1e-8)
+    spec = load_model(model)
+    for name in [*spec.tallies, *spec.outputs]:   # the same variables on both engines
+        assert first[name].attrs["units"], name
+        if engine == "stochastic":
+            assert f"{name}_quantile" in first, name
+    for name, output in spec.outputs.items():     # and the same definition
+        if not output.is_tally_ratio:
+            no_tallies = np.zeros(population.shape[:-1] + (len(spec.tallies),))
+            np.testing.assert_allclose(first[name].values, observe(
+                spec, name, population.values, no_tallies), rtol=1e-12)
     again = _results(_prepared(model, engine, places_csv), tmp_path, "again")
     np.testing.assert_array_equal(again["population"].values, population.values)
     if engine == "stochastic":
