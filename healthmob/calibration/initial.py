@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..clock import Pace
 from ..disease.spec import ModelSpec
 from ..errors import ConfigError
 from .config import FractionStart
@@ -91,7 +92,10 @@ def endemic_start(spec: ModelSpec, places: pd.DataFrame, overrides: dict,
     fitted = {t.parameter: np.empty(n) for t in targets}
     fractions = np.empty((n, len(spec.compartments)))
     achieved = np.empty_like(goal)
+    pace = Pace()
     for p in range(n):
+        if pace.due():
+            log.info("endemic fit: place %d of %d", p + 1, n)
         fit = calibrator.fit_place(p, goal[p])
         fractions[p], achieved[p] = fit.fractions, fit.achieved
         for name, value in fit.parameters.items():

@@ -3,6 +3,7 @@ stages it uses when it runs (fast start-up)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -15,24 +16,35 @@ def _run(args) -> int:
     if bool(args.config) == bool(args.resume):
         raise HealthmobError("run: give a CONFIG, or --resume RUN_DIR (not both)")
     progress = None if args.no_progress or args.quiet else _ProgressBar()
-    try:
+    with progress or contextlib.nullcontext():
         if args.resume:
             result = resume(args.resume, scheduler=args.scheduler, progress=progress)
         else:
             result = run(args.config, args.output_dir, scheduler=args.scheduler,
                          progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
     print(result.directory)
     return 0
 
 
 class _ProgressBar:
-    """Ensemble members done, rate and ETA on stderr (tqdm), on a terminal only."""
+    """Ensemble members done, rate and ETA on stderr (tqdm), on a terminal only; while it is
+    open, log lines are printed above the bar instead of over it."""
 
     def __init__(self):
         self.bar = None
+        self._redirect = None
+
+    def __enter__(self):
+        from tqdm.contrib.logging import logging_redirect_tqdm  # fast start-up: lazy
+
+        self._redirect = logging_redirect_tqdm()
+        self._redirect.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        self._redirect.__exit__(*exc)
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -41,10 +53,6 @@ class _ProgressBar:
             self.bar = tqdm(total=total, initial=done, unit="member", desc="members",
                             file=sys.stderr, disable=None, dynamic_ncols=True)
         self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _cluster_script(args) -> int:

@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ..clock import Pace
 from ..disease.compile import CompiledModel
 from ..disease.schedule import Schedule
 from ..errors import RunError
@@ -56,9 +57,11 @@ def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.nd
     state = np.empty((len(times), n_places, n_comp))
     state[0] = x0
     x, n_evaluations = x0.ravel().astype(float), 0
+    progress = (Pace(), float(times[-1]))
     for lo, hi, model in schedule.pieces(float(times[0]), float(times[-1])):
         inside = (times > lo) & (times <= hi)
-        at, x, n = _integrate(model, coupling, x, lo, hi, times[inside], method, rtol, atol)
+        at, x, n = _integrate(model, coupling, x, (lo, hi), times[inside], method, rtol, atol,
+                              progress)
         state[inside] = at.reshape(-1, n_places, n_comp)
         n_evaluations += n
     tallies = np.stack([schedule.at(t).tally_rates(s, coupling.force(schedule.at(t), s))
@@ -68,13 +71,19 @@ def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.nd
     return Trajectory(times, state, tallies, n_evaluations)
 
 
-def _integrate(compiled: CompiledModel, coupling: Coupling, x: np.ndarray, lo: float,
-               hi: float, t_eval: np.ndarray, method: str, rtol: float, atol: float):
-    """solve_ivp of one piece from ``x`` (flat) at ``lo`` to ``hi``: the states at
-    ``t_eval`` (n, P * C), the state at ``hi`` and the number of evaluations."""
+def _integrate(compiled: CompiledModel, coupling: Coupling, x: np.ndarray,
+               span: tuple[float, float], t_eval: np.ndarray, method: str, rtol: float,
+               atol: float, progress: tuple[Pace, float]):
+    """solve_ivp of one piece from ``x`` (flat) at ``span[0]`` to ``span[1]``: the states at
+    ``t_eval`` (n, P * C), the state at ``span[1]`` and the number of evaluations; a
+    progress line (day reached of the run's last day) when ``progress``'s pace is due."""
+    lo, hi = span
     n_places = compiled.n_places
+    pace, last_day = progress
 
-    def rhs(_t, flat):
+    def rhs(t, flat):
+        if pace.due():
+            log.info("deterministic engine: day %.0f of %.0f", t, last_day)
         state = flat.reshape(n_places, -1)
         dx = compiled.derivative(state, coupling.force(compiled, state))
         return (dx + coupling.relocation_flux(state)).ravel()

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration.fit import FLOOR, Calibrator
+from ..clock import Pace
 from ..engine.coupling import Coupling
 from ..units import DAYS_PER_YEAR
 from .chain import WorldChain, beta_from_force
@@ -120,8 +121,10 @@ def fit_history(calibrator: Calibrator, coupling: Coupling, x0: np.ndarray, goal
     achieved = np.empty_like(goal)
     capped = np.zeros((len(years), len(x0)), dtype=bool)
     growth = np.zeros((len(years), len(x0)))
-    evaluations = 0
+    evaluations, pace = 0, Pace()
     for y in range(len(years)):
+        if pace.due():
+            log.info("history fit: year %d (%d of %d)", years[y], y + 1, len(years))
         if population is not None:
             growth[y] = growth_rates(population[y], population[y + 1], chain.net_migration(x))
         step = np.log(YEARLY_FACTOR)
