@@ -271,7 +271,7 @@ def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool
     surveillance files; True when maps and the report follow."""
     scenario = prepared.scenario
     with_risk = scenario.risk.enabled and bool(prepared.mobility.layers)
-    if with_risk:
+    if with_risk and not (folder.path / "risk.nc").is_file():   # a resume may have it
         write_dataset(assess(prepared, results), folder.path / "risk.nc")
         folder.add_output("risk.nc")
     if scenario.surveillance.observed:
@@ -284,7 +284,6 @@ def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool
 def _publish(folder: RunDirectory, with_risk: bool) -> None:
     if with_risk:
         from .outputs.publish import write_maps  # matplotlib: imported only here
-
         write_maps(folder)
 
 
@@ -367,28 +366,34 @@ def _intervals(prepared: Prepared, inputs: RiskInputs, risk: xr.Dataset) -> xr.D
 
 
 def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) -> Run:
-    """Complete an interrupted ensemble run, computing only its missing members, then the
-    stages after them (``risk.nc``, surveillance, maps and report).
-
-    The config is read again from the path the run recorded and must be unchanged (same
-    sha256); the members on disk are also checked against the plan (docs/ensembles.md).
-    """
+    """Complete an interrupted ensemble run: its missing members, then the stages after them
+    (``risk.nc``, surveillance, maps and report); of a complete run whose maps and report
+    failed or were interrupted (any engine), those only. The config is read again from the
+    path the run recorded and must be unchanged (same sha256); the members on disk are
+    checked against the plan (docs/ensembles.md)."""
     from .ensemble.run import run_ensemble  # dask: imported only for ensembles
 
-    path = read_manifest(run_dir).get("config")   # refused before the folder changes
-    if not isinstance(path, str) or not path:
+    manifest = read_manifest(run_dir)   # refused before the folder changes
+    path = manifest.get("config")
+    if manifest.get("status") != "complete" and (not isinstance(path, str) or not path):
         raise RunError(f"{Path(run_dir).resolve()}: the manifest does not record the config "
                        "of an ensemble run; nothing to resume")
-    scenario = load_scenario(path)
-    if scenario.sha256 != read_manifest(run_dir).get("config_sha256"):
-        raise RunError(f"{Path(run_dir).resolve()}: cannot resume: {path} changed since the "
-                       "run started")
-    prepared = prepare(scenario)
-    folder = RunDirectory.reopen(run_dir)
-    with folder.recording(announce=False):
-        results = run_ensemble(prepared, folder, resume=True, scheduler=scheduler,
-                               progress=progress)
-        with_risk = _after_simulation(folder, prepared, results)
+    if manifest.get("status") == "complete":     # only its maps and report are missing
+        folder = RunDirectory.reopen(run_dir)
+        with folder.recording(announce=False):
+            results = xr.open_dataset(folder.path / "results.nc", engine="h5netcdf")
+        with_risk = (folder.path / "risk.nc").is_file()
+    else:
+        scenario = load_scenario(path)
+        if scenario.sha256 != manifest.get("config_sha256"):
+            raise RunError(f"{Path(run_dir).resolve()}: cannot resume: {path} changed since "
+                           "the run started")
+        prepared = prepare(scenario)
+        folder = RunDirectory.reopen(run_dir)
+        with folder.recording(announce=False):
+            results = run_ensemble(prepared, folder, resume=True, scheduler=scheduler,
+                                   progress=progress)
+            with_risk = _after_simulation(folder, prepared, results)
     _publish(folder, with_risk)
     folder.announce()
     return Run(folder.path, results, folder.manifest)

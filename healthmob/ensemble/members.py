@@ -9,6 +9,7 @@ number of members, scenarios or workers and the order they run in.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -24,6 +25,8 @@ from ..engine.seeds import generator
 from ..engine.trajectory import Trajectory
 from ..store.atomic import atomic_path
 from .plan import EnsemblePlan
+
+log = logging.getLogger(__name__)
 
 MEMBER_DIR = "members"
 PLAN_FILE = "plan.json"
@@ -60,7 +63,8 @@ def run_member(plan: EnsemblePlan, scenario: int, member: int, folder: str) -> d
     trajectory = compute_member(plan, scenario, member)
     seconds = time.perf_counter() - t0
     write_member(member_path(Path(folder), scenario, member), trajectory, plan.state_dtype,
-                 scenario=scenario, member=member, seconds=seconds)
+                 scenario=scenario, member=member, seconds=seconds,
+                 plan_sha256=plan.fingerprint)
     return {"scenario": scenario, "member": member, "seconds": round(seconds, 4),
             "pid": os.getpid()}
 
@@ -97,8 +101,52 @@ def read_member(path: Path, variable: str, places: slice = slice(None)) -> np.nd
 
 
 def done_members(folder: Path, plan: EnsemblePlan) -> set[tuple[int, int]]:
-    """Members whose file exists (complete, thanks to the atomic rename)."""
-    return {key for key in plan.keys if member_path(folder, *key).is_file()}
+    """Members whose file exists (complete, thanks to the atomic rename) and is verified:
+    written for this plan (its ``plan_sha256``), scenario and member, with the plan's shapes.
+
+    Any other file in its place, e.g. one written after a stop by a worker of another
+    process for an older plan, or damaged, is deleted (logged) so that it is computed again.
+    """
+    done = set()
+    for key in plan.keys:
+        path = member_path(folder, *key)
+        if not path.is_file():
+            continue
+        problem = _member_problem(path, plan, *key)
+        if problem is None:
+            done.add(key)
+            continue
+        log.warning("%s: %s; computing it again", path, problem)
+        path.unlink(missing_ok=True)
+    return done
+
+
+def _member_problem(path: Path, plan: EnsemblePlan, scenario: int, member: int) -> str | None:
+    """Why a member file is not this plan's member, or None."""
+    if recorded_plan(path) != plan.fingerprint:
+        return "unreadable, or written for another plan (plan_sha256)"
+    n_places, n_compartments = plan.x0.shape
+    shapes = {"state": (n_places, len(plan.times), n_compartments),
+              "tally_rate": (n_places, len(plan.times), len(plan.spec.tallies))}
+    with h5py.File(path, "r") as f:
+        found = {name: f[name].shape if name in f else None for name in shapes}
+        key = (f.attrs.get("scenario"), f.attrs.get("member"))
+    if key != (scenario, member):
+        return f"holds scenario {key[0]} member {key[1]}"
+    if found != shapes:
+        return f"has shapes {found}, expected {shapes}"
+    return None
+
+
+def recorded_plan(path: Path) -> str | None:
+    """The ``plan_sha256`` a member file or ``results.nc`` was written for; None when the
+    file cannot be read as HDF5 or has none."""
+    try:
+        with h5py.File(path, "r") as f:
+            sha = f.attrs.get("plan_sha256")
+    except OSError:
+        return None
+    return sha.decode() if isinstance(sha, bytes) else sha
 
 
 def remove_partial_files(folder: Path) -> int:

@@ -8,6 +8,7 @@ dask worker or in-process.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -103,8 +104,10 @@ class EnsemblePlan:
         small = not grows and float(np.sum(self.x0)) < 2**31 - 1
         return np.dtype(np.int32 if small else np.int64)
 
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """sha256 of everything that changes a member's numbers (not the labels)."""
+        """sha256 of everything that changes a member's numbers (not the labels); each
+        member file and ``results.nc`` carry it (``plan_sha256``)."""
         digest = hashlib.sha256()
         arrays = [self.x0, self.times]
         for matrix in (self.coupling.relocation, self.coupling.away):

@@ -31,6 +31,7 @@ from .members import (
     PLAN_FILE,
     done_members,
     member_path,
+    recorded_plan,
     remove_partial_files,
     run_member,
 )
@@ -93,6 +94,12 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
         ``results.nc`` opened lazily (close it when done); None when not ``combine``.
     """
     folder = Path(run_directory.path) / MEMBER_DIR
+    target = Path(run_directory.path) / "results.nc"
+    if resume and combine and _combined_for(target, plan):
+        log.info("ensemble: %s is complete for this plan; reusing it", target.name)
+        if not keep_members:
+            _remove_members(plan, folder)
+        return xr.open_dataset(target, engine="h5netcdf")
     _check_plan_file(plan, folder, resume)
     removed = remove_partial_files(folder)
     before = done_members(folder, plan)
@@ -111,7 +118,6 @@ def execute_plan(plan: EnsemblePlan, run_directory, *, executor: str = "serial",
             return None
         log.info("ensemble: %d member(s) computed in %.2f s; combining", len(todo),
                  time.perf_counter() - t0)
-        target = Path(run_directory.path) / "results.nc"
         t0 = time.perf_counter()
         write_results(plan, folder, target)
         tracker.session["combine_seconds"] = round(time.perf_counter() - t0, 3)
@@ -156,6 +162,12 @@ class _Tracker:
             self.written = time.monotonic()
 
 
+def _combined_for(target: Path, plan: EnsemblePlan) -> bool:
+    """Whether ``target`` is this plan's combined results (written atomically, so complete
+    when it exists): a run stopped after the combine, whose members may be gone already."""
+    return target.is_file() and recorded_plan(target) == plan.fingerprint
+
+
 def _remove_members(plan: EnsemblePlan, folder: Path) -> None:
     for key in plan.keys:
         member_path(folder, *key).unlink(missing_ok=True)
@@ -186,7 +198,7 @@ def _compute(plan, todo, folder, kind, tracker: _Tracker, stop, before, **execut
 
 
 def _check_plan_file(plan: EnsemblePlan, folder: Path, resume: bool) -> None:
-    fingerprint = plan.fingerprint()
+    fingerprint = plan.fingerprint
     path = folder / PLAN_FILE
     if path.is_file():
         try:

@@ -126,7 +126,7 @@ def _attrs(plan: EnsemblePlan) -> dict:
         "step_days": plan.dt,
         "seeding": "member m of scenario s draws from numpy.random.SeedSequence(seed, "
                    "spawn_key=(s, m)) = SeedSequence(seed).spawn(S)[s].spawn(M)[m] (PCG64)",
-        "plan_sha256": plan.fingerprint(),
+        "plan_sha256": plan.fingerprint,
     }
     attrs.update({k: v for k, v in given.items() if k != "history"})
     return attrs

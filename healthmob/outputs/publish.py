@@ -45,7 +45,8 @@ def write_maps(folder: RunDirectory) -> None:
     """Maps, tables and the report of a complete run (their provenance says complete).
 
     They are rebuilt from the run's files, so a failure here leaves the run complete and
-    recorded as ``maps_error`` in the manifest; ``healthmob map``/``report`` retry.
+    recorded as ``maps_error`` in the manifest (``interrupted`` on Ctrl-C or SIGTERM);
+    ``healthmob map``/``report`` or ``healthmob run --resume`` rebuild them.
     """
     t0 = time.perf_counter()
     folder.attach_log()
@@ -54,11 +55,16 @@ def write_maps(folder: RunDirectory) -> None:
     except Exception as exc:  # the results are safe; say what failed and go on
         log.exception("maps and report failed; rebuild them with healthmob map/report")
         folder.manifest["maps_error"] = f"{type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        log.warning("maps and report interrupted; healthmob run --resume rebuilds them")
+        folder.manifest["maps_error"] = "interrupted"
+        raise
     else:
+        folder.manifest.pop("maps_error", None)
         for path in written:
             folder.add_output(Path(path).name)
         log.info("maps and report: %s (%.2f s)", ", ".join(p.name for p in written),
                  time.perf_counter() - t0)
     finally:
         folder.detach_log()
-    folder.write_manifest()
+        folder.write_manifest()

@@ -245,7 +245,8 @@ def _now() -> str:
 
 def read_manifest(path: str | Path) -> dict:
     """The manifest of a run folder to resume, checked: a RunError naming the file when the
-    folder or its ``manifest.json`` is missing or unreadable, or the run is complete."""
+    folder or its ``manifest.json`` is missing or unreadable, or the run is complete (with
+    its maps and report: a ``maps_error`` lets resume rebuild them)."""
     path = Path(path).resolve()
     if not path.is_dir():
         raise RunError(f"{path}: run directory must be an existing folder; it is not")
@@ -259,7 +260,8 @@ def read_manifest(path: str | Path) -> dict:
     if not isinstance(manifest, dict):
         raise RunError(f"{manifest_path}: the manifest must be a JSON object; got "
                        f"{type(manifest).__name__}")
-    if manifest.get("status") == "complete" and (path / "results.nc").is_file():
+    if (manifest.get("status") == "complete" and (path / "results.nc").is_file()
+            and "maps_error" not in manifest):
         raise RunError(f"{path}: the run is complete; nothing to resume")
     return manifest
 

@@ -126,3 +126,52 @@ def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_file(tmp_path):
         assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+WORLD_ENSEMBLE = """
+name = "maps"
+model = "tb"
+seed = 3
+engine = "stochastic"
+[places]
+source = "world"
+ids = ["GBR", "IND", "PAK"]
+[time]
+duration = "30 days"
+step = "15 days"
+[initial]
+method = "fractions"
+fractions = { S = 0.7, LL = 0.3 }
+[mobility]
+layers = ["air", "land", "migration"]
+[ensemble]
+members = 2
+"""
+
+
+def test_resume_rebuilds_maps_and_report_that_a_stop_interrupted(tmp_path, monkeypatch):
+    """A stop while the maps are drawn leaves a complete run marked ``maps_error``;
+    ``--resume`` draws them (and only them), and the run is complete with all its files."""
+    from healthmob.cli import main
+    from healthmob.outputs import publish
+
+    config = tmp_path / "maps.toml"
+    config.write_text(WORLD_ENSEMBLE)
+
+    def stopped(_run_dir):
+        raise KeyboardInterrupt("signal 15")
+
+    monkeypatch.setattr(publish, "write_risk_outputs", stopped)
+    assert main(["-q", "run", str(config), "--output-dir", str(tmp_path / "runs")]) == 130
+    [run] = list((tmp_path / "runs").iterdir())
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["maps_error"] == "interrupted"
+    assert not (run / "report.html").exists()
+    risk = (run / "risk.nc").stat().st_mtime_ns
+    monkeypatch.undo()
+    assert main(["-q", "run", "--resume", str(run)]) == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and "maps_error" not in manifest
+    assert (run / "report.html").is_file() and (run / "risk_map.png").is_file()
+    assert (run / "risk.nc").stat().st_mtime_ns == risk       # not computed again
+    assert main(["-q", "run", "--resume", str(run)]) == 2      # now nothing to resume

@@ -248,3 +248,41 @@ def test_a_local_cluster_listens_on_127_0_0_1_only():
         opened = sockets([me, *me.children(recursive=True)]) - before
     assert opened and {laddr.ip for _, laddr in opened} == {"127.0.0.1"}
 
+
+
+def test_resume_recomputes_member_files_that_are_not_this_plans(tmp_path, caplog):
+    """Files left by another process (a worker of an older plan, a damaged write) in a
+    member's place are not trusted: deleted, named in the log, and computed again."""
+    plan = small_plan(members=4)
+    clean = RunDirectory(tmp_path, "clean", "run", 0, [])
+    with execute_plan(plan, clean) as ds:
+        expected = ds.load()
+    folder = RunDirectory(tmp_path, "stopped", "run", 0, [])
+    execute_plan(plan, folder, combine=False)
+    members = folder.path / "members"
+    other = RunDirectory(tmp_path, "other", "run", 0, [])
+    execute_plan(small_plan(members=5), other, combine=False)   # another plan, same shapes
+    os.replace(other.path / "members" / "scenario-0-member-1.nc",
+               members / "scenario-0-member-1.nc")
+    (members / "scenario-0-member-2.nc").write_bytes(b"not HDF5")
+    with execute_plan(plan, folder, resume=True) as ds:
+        for name in expected.data_vars:
+            np.testing.assert_array_equal(ds[name].values, expected[name].values, name)
+    session = folder.manifest["ensemble"]["sessions"][-1]
+    assert session["reused"] == 2 and session["computed"] == ["0-1", "0-2"]
+    assert "scenario-0-member-1.nc: unreadable, or written for another plan" in caplog.text
+
+
+def test_resume_after_the_combine_reuses_results_whose_members_are_gone(tmp_path):
+    """Stopped after results.nc was written and the members deleted, before the status was
+    set: resume takes results.nc (it carries the plan's sha256) and computes nothing."""
+    plan = small_plan(members=3)
+    folder = RunDirectory(tmp_path, "combined", "run", 0, [])
+    with execute_plan(plan, folder) as ds:
+        expected = ds.load()
+    assert not (folder.path / "members").exists()
+    sessions = len(folder.manifest["ensemble"]["sessions"])
+    with execute_plan(plan, folder, resume=True) as ds:
+        np.testing.assert_array_equal(ds.population.values, expected.population.values)
+    assert len(folder.manifest["ensemble"]["sessions"]) == sessions
+    assert not (folder.path / "members").exists()
