@@ -61,7 +61,7 @@ def render_report(run: RunFiles) -> str:
     where = run.focus_names or "all destinations"
     where = where[0].upper() + where[1:]
     title = f"{where}: arrivals with TB and HIV — scenario “{run.scenario}”"
-    status = effective_status(run.manifest) if run.manifest else "unknown"
+    status = effective_status(run.manifest, run.directory) if run.manifest else "unknown"
     banner = "" if status == "complete" else (
         f'<p class="warn">This run’s manifest says <b>status: {esc(status)}</b>: the results '
         "may be incomplete.</p>")

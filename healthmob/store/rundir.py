@@ -18,6 +18,7 @@ import os
 import platform
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,11 @@ from .atomic import write_text_atomic
 KEY_PACKAGES = ("numpy", "scipy", "pandas", "xarray", "geopandas", "pyogrio", "shapely",
                 "pyproj", "h5netcdf", "dask", "distributed", "matplotlib", "epydemic")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HEARTBEAT_FILE = ".heartbeat"
+HEARTBEAT_SECONDS = 30.0
+"""A working process touches the run folder's heartbeat file this often (s)."""
+HEARTBEAT_MISSED = 4
+"""A ``running`` run whose heartbeat is older than this many periods is ``crashed``."""
 
 
 def sha256_file(path: Path) -> str:
@@ -110,6 +116,7 @@ class RunDirectory:
             raise RunError(f"{path}: the run folder must be inside {base.resolve()}; it "
                            f"resolves to {self.path}")
         self._lock = _lock(self.path)
+        self._heart = _Heartbeat(self.path)
         self._t0 = time.perf_counter()
         self.manifest = {
             "healthmob_version": __version__,
@@ -122,6 +129,7 @@ class RunDirectory:
             "seed": seed,
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            "heartbeat": {"file": HEARTBEAT_FILE, "every_seconds": HEARTBEAT_SECONDS},
             "started": _now(),
             "finished": None,
             "wall_seconds": None,
@@ -143,12 +151,15 @@ class RunDirectory:
             stale.unlink(missing_ok=True)
         folder = cls.__new__(cls)
         folder._lock = lock
+        folder._heart = _Heartbeat(path)
         folder.path = path
         folder._t0 = time.perf_counter() - float(manifest.get("wall_seconds") or 0.0)
         folder.manifest = manifest
         manifest.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv,
                                                    "previous_status": manifest.get("status")})
-        manifest.update(status="running", finished=None)
+        manifest.update(status="running", finished=None, pid=os.getpid(),
+                        host=socket.gethostname(),
+                        heartbeat={"file": HEARTBEAT_FILE, "every_seconds": HEARTBEAT_SECONDS})
         manifest.pop("error", None)
         folder.write_manifest()
         folder.attach_log()
@@ -213,6 +224,7 @@ class RunDirectory:
                              wall_seconds=round(time.perf_counter() - self._t0, 3))
         if error:
             self.manifest["error"] = error
+        self._heart.stop()
         self.write_manifest()
         self.detach_log()
 
@@ -223,6 +235,26 @@ class RunDirectory:
 
 
 LOCK_FILE = ".lock"
+
+
+class _Heartbeat:
+    """A daemon thread that touches the folder's heartbeat file every
+    :data:`HEARTBEAT_SECONDS` while the run works, so that a run on another host (a cluster
+    node) whose process died is told from a live one by the file's age."""
+
+    def __init__(self, path: Path):
+        self.file = path / HEARTBEAT_FILE
+        self.file.touch()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._beat, name="healthmob-heartbeat", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                os.utime(self.file)
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 def _lock(path: Path):
@@ -266,12 +298,24 @@ def read_manifest(path: str | Path) -> dict:
     return manifest
 
 
-def effective_status(manifest: dict) -> str:
-    """A manifest's status, ``crashed`` for a run still marked ``running`` whose process on
-    this host is gone (killed, or the machine restarted under it)."""
+def effective_status(manifest: dict, path: str | Path | None = None) -> str:
+    """A manifest's status; ``crashed`` for a run still marked ``running`` whose process is
+    gone: on this host, its pid is not alive (killed, or the machine restarted under it);
+    elsewhere, the heartbeat file in ``path`` (the run folder) has not been touched for
+    :data:`HEARTBEAT_MISSED` periods."""
     status = str(manifest.get("status", "unknown"))
-    if status != "running" or manifest.get("host") != socket.gethostname():
+    if status != "running":
         return status
+    if manifest.get("host") != socket.gethostname():
+        beat = manifest.get("heartbeat")
+        if path is None or not isinstance(beat, dict):
+            return status
+        try:
+            age = time.time() - (Path(path) / str(beat.get("file"))).stat().st_mtime
+            late = age > HEARTBEAT_MISSED * float(beat.get("every_seconds"))
+        except (OSError, TypeError, ValueError):
+            return status
+        return "crashed" if late else status
     try:
         os.kill(int(manifest.get("pid", -1)), 0)
     except (ProcessLookupError, ValueError, TypeError):

@@ -52,6 +52,21 @@ def test_a_run_whose_process_is_gone_is_crashed():
         "complete"
 
 
+def test_a_run_on_another_host_is_crashed_when_its_heartbeat_stops(tmp_path):
+    from healthmob.store.rundir import HEARTBEAT_MISSED, RunDirectory
+
+    folder = RunDirectory(tmp_path, "beating", "run", 0, [])
+    manifest = json.loads((folder.path / "manifest.json").read_text())
+    assert manifest["heartbeat"]["file"] == ".heartbeat"
+    elsewhere = {**manifest, "host": "node-17"}
+    assert effective_status(elsewhere, folder.path) == "running"      # beating
+    late = time.time() - (HEARTBEAT_MISSED + 1) * manifest["heartbeat"]["every_seconds"]
+    os.utime(folder.path / ".heartbeat", (late, late))
+    assert effective_status(elsewhere, folder.path) == "crashed"
+    folder.finish("complete")
+    assert effective_status({**elsewhere, "status": "complete"}, folder.path) == "complete"
+
+
 def test_resuming_removes_the_stopped_process_half_written_files(tmp_path):
     from healthmob.store.rundir import RunDirectory
 
