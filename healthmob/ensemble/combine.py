@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..results import initial_flag_variable
 from ..schema import require_conforming
-from ..store.atomic import atomic_path
+from ..store.netcdf import SPACE_MARGIN_BYTES, space_checked
 from .plan import EnsemblePlan
 from .summary import member_variables, place_blocks, quantile_variables, skeleton
 
@@ -75,5 +75,6 @@ def write_results(plan: EnsemblePlan, folder: Path, target: Path) -> None:
             chunks[at] = (chunks[at] + 1) // 2
         encoding[name] = {"zlib": True, "complevel": 1, "shuffle": True,
                           "chunksizes": tuple(chunks)}
-    with dask.config.set(scheduler="synchronous"), atomic_path(target) as tmp:
+    with dask.config.set(scheduler="synchronous"), space_checked(
+            target, ds.nbytes + SPACE_MARGIN_BYTES) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)

@@ -25,7 +25,7 @@ from pathlib import Path
 import tomli_w
 
 from .. import __version__
-from ..errors import RunError
+from ..errors import HealthmobError, RunError
 from .atomic import write_text_atomic
 
 KEY_PACKAGES = ("numpy", "scipy", "pandas", "xarray", "geopandas", "pyogrio", "shapely",
@@ -202,10 +202,15 @@ class RunDirectory:
             logger = logging.getLogger(__name__)
             if interrupted:
                 logger.warning("%s interrupted: %s", self.manifest["command"], self.path)
+            elif isinstance(exc, HealthmobError):   # the CLI prints its one line: run.log only
+                self._handler.handle(logging.makeLogRecord({
+                    "name": __name__, "levelno": logging.ERROR, "levelname": "ERROR",
+                    "msg": "%s failed: %s", "args": (self.manifest["command"], exc)}))
             else:
                 logger.exception("%s failed", self.manifest["command"])
             status = "interrupted" if interrupted else "failed"
-            self.finish(status, f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(OSError):   # a full disk: the status stays "running",
+                self.finish(status, f"{type(exc).__name__}: {exc}")   # read as "crashed"
             raise
         self.finish("complete")
         if announce:

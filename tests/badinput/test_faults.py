@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from helpers import config_text, environment
 
 from healthmob.store.rundir import effective_status
@@ -113,34 +114,59 @@ def test_a_second_process_in_a_locked_run_folder_is_refused(tmp_path, capsys):
         holder.wait()
 
 
-def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_file(tmp_path):
-    """A 1 MB tmpfs (root only; skipped elsewhere): writing 8 MB is refused with the free
-    and needed sizes, and nothing half-written stays."""
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 kB tmpfs (root only; skipped elsewhere), unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_file(small_disk):
+    """Writing 8 MB to a 400 kB disk is refused with the free and needed sizes, and nothing
+    half-written stays."""
     import numpy as np
-    import pytest
     import xarray as xr
 
     from healthmob.errors import RunError
     from healthmob.store.netcdf import write_dataset
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        ds = xr.Dataset({"x": (("a",), np.random.default_rng(0).random(1_000_000))})
-        try:
-            write_dataset(ds, disk / "results.nc")
-        except RunError as exc:
-            assert "no space left on device while writing results.nc" in str(exc)
-            assert "MB free, about 8 MB needed" in str(exc)
-        else:
-            raise AssertionError("an 8 MB file was written to a 1 MB disk")
-        assert list(disk.iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
+    ds = xr.Dataset({"x": (("a",), np.random.default_rng(0).random(1_000_000))})
+    with pytest.raises(RunError, match="no space left on device while writing results.nc; "
+                                       r"0 MB free, about \d MB needed"):
+        write_dataset(ds, small_disk / "results.nc")
+    assert list(small_disk.iterdir()) == []
+
+
+FILLED_WHILE_WRITING = """
+import collections, sys
+import healthmob.store.netcdf as netcdf
+Usage = collections.namedtuple("Usage", "total used free")
+netcdf.shutil = type("S", (), {"disk_usage": staticmethod(lambda p: Usage(1e12, 0, 1e12))})
+from healthmob.cli import main
+sys.exit(main(["-q", "run", sys.argv[1], "--output-dir", sys.argv[2]]))
+"""
+"""A run whose disk looks empty when checked and fills while results.nc is written."""
+
+
+def test_a_disk_that_fills_while_writing_is_one_line_and_a_failed_run(small_disk, write_config,
+                                                                      places_csv):
+    """No segfault from HDF5 (exit 139 before), no traceback: exit 2, the run ``failed``."""
+    config = write_config(config_text(places_csv, duration="20000 days"))
+    done = subprocess.run([sys.executable, "-c", FILLED_WHILE_WRITING, str(config),
+                           str(small_disk)], env=environment(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no space left on device while writing results.nc" in lines[0]
+    [run] = list(small_disk.iterdir())
+    assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
+    assert not list(run.glob(".*partial*")) and not (run / "results.nc").exists()
 
 
 WORLD_ENSEMBLE = """
