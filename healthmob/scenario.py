@@ -35,6 +35,7 @@ from .checks import (
     tomlable,
     unknown_key,
 )
+from .disease.compile import rates_problem
 from .disease.overrides import parameter_values
 from .disease.parse import load_model
 from .disease.spec import ModelSpec
@@ -194,7 +195,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
             table.get("birthplace", {}), "birthplace", problems,
             None if places is None else set(places["id"]),
             None if places is None else set(places.columns)),
-        ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems),
+        ensemble=parse_ensemble(table.get("ensemble", {}), spec, top.seed or 0, problems,
+                                top.engine),
         cluster=parse_cluster(table.get("cluster", {}), problems),
         risk=parse_risk(table.get("risk", {}), spec, problems),
         focus=parse_focus(table.get("focus", {}),
@@ -223,6 +225,8 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
     if spec is not None:
         parameters = parameter_values(spec, top.parameter_set or "", parameter_table,
                                       "parameters", problems)
+        if not problems and (problem := rates_problem(spec, parameters)):
+            problems.append(f"parameters: {problem}")
     if problems:
         raise ConfigError(join_problems(str(path) if path else "<config>", problems))
     files = ([path] if path else []) + inputs + ([source] if source else [])

@@ -145,7 +145,30 @@ def parse_initial(table, spec: ModelSpec | None, places: pd.DataFrame | None,
         _check_fractions(start.fractions, spec, problems)
         for i, seed in enumerate(seeds):
             _check_seed(seed, f"initial.seeds[{i}]", spec, places, problems)
+        if places is not None and not problems:
+            _check_seed_counts(seeds, start.fractions, spec, places, problems)
     return FractionStart(fractions=start.fractions, seeds=seeds)
+
+
+def _check_seed_counts(seeds, fractions: dict, spec: ModelSpec, places, problems) -> None:
+    """Each seed moves at most the people its compartment holds at its place, after the
+    fractions and the seeds before it (as :func:`.initial.fraction_start` moves them)."""
+    ids = list(spec.compartment_ids)
+    population = dict(zip(places["id"], places["population"]))
+    held: dict = {}
+    for i, seed in enumerate(seeds):
+        source = seed.source or ids[0]
+        there = held.get((seed.place, source),
+                         float(population[seed.place]) * float(fractions.get(source, 0.0)))
+        if seed.count > there * (1 + 1e-12):
+            problems.append(must_be(f"initial.seeds[{i}].count", f"at most the {there:,.0f} "
+                                    f"people in compartment {source} of {seed.place} (its "
+                                    "population times its fraction, less earlier seeds)",
+                                    seed.count))
+        held[(seed.place, source)] = there - min(seed.count, there)
+        into = (seed.place, seed.compartment)
+        held[into] = held.get(into, float(population[seed.place]) * float(
+            fractions.get(seed.compartment, 0.0))) + min(seed.count, there)
 
 
 def _target(entry: dict, key: str, spec, places, problems) -> Target:

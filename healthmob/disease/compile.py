@@ -194,10 +194,12 @@ def compile_model(spec: ModelSpec, n_places: int = 1,
     index = {cid: i for i, cid in enumerate(spec.compartment_ids)}
     n_comp = len(index)
     tallies = tuple(spec.tallies)
-    tr_source, tr_target, tr_rate, tally_rows = _transitions(spec, values, index, n_places)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # checked below
+        tr_source, tr_target, tr_rate, tally_rows = _transitions(spec, values, index, n_places)
+        inf_rate = _stack([f.rate.evaluate(values) for f in spec.infections], n_places)
     inf_source = np.array([index[f.source] for f in spec.infections], dtype=int)
     inf_target = np.array([index[f.target] for f in spec.infections], dtype=int)
-    inf_rate = _stack([f.rate.evaluate(values) for f in spec.infections], n_places)
+    _check_rates(spec, tr_source, tr_target, tr_rate, inf_rate)
     inf_weight = _infectiousness(spec, values, index)
     births = spec.births
     birth_rate = np.zeros(n_places)
@@ -222,6 +224,46 @@ def compile_model(spec: ModelSpec, n_places: int = 1,
         sparse_change_tr=sp.csr_array(change_tr),
         sparse_change_inf=sp.csr_array(change_inf),
     )
+
+
+MAX_RATE_PER_DAY = 1e4
+"""The largest rate a model may reach (1/day; a time scale of 8.6 s, far below any step a
+run takes). Beyond it, e.g. a rate of 1e308 or a zero divisor, the solvers fail without
+naming the cause."""
+
+
+def _check_rates(spec: ModelSpec, sources, targets, tr_rate, inf_rate) -> None:
+    """Every transition and infection rate finite, >= 0 and at most MAX_RATE_PER_DAY, or a
+    ModelSpecError naming it and the parameters it is computed from."""
+    ids = spec.compartment_ids
+    rows = [(f"transition {ids[s]} -> {'death' if t < 0 else ids[t]}", tr.rate, tr_rate[:, i])
+            for i, (s, t, tr) in enumerate(zip(sources, targets, _expanded(spec)))]
+    rows += [(f"infection {f.source} -> {f.target}", f.rate, inf_rate[:, k])
+             for k, f in enumerate(spec.infections)]
+    for what, expression, rate in rows:
+        if not (np.all(np.isfinite(rate)) and rate.min() >= 0
+                and rate.max() <= MAX_RATE_PER_DAY):
+            worst = rate[~np.isfinite(rate)] if not np.all(np.isfinite(rate)) else rate
+            raise ModelSpecError(f"model {spec.name!r}: " + must_be(
+                f"the rate of {what} (from parameters {sorted(expression.names())})",
+                f"finite, >= 0 and at most {MAX_RATE_PER_DAY:g} per day",
+                float(worst.flat[np.argmax(np.abs(np.nan_to_num(worst, nan=np.inf)))])))
+
+
+def rates_problem(spec: ModelSpec, overrides: dict) -> str | None:
+    """Why ``spec`` with ``overrides`` (base units) has a rate out of range (see
+    :data:`MAX_RATE_PER_DAY`), or None: a config's check before anything runs."""
+    try:
+        compile_model(spec, 1, overrides)
+    except ModelSpecError as exc:
+        return str(exc)
+    return None
+
+
+def _expanded(spec: ModelSpec) -> list:
+    """The transitions as :func:`_transitions` lists them (``*`` once per compartment)."""
+    return [tr for tr in spec.transitions
+            for _ in (spec.compartment_ids if tr.source == ALL else (tr.source,))]
 
 
 def parameter_arrays(spec: ModelSpec, n_places: int, overrides: dict | None) -> dict:

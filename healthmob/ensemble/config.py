@@ -7,6 +7,7 @@ them. No dask here: these sections are read when a scenario loads.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from ..checks import (
@@ -51,6 +52,15 @@ class SweepConfig(Section):
     samples: int = setting(0, Number(low=0, integer=True))
     parameters: dict = setting(REQUIRED, Table())
 
+    @property
+    def n_scenarios(self) -> int:
+        """Scenarios the sweep expands to: the product of the grid's value counts, or the
+        Latin hypercube's samples."""
+        if self.method != "grid":
+            return self.samples
+        return math.prod(len(e["values"] if isinstance(e, dict) else e)
+                         for e in self.parameters.values())
+
 
 @dataclass(frozen=True)
 class EnsembleConfig(Section):
@@ -89,14 +99,27 @@ class ClusterConfig(Section):
     job_script_prologue: tuple = setting((), Strings())
 
 
+MAX_MEMBERS = 100_000
+"""The most members (sweep scenarios x members) one run computes: each is a file and a
+task of the combine, whose bookkeeping grows with their number."""
+
+
 def parse_ensemble(table, spec: ModelSpec | None, seed: int, problems: list[str],
-                   where: str = "ensemble") -> EnsembleConfig:
-    """Check ``[ensemble]`` (its sweep against the model when given); ``seed`` is the
+                   engine: str = "stochastic", where: str = "ensemble") -> EnsembleConfig:
+    """Check ``[ensemble]`` (its sweep against the model when given, and the number of
+    members the ``engine`` computes: one per scenario when deterministic); ``seed`` is the
     scenario's, the members' root seed unless the section sets its own."""
     cfg = EnsembleConfig.from_table(table, where, problems)
     sweep = None
     if cfg.sweep:
         sweep = parse_sweep(cfg.sweep, spec, problems, f"{where}.sweep")
+    scenarios = sweep.n_scenarios if sweep is not None and not problems else 1
+    members = scenarios * (cfg.members if engine == "stochastic" else 1)
+    if members > MAX_MEMBERS:
+        problems.append(f"{where}: the run would compute {members:,} members ({scenarios:,} "
+                        f"sweep scenarios x {members // scenarios:,} each), more than "
+                        f"{MAX_MEMBERS:,}: sweep fewer values (or method = \"lhs\") or "
+                        "fewer members")
     return dataclasses.replace(cfg, sweep=sweep, seed=seed if cfg.seed is None else cfg.seed)
 
 

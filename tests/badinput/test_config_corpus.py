@@ -98,6 +98,23 @@ CASES = {
                            "parameters.beta must be a number >= 0"),
     "text parameter": (_append("[parameters]\nbeta = 'fast'\n"),
                        "parameters.beta must be a number"),
+    "a 1e308 rate": (_append("[parameters]\ndetection = 1e308\n"),
+                     "the rate of transition A -> T (from parameters ['detection']) must be "
+                     "finite, >= 0 and at most 10000 per day; got 2.7"),
+    "a zero divisor in a rate": (_append("[parameters]\ndur_treatment = 0\n"),
+                                 "(from parameters ['dur_treatment', 'p_treatment_success']) "
+                                 "must be finite, >= 0 and at most 10000 per day; got inf"),
+    "seeding more people than the place has": (
+        _replace("LL = 0.3 }", "LL = 0.3 }\nseeds = [ { place = 'GBR', compartment = 'A', "
+                 "count = 1e12 } ]"), "initial.seeds[0].count must be at most the"),
+    "two seeds that together take more than there is": (
+        _replace("LL = 0.3 }", "LL = 0.3 }\nseeds = [ { place = 'PAK', compartment = 'A', "
+                 "count = 1e8, from = 'LL' }, { place = 'PAK', compartment = 'T', "
+                 "count = 1e8, from = 'LL' } ]"), "initial.seeds[1].count must be at most"),
+    "a sweep of 1e10 scenarios": (
+        _append("[ensemble.sweep]\nparameters = { beta = [%s], detection = [%s] }\n"
+                % (",".join(["1"] * 100_000), ",".join(["1"] * 100_000))),
+        "ensemble: the run would compute 10,000,000,000 members"),
     "unknown parameter": (_append("[parameters]\nbetta = 1\n"), "betta"),
     # [mobility]
     "unknown layer": (_replace('"air", "migration"', '"air", "teleport"'), "teleport"),
