@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import math
 
 from ..checks import must_be, report_unknown, unknown_key
 from ..errors import ModelSpecError, join_problems
@@ -25,6 +26,11 @@ PRODUCT_KEYS = {"name", "long_name", "description", "authors", "references", "co
                 "transitions", "births", "tallies", "parameters", "outputs", "modifiers",
                 "tally_splits", "parameter_sets", "infected", "selection"}
 SEPARATOR = "_"
+
+
+MAX_COMPARTMENTS = 2_000
+"""The most compartments a product may have (the product of its components'): the engines
+hold dense arrays of places x compartments and compartments x compartments (tb_hiv: 105)."""
 
 
 def compose(table: dict, components: list[ModelSpec], where: str) -> dict:
@@ -47,6 +53,12 @@ def compose(table: dict, components: list[ModelSpec], where: str) -> dict:
     """
     problems = [f"{unknown_key(k, PRODUCT_KEYS)} (a product spec)"
                 for k in sorted(set(table) - PRODUCT_KEYS)]
+    size = math.prod(len(c.compartments) for c in components)
+    if size > MAX_COMPARTMENTS:
+        raise ModelSpecError(f"{where}: components must make at most {MAX_COMPARTMENTS:,} "
+                             f"compartments; got {size:,} ("
+                             + " x ".join(f"{len(c.compartments)} of {c.name}"
+                                          for c in components) + ")")
     names = [c.name for c in components]
     for spec in components:
         for cid in spec.compartment_ids:
