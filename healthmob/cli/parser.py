@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 from pathlib import Path
 
 from .. import __version__
@@ -139,6 +140,18 @@ def _scheduler_address(text: str) -> str:
     if not SCHEDULER.fullmatch(text) or not 0 < int(text.rsplit(":", 1)[1]) < 65536:
         raise argparse.ArgumentTypeError(f"must be a dask scheduler address tcp://HOST:PORT; "
                                          f"got {text!r}")
+    if text.startswith("tcp://"):       # reachable? (dask itself would wait 30 s)
+        host, port = text[len("tcp://"):].rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=SCHEDULER_PROBE_SECONDS).close()
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(
+                f"{text}: no dask scheduler answers there ({exc.strerror or exc}); start one "
+                "(dask scheduler) or leave --scheduler out") from None
     return text
+
+
+SCHEDULER_PROBE_SECONDS = 5.0
+"""How long ``--scheduler`` waits for its TCP port to answer before refusing (s)."""
 
 

@@ -220,6 +220,7 @@ def test_a_network_that_cannot_be_built_is_one_line(n, kind, key, value, expecte
 @pytest.mark.parametrize("argv, expected", [
     (["run", "c.toml", "--scheduler", "not an address"], "must be a dask scheduler address"),
     (["run", "c.toml", "--scheduler", "tcp://host:99999"], "must be a dask scheduler address"),
+    (["run", "c.toml", "--scheduler", "tcp://127.0.0.1:1"], "no dask scheduler answers there"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["report"], "the following arguments are required: RUN_DIR"),
     (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
