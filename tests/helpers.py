@@ -45,11 +45,11 @@ def config_text(places: Path, *, name: str = "small", seed: int = 0,
                          duration=duration, step=step, infected=infected) + extra
 
 
-def python(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``python ARGS`` in :func:`environment`, capturing text output."""
-    return subprocess.run([sys.executable, *map(str, args)], env=environment(),
-                          capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+def python(*args, timeout: float = 300, env: dict | None = None,
+           **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` in ``env`` (default :func:`environment`), capturing text output."""
+    return subprocess.run([sys.executable, *map(str, args)], env=env or environment(),
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def start_python(*args, **kwargs) -> subprocess.Popen:

@@ -194,12 +194,11 @@ def compile_model(spec: ModelSpec, n_places: int = 1,
     index = {cid: i for i, cid in enumerate(spec.compartment_ids)}
     n_comp = len(index)
     tallies = tuple(spec.tallies)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # checked below
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # rates_problem
         tr_source, tr_target, tr_rate, tally_rows = _transitions(spec, values, index, n_places)
         inf_rate = _stack([f.rate.evaluate(values) for f in spec.infections], n_places)
     inf_source = np.array([index[f.source] for f in spec.infections], dtype=int)
     inf_target = np.array([index[f.target] for f in spec.infections], dtype=int)
-    _check_rates(spec, tr_source, tr_target, tr_rate, inf_rate)
     inf_weight = _infectiousness(spec, values, index)
     births = spec.births
     birth_rate = np.zeros(n_places)
@@ -227,9 +226,10 @@ def compile_model(spec: ModelSpec, n_places: int = 1,
 
 
 MAX_RATE_PER_DAY = 1e4
-"""The largest rate a model may reach (1/day; a time scale of 8.6 s, far below any step a
-run takes). Beyond it, e.g. a rate of 1e308 or a zero divisor, the solvers fail without
-naming the cause."""
+"""The largest rate a config's parameters may give a model (1/day; a time scale of 8.6 s,
+far below any step a run takes). Beyond it, e.g. a rate of 1e308 or a zero divisor, the
+solvers fail without naming the cause. (Fits may try larger values on their way: only the
+config's own values are checked, by :func:`rates_problem`.)"""
 
 
 def _check_rates(spec: ModelSpec, sources, targets, tr_rate, inf_rate) -> None:
@@ -254,7 +254,8 @@ def rates_problem(spec: ModelSpec, overrides: dict) -> str | None:
     """Why ``spec`` with ``overrides`` (base units) has a rate out of range (see
     :data:`MAX_RATE_PER_DAY`), or None: a config's check before anything runs."""
     try:
-        compile_model(spec, 1, overrides)
+        model = compile_model(spec, 1, overrides)
+        _check_rates(spec, model.tr_source, model.tr_target, model.tr_rate, model.inf_rate)
     except ModelSpecError as exc:
         return str(exc)
     return None

@@ -53,7 +53,8 @@ def client_for(kind: str, *, workers: int = 2, host: str = "127.0.0.1",
         if not cluster:
             raise RunError("ensemble.executor = 'cluster' needs a [cluster] table with kind")
         cls = jobqueue_class(cluster.kind)
-        with cls(**cluster_options(cluster, sys.executable, for_script=False)) as jobs:
+        with _quiet_distributed(), cls(**cluster_options(cluster, sys.executable,
+                                                          for_script=False)) as jobs:
             jobs.scale(jobs=cluster.jobs)
             log.info("%s cluster: %d job(s) requested; scheduler %s", cluster.kind,
                      cluster.jobs, jobs.scheduler_address)
@@ -77,11 +78,8 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
         raise RunError(f"ensemble.workers must be >= 1; got {workers}")
     import dask  # with distributed, above
 
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(max(level, logging.WARNING))  # its INFO lines would drown the run's log
     with contextlib.ExitStack() as stack:
-        stack.callback(quiet.setLevel, level)
+        stack.enter_context(_quiet_distributed())
         stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ": SPAWN_ENV}))
         cluster = stack.enter_context(distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host=host,
@@ -89,6 +87,19 @@ def local_cluster(workers: int = 2, host: str = "127.0.0.1"):
         log.info("local dask cluster: %d worker process(es) at %s", workers,
                  cluster.scheduler_address)
         yield cluster.scheduler_address
+
+
+@contextlib.contextmanager
+def _quiet_distributed():
+    """distributed's INFO lines (workers joining and leaving) would drown the run's log:
+    WARNING and above only, while a cluster of ours runs."""
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        quiet.setLevel(level)
 
 
 def map_calls(fn, n: int, shared, kind: str = "serial", workers: int = 2) -> list:
