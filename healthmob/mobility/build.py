@@ -67,7 +67,7 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
     for value in config.corridors:
         path = resolve_path(value, base_dir)
         raw = read_corridor_file(path)
-        if polygons is None:
+        if polygons is None and hasattr(raw, "crs"):   # an edge table names its places
             polygons = place_polygons(places, config.match.polygons, base_dir)
         edges += corridor_edges(raw, frame, modes=modes, where=str(path),
                                 tolerance_km=config.match.tolerance_km,

@@ -41,21 +41,28 @@ TIME_COLUMNS = {"travel_time_days": 1.0, "travel_time_hours": 1.0 / 24.0}
 NUMERIC = ("persons_per_day", "persons_per_year", "travel_time_days", "travel_time_hours",
            "speed_kmh", "distance_km")
 MAX_LISTED = 10
+EDGE_TABLE_MODE = "land"
+"""The mode of an edge table's rows without a ``mode`` column (its speed and overhead give
+travel times where the table has none)."""
 
 
 def read_corridor_file(path: str | Path):
-    """Read a corridor file with pyogrio; refuse a missing CRS or an empty file.
+    """Read a corridor file with pyogrio, or an edge table (CSV, or Parquet without
+    geometry) with pandas; refuse a missing CRS or an empty file.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        As stored, plus nothing; ``index`` 0..n-1 in file order.
+    geopandas.GeoDataFrame or pandas.DataFrame
+        As stored, plus nothing; ``index`` 0..n-1 in file order. A plain DataFrame is an
+        edge table: its rows name their places by id (:func:`corridor_edges`).
     """
     import geopandas as gpd  # only when a run reads corridor files (fast start-up)
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: corridor file not found")
+    if path.suffix.lower() == ".csv" or _plain_parquet(path):
+        return _read_edge_table(path)
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             frame = gpd.read_parquet(path)  # GeoParquet: needs pyarrow
@@ -71,6 +78,39 @@ def read_corridor_file(path: str | Path):
                         f"EPSG:4326, when writing the file)")
     if len(frame) == 0:
         raise DataError(f"{path}: corridors must contain at least one row; got 0")
+    return frame.reset_index(drop=True)
+
+
+def _plain_parquet(path: Path) -> bool:
+    """A Parquet file without GeoParquet's ``geo`` metadata: an edge table."""
+    if path.suffix.lower() != ".parquet":
+        return False
+    import pyarrow.parquet as pq  # only for Parquet corridor files
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise DataError(f"{path}: cannot read corridors: {exc}") from None
+    return b"geo" not in metadata
+
+
+def _read_edge_table(path: Path) -> pd.DataFrame:
+    """An edge table as text columns (ids kept as written: Namibia is "NA", not missing)."""
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                encoding="utf-8")
+        else:
+            frame = pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read the edge table: {exc}") from None
+    if len(frame) == 0:
+        raise DataError(f"{path}: corridors must contain at least one row; got 0")
+    missing = [c for c in ("origin", "destination") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: an edge table (no geometry) needs columns origin and "
+                        f"destination (place ids); missing {missing} in columns "
+                        f"{list(frame.columns)}")
     return frame.reset_index(drop=True)
 
 
@@ -100,9 +140,15 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict[str, ModeConfig],
         One error listing every problem with the rows at fault.
     """
     problems: list[str] = []
-    frame = frame.to_crs(4326)
     rows = np.arange(1, len(frame) + 1)
-    ends = _ends(frame, problems, rows)
+    spatial = hasattr(frame, "crs")
+    if spatial:
+        frame = frame.to_crs(4326)
+        ends = _ends(frame, problems, rows)
+    else:      # an edge table: its places' coordinates, in ``_aspatial_lengths``
+        ends = (None, None, None)
+        if "mode" not in frame.columns:
+            frame = frame.assign(mode=EDGE_TABLE_MODE)
     if "mode" not in frame.columns:
         raise DataError(join_problems(where, [f"column 'mode' is required; columns: "
                                               f"{[c for c in frame.columns]}"] + problems))
@@ -123,10 +169,18 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict[str, ModeConfig],
             pd.Series(np.asarray(places["id"])[np.maximum(origin, 0)]))
     if problems:
         raise DataError(join_problems(where, problems))
+    if not spatial:
+        ends = (None, None, _aspatial_lengths(origin, destination, places))
     length = numbers.get("distance_km", pd.Series(np.nan, index=frame.index)).to_numpy()
     length = np.where(np.isfinite(length), length, ends[2])
     time = _times(numbers, mode.fillna("").to_numpy(str), speed.to_numpy(), length, modes)
-    layer = mode.copy()
+    _report(problems, ~np.isfinite(time), rows, "a row between places without coordinates "
+            "must give travel_time_days, travel_time_hours or distance_km",
+            pd.Series([None] * len(rows)))
+    if problems:
+        raise DataError(join_problems(where, problems))
+    layer = mode.copy() if spatial else pd.Series(Path(where).stem, index=frame.index,
+                                                  dtype="string")
     if "layer" in frame.columns:
         given = frame["layer"].astype("string")
         layer = given.where(given.notna() & (given != ""), mode)
@@ -140,6 +194,14 @@ def corridor_edges(frame, places: pd.DataFrame, *, modes: dict[str, ModeConfig],
             mode=str(layer_modes[0]) if len(layer_modes) == 1 else "mixed", source=where,
             rows=rows[pick], description=f"corridor file {where}"))
     return out
+
+
+def _aspatial_lengths(origin, destination, places) -> np.ndarray:
+    """Geodesic km between the places of an edge table's rows (NaN where a place has no
+    coordinates: such a row needs travel_time_* or distance_km)."""
+    lon = np.asarray(places["lon"], dtype=float)
+    lat = np.asarray(places["lat"], dtype=float)
+    return geodesic_km(lon[origin], lat[origin], lon[destination], lat[destination])
 
 
 def _ends(frame, problems, rows):
@@ -242,6 +304,10 @@ def _match(frame, column, end, places, tolerance_km, polygons, problems, rows) -
         index[found] = position[ids[found].to_numpy(str)].to_numpy()
         _report(problems, by_id & ~found, rows,
                 f"{column} must be a place id (e.g. {position.index[:3].tolist()})", ids)
+    if end is None:                                       # an edge table: ids only
+        _report(problems, ~by_id, rows, f"{column} must be a place id (an edge table has "
+                "no geometry to match)", pd.Series([None] * n))
+        return index
     spatial = ~by_id & np.isfinite(end[:, 0])
     if spatial.any():
         index[spatial], gap = _nearest_places(end[spatial], places, polygons)

@@ -185,6 +185,13 @@ def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
         run.notes.append("manifest.json not found: provenance left out")
     config = directory / "config.toml"
     run.config_text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    if "lat" in risk.coords and "lon" in risk.coords and "place" in risk.dims:
+        lost = ~(np.isfinite(risk["lat"].values) & np.isfinite(risk["lon"].values))
+        if lost.any():
+            ids = [str(v) for v in risk["place"].values[lost]]
+            run.notes.append(f"{len(ids)} place(s) without coordinates are left off the maps "
+                             f"(with their corridors), not off the tables: {', '.join(ids[:10])}"
+                             + (" ..." if len(ids) > 10 else ""))
     if not all(name in risk.data_vars for name in ("flow", "arrivals")) or \
             not set(CORRIDOR_DIMS) <= set(risk.dims):
         run.notes.append("risk.nc has no corridor variables 'flow' and 'arrivals' (origin, "

@@ -204,3 +204,25 @@ def test_corridor_file_without_crs_exit_2(write_config, places_csv, tmp_path):
     assert code == 2 and "Traceback" not in err, err
     assert "CRS" in err and str(corridors.name) in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_places_without_coordinates_run_on_an_edge_table_and_are_left_off_the_maps(
+        write_config, tmp_path):
+    """An aspatial corridor layer (a plain edge table) between places that have no
+    coordinates: the run, its risk stage and tables are complete; the maps say what they
+    left out."""
+    places = tmp_path / "places.csv"
+    places.write_text("id,name,population\nAAA,Aland,1000000\nBBB,Bland,500000\n"
+                      "CCC,Cland,2000000\n")
+    (tmp_path / "trips.csv").write_text("origin,destination,persons_per_day,travel_time_days\n"
+                                        "AAA,BBB,1000,0.5\nBBB,AAA,900,0.5\nCCC,AAA,50,2\n")
+    config = write_config(config_text(places) + "[mobility]\ncorridors = ['trips.csv']\n"
+                          "[mobility.trips]\ncoupling = 'visiting'\nstay_days = 3\n")
+    code, out, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 0, err
+    run_dir = tmp_path / "runs" / out.strip().splitlines()[-1].split("/")[-1]
+    assert "3 place(s) without coordinates are left off the maps" in err
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+    with xr.open_dataset(run_dir / "mobility.nc", engine="h5netcdf") as ds:
+        assert float(ds.flow.sel(origin="AAA", destination="BBB", layer="trips")) == 1000.0
+    assert (run_dir / "top_corridors.csv").read_text().count("\n") == 4   # header + 3

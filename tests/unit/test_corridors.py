@@ -304,3 +304,47 @@ def test_any_declared_crs_is_reprojected_and_lengths_stay_geodesic(tmp_path, pla
     lonlat = build_mobility(places, {"corridors": [str(_air_file(tmp_path))]})
     a, b = mercator.layers["air"].distance, lonlat.layers["air"].distance
     assert abs(a - b).max() < 1e-6 * abs(b).max()
+
+
+def test_an_edge_table_without_geometry_is_a_corridor_layer(tmp_path, places):
+    """CSV or plain Parquet, ``origin,destination,persons_per_day[,travel_time_days]``: the
+    layer is named after the file, ids are kept as written (Namibia is "NA"), and a row
+    without a time takes the geodesic between its places at the land speed."""
+    with_namibia = pd.concat([places, pd.DataFrame({
+        "id": ["NA"], "name": ["Namibia"], "population": [2.6e6], "lon": [17.47],
+        "lat": [-22.48]})], ignore_index=True)
+    table = pd.DataFrame({"origin": ["ZAF", "NA", "MOZ"], "destination": ["NA", "ZAF", "ZAF"],
+                          "persons_per_day": [300.0, 280.0, 900.0],
+                          "travel_time_days": [1.5, None, 0.5]})
+    for name in ("commuting.csv", "commuting.parquet"):
+        path = tmp_path / name
+        table.to_csv(path, index=False) if name.endswith(".csv") else table.to_parquet(path)
+        layer = build_mobility(with_namibia, {"corridors": [name]},
+                               base_dir=tmp_path).layers["commuting"]
+        zaf, nam, moz = 2, 4, 3
+        assert layer.mode == "land" and layer.flow[zaf, nam] == 300.0
+        assert layer.flow[nam, zaf] == 280.0 and layer.flow[moz, zaf] == 900.0
+        assert layer.travel_time[moz, zaf] == 0.5
+        assert layer.travel_time[zaf, nam] == pytest.approx(min(1.5, 2 / 24 + 1163 / 1440),
+                                                            rel=0.01)  # 1,163 km at 60 km/h
+
+
+def test_edge_table_rows_name_their_places_and_need_a_time_without_coordinates(tmp_path,
+                                                                               places):
+    path = tmp_path / "edges.csv"
+    path.write_text("origin,destination,persons_per_day\nZAF,XXX,5\n,GBR,3\nGBR,GBR,1\n")
+    with pytest.raises(DataError) as err:
+        build_mobility(places, {"corridors": ["edges.csv"]}, base_dir=tmp_path)
+    message = str(err.value)
+    assert "origin must be a place id (an edge table has no geometry to match)" in message
+    assert "got ['XXX'] in rows [1]" in message and "rows [3]" in message
+    unplaced = places.assign(lat=np.nan, lon=np.nan)
+    path.write_text("origin,destination,persons_per_day,travel_time_days\nZAF,GBR,5,\n"
+                    "GBR,USA,3,0.4\n")
+    with pytest.raises(DataError, match=r"without coordinates must give travel_time_days, "
+                                        r"travel_time_hours or distance_km; got \['missing'\] "
+                                        r"in rows \[1\]"):
+        build_mobility(unplaced, {"corridors": ["edges.csv"]}, base_dir=tmp_path)
+    path.write_text("source,target\nZAF,GBR\n")
+    with pytest.raises(DataError, match="needs columns origin and destination"):
+        build_mobility(places, {"corridors": ["edges.csv"]}, base_dir=tmp_path)
