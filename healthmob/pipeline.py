@@ -42,8 +42,6 @@ from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.rundir import RunDirectory, collect_logs, read_manifest, sha256_file
 from .surveillance.config import check_observed_strata
-from .surveillance.decompose import parse_request
-from .surveillance.run import surveil_run
 from .units import DAYS_PER_YEAR
 
 log = logging.getLogger(__name__)
@@ -275,6 +273,7 @@ def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool
         write_dataset(assess(prepared, results), folder.path / "risk.nc")
         folder.add_output("risk.nc")
     if scenario.surveillance.observed:
+        from .surveillance.run import surveil_run  # scipy.stats: imported only when asked
         for path in surveil_run(folder.path, scenario.surveillance.observed,
                                 base_dir=scenario.base_dir).files:
             folder.add_output(path.name)
@@ -299,6 +298,8 @@ def surveil(target: str | Path, observed: str | Path, output_dir: str | Path | N
     foreign-born counts (:mod:`healthmob.surveillance.fit`). Bad input raises before
     anything is written.
     """
+    from .surveillance.decompose import parse_request  # scipy.stats: imported when asked
+    from .surveillance.run import surveil_run
     target = Path(target)
     if decomposition:
         parse_request(decomposition)  # a bad request stops before any run

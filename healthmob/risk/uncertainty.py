@@ -28,7 +28,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import qmc, triang
 from threadpoolctl import threadpool_limits
 
 from .. import units as _units
@@ -93,6 +92,8 @@ def draw(spec: ModelSpec, places, policies: list[Policy], fitted, members: int,
     ranged = np.isfinite(best) & np.isfinite(lo) & np.isfinite(hi) & (hi > lo) & (best > 0)
     with_efficacy = [j for j, p in enumerate(policies) if p.treatment_efficacy_range]
     d = len(names) + int(ranged.sum()) + len(with_efficacy)
+    from scipy.stats import qmc  # slow to import: only when intervals are asked for
+
     u = qmc.LatinHypercube(d=max(d, 1), seed=np.random.default_rng(seed)).random(members)
     values = np.empty((members, len(names)))
     for k, name in enumerate(names):
@@ -112,6 +113,8 @@ def draw(spec: ModelSpec, places, policies: list[Policy], fitted, members: int,
 
 
 def _triangular(u, low, mode, high):
+    from scipy.stats import triang  # with qmc, above
+
     low, mode, high = (np.asarray(v, dtype=float) for v in (low, mode, high))
     mode = np.clip(mode, low, high)
     width = high - low
