@@ -104,7 +104,8 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
             scenario.places, scenario.initial, observed, int(years[0])))
     places = scenario.places
     t0 = time.perf_counter()
-    mobility = build_mobility(places, scenario.mobility, base_dir=scenario.base_dir)
+    mobility = build_mobility(places, scenario.mobility, base_dir=scenario.base_dir,
+                              source=scenario.path)
     log.info("mobility: %d places, layers %s (%.2f s)", mobility.n_places,
              sorted(mobility.layers), time.perf_counter() - t0)
     if not history:  # a history start's births keep populations on the observed totals
@@ -374,8 +375,7 @@ def resume(run_dir: str | Path, *, scheduler: str | None = None, progress=None) 
     checked against the plan (docs/ensembles.md)."""
     from .ensemble.run import run_ensemble  # dask: imported only for ensembles
 
-    manifest = read_manifest(run_dir)   # refused before the folder changes
-    path = manifest.get("config")
+    path = (manifest := read_manifest(run_dir)).get("config")  # refused before any change
     if manifest.get("status") != "complete" and (not isinstance(path, str) or not path):
         raise RunError(f"{Path(run_dir).resolve()}: the manifest does not record the config "
                        "of an ensemble run; nothing to resume")

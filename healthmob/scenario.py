@@ -298,7 +298,7 @@ def _parameter_table(own: dict, file: str, base: Path, problems: list[str]
         return own, None
     path = Path(file) if Path(file).is_absolute() else base / file
     try:
-        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+        loaded = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"parameters_file: cannot read {path}: {exc.strerror or exc}")
         return own, None

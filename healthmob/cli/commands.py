@@ -82,7 +82,8 @@ def _validate(args) -> int:
               f"{len(config.networks)} networks; run it with healthmob network)")
         return 0
     scenario = load_scenario(path)
-    build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir)
+    build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir,
+                   source=scenario.path)
     print(f"{scenario.path}: valid ({scenario.spec.name} model, {len(scenario.places)} places)")
     return 0
 
@@ -95,7 +96,8 @@ def _mobility(args) -> int:
     from ..store.rundir import RunDirectory
 
     scenario = load_scenario(args.config)
-    mobility = build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir)
+    mobility = build_mobility(scenario.places, scenario.mobility, base_dir=scenario.base_dir,
+                              source=scenario.path)
     base = Path(args.output_dir or scenario.output.directory)
     inputs = list(scenario.input_files) + mobility_inputs(scenario.mobility, scenario.base_dir)
     folder = RunDirectory(base, scenario.name, "mobility", scenario.seed, inputs)

@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import ConfigError, DataError
-from .config import LayerConfig, MobilityConfig, mobility_config, resolve_path
+from .config import LAYER_DEFAULTS, LayerConfig, MobilityConfig, mobility_config, resolve_path
 from .corridor_file import corridor_edges, read_corridor_file
 from .edges import Edges, model_volumes
 from .matrix import VOLUME_SOURCES, Mobility, MobilityLayer
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
-                   base_dir: str | Path | None = None) -> Mobility:
+                   base_dir: str | Path | None = None, source: str | Path | None = None
+                   ) -> Mobility:
     """Mobility layers of a scenario.
 
     Parameters
@@ -43,6 +44,8 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
     base_dir : path, optional
         Folder that relative corridor paths are resolved against (the config's folder);
         the working directory when omitted.
+    source : path, optional
+        The config file, named by the errors about its ``[mobility]`` keys.
 
     Returns
     -------
@@ -73,10 +76,18 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
                                 tolerance_km=config.match.tolerance_km,
                                 polygons=polygons if polygons is not False else None)
     names = list(dict.fromkeys(e.layer for e in edges))
+    where = f"{source}: mobility" if source else "mobility"
     stray = sorted(k for k in config.layer_settings if k not in names)
     if stray:
-        raise ConfigError(f"mobility: {[f'mobility.{s}' for s in stray]} configure no layer; "
+        raise ConfigError(f"{where}: {[f'mobility.{s}' for s in stray]} configure no layer; "
                           f"layers: {names}")
+    for name in names:   # a default route may name a layer the run lacks (migration: land)
+        via = tuple(config.layer(name).travel_via or ())
+        unknown = [v for v in via if v not in names]
+        if unknown and (via != tuple(LAYER_DEFAULTS.get(name, {}).get("travel_via", ()))
+                        or len(unknown) == len(via)):
+            raise ConfigError(f"{where}.{name}.travel_via must name layers of the run "
+                              f"{names}; got {unknown}")
     for e in edges:
         _fill_volumes(e, config.layer(e.layer), frame)
     layers = {name: assemble_layer(name, [e for e in edges if e.layer == name], edges,
@@ -132,12 +143,8 @@ def assemble_layer(name: str, own: list[Edges], every: list[Edges], cfg: LayerCo
     i, j = flow.nonzero()
     source = sp.csr_array((_first_code(origin, destination, codes, i, j, n), (i, j)),
                           shape=(n, n))
-    via = cfg.travel_via or [name]
     known = {e.layer for e in every}
-    unknown = [v for v in via if v not in known]
-    if unknown:
-        raise ConfigError(f"mobility.{name}.travel_via must name layers {sorted(known)}; "
-                          f"got {unknown}")
+    via = [v for v in cfg.travel_via if v in known] or [name]   # the run's layers of them
     route = [e for e in every if e.layer in via]
     graph = build_graph(n, np.concatenate([e.origin for e in route]),
                         np.concatenate([e.destination for e in route]),

@@ -26,7 +26,7 @@ def read_table(path: Path) -> pd.DataFrame:
     not UTF-8 text, or a row with more or fewer fields than the header, is a DataError
     naming the row."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: cannot read as a UTF-8 CSV table: {exc}") from None

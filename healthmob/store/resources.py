@@ -102,6 +102,8 @@ def read_toml(value: str | Path, folder: str, error: type[Exception],
         ``"<path>: <what> not found"`` or ``"<path>: not valid TOML: <reason>"``.
     """
     path = resolve_named_file(value, folder, base)
+    if path.is_dir():
+        raise error(f"{path}: a folder, not a {what}; give the path of a .toml file")
     if not path.is_file():
         raise error(f"{path if path.is_absolute() else value}: {what} not found")
     try:
@@ -109,7 +111,7 @@ def read_toml(value: str | Path, folder: str, error: type[Exception],
     except OSError as exc:
         raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     try:
-        return path, tomllib.loads(raw.decode("utf-8")), raw
+        return path, tomllib.loads(raw.decode("utf-8-sig")), raw  # a BOM (Windows editors)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:

@@ -235,6 +235,10 @@ CASES = {
     "layers not an array": (_replace('layers = ["air", "migration"]', "layers = 'air'"),
                             "mobility.layers must be an array of strings"),
     "negative layer scale": (_append("[mobility.air]\nscale = -1\n"), "mobility.air.scale"),
+    "a layer the run lacks in travel_via": (
+        _append("[mobility.migration]\ntravel_via = ['air', 'lnd']\n"),
+        "mobility.migration.travel_via must name layers of the run ['air', 'migration']; "
+        "got ['lnd']"),
     "fractions not a table": (_replace("fractions = { S = 0.7, LL = 0.3 }", "fractions = 3"),
                               "initial.fractions"),
     "places source a number": (_replace('source = "world"', "source = 5"), "places.source"),
@@ -289,6 +293,18 @@ def test_a_config_that_is_not_toml_is_one_line(case, tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
     assert code == 2 and len(lines) == 1 and expected in lines[0], err
     assert "Traceback" not in err and not (tmp_path / "runs").exists()
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    """Windows editors save UTF-8 with a BOM; TOML forbids it, healthmob reads past it."""
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + BASE.encode())
+    assert main(["validate", str(config)]) == 0, capsys.readouterr().err
+
+
+def test_a_folder_given_as_the_config_is_one_line(tmp_path, capsys):
+    code, err = _run(tmp_path, tmp_path / "runs", capsys)
+    assert code == 2 and "a folder, not a config file" in err and "Traceback" not in err
 
 
 def test_a_valid_but_unusual_config_runs(tmp_path, capsys):
