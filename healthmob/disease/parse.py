@@ -96,8 +96,8 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
         raise ModelSpecError(f"{where}: the model file is empty")
     report_unknown(table, TOP_KEYS, "", problems)
     name = table.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append(must_be("name", "a non-empty string", name))
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        problems.append(must_be("name", "an identifier (letters, digits, _)", name))
     parameters = parse_parameters(table.get("parameters", {}), problems)
     compartments = _parse_compartments(table.get("compartments"), problems)
     ids = {c.id for c in compartments}
