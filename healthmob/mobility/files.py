@@ -25,7 +25,8 @@ from ..store.netcdf import write_dataset
 from .effective_distance import effective_distance
 from .matrix import VOLUME_SOURCE_ATTRS, VOLUME_SOURCES, Mobility, MobilityLayer
 
-DENSE_LIMIT = 5000
+DENSE_LIMIT = 500
+"""Most places stored dense in mobility.nc (500^2 pairs x 3 layers x 25 bytes: 19 MB)."""
 VARIABLES = {
     "flow": {"units": "day-1", "long_name": "persons per day travelling from origin to "
                                             "destination"},
@@ -183,9 +184,10 @@ def corridors_frame(mobility: Mobility, places: pd.DataFrame):
     lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
     i, j = frame.pop("_i").to_numpy(int), frame.pop("_j").to_numpy(int)
     coords = np.stack([np.c_[lon[i], lat[i]], np.c_[lon[j], lat[j]]], axis=1)
-    lines = shapely.linestrings(coords) if len(frame) else []
-    if len(frame):
-        lines = np.where(np.isfinite(coords).all(axis=(1, 2)), lines, None)
+    placed = np.isfinite(coords).all(axis=(1, 2))       # places without coordinates: None
+    lines = np.full(len(frame), None, dtype=object)
+    if placed.any():
+        lines[placed] = shapely.linestrings(coords[placed])
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=4326), crs=4326)
 
 
