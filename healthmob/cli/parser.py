@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario and write runs/<name>-<timestamp>/")
     run.add_argument("config", nargs="?",
                      help="config file, or the name of a shipped config (world)")
-    run.add_argument("--output-dir", type=Path, help="parent folder of the run (default runs/)")
+    run.add_argument("--output-dir", type=_folder, help="parent folder of the run (default runs/)")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=_scheduler_address,
                      help="run ensemble members on this running dask scheduler")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -61,19 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     mobility = commands.add_parser("mobility",
                                    help="build the mobility layers: mobility.nc, corridors.gpkg")
     mobility.add_argument("config")
-    mobility.add_argument("--output-dir", type=Path)
+    mobility.add_argument("--output-dir", type=_folder)
     mobility.set_defaults(handler=_mobility)
 
     network = commands.add_parser(
         "network", help="contact-network ensembles (epydemic): network.nc, network_fit.csv")
     network.add_argument("config")
-    network.add_argument("--output-dir", type=Path)
+    network.add_argument("--output-dir", type=_folder)
     network.set_defaults(handler=_network)
 
     calibrate = commands.add_parser(
         "calibrate", help="fit the endemic start to the burden data and cache it")
     calibrate.add_argument("config")
-    calibrate.add_argument("--output-dir", type=Path,
+    calibrate.add_argument("--output-dir", type=_folder,
                            help="folder of the <key>.csv file (default: the user cache)")
     calibrate.set_defaults(handler=_calibrate)
 
@@ -119,7 +119,7 @@ def _add_surveil(commands) -> None:
     surveil.add_argument("--observed", required=True, metavar="FILE",
                          help="observed CSV (docs/surveillance.md), or a shipped table: "
                               "who-notifications, england-wales")
-    surveil.add_argument("--output-dir", type=Path,
+    surveil.add_argument("--output-dir", type=_folder,
                          help="parent folder of the run when CONFIG is run (default runs/)")
     surveil.add_argument("--decompose", metavar="PLACE:FIRST:LAST",
                          help="split the change of PLACE's foreign-born notifications between "
@@ -129,6 +129,13 @@ def _add_surveil(commands) -> None:
                               "foreign-born counts: fitted_selection.csv, "
                               "fitted_parameters.toml (loaded only by a config that asks)")
     surveil.set_defaults(handler=_surveil)
+
+
+def _folder(text: str) -> Path:
+    """``--output-dir``: a folder path, not an empty string (which would mean here)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder; got an empty string")
+    return Path(text)
 
 
 SCHEDULER = re.compile(r"(tcp|tls|inproc|ucx)://[^\s:/]+:\d{1,5}")

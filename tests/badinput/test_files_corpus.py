@@ -223,6 +223,7 @@ def test_a_network_that_cannot_be_built_is_one_line(n, kind, key, value, expecte
     (["run", "c.toml", "--scheduler", "not an address"], "must be a dask scheduler address"),
     (["run", "c.toml", "--scheduler", "tcp://host:99999"], "must be a dask scheduler address"),
     (["run", "c.toml", "--scheduler", "tcp://127.0.0.1:1"], "no dask scheduler answers there"),
+    (["run", "c.toml", "--output-dir", ""], "must name a folder; got an empty string"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["report"], "the following arguments are required: RUN_DIR"),
     (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
