@@ -37,7 +37,7 @@ from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
 from .network.overrides import network_overrides
 from .results import build_results
-from .risk.assess import RiskInputs, add_intervals, assess_risk, member_inputs, risk_inputs
+from .risk.assess import add_intervals, assess_risk, for_storage, member_inputs, risk_inputs
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.rundir import RunDirectory, collect_logs, read_manifest, sha256_file
@@ -208,8 +208,7 @@ def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) 
                                         prepared.coupling, method=solver.method,
                                         rtol=solver.rtol, atol=solver.atol,
                                         schedule=prepared.schedule)
-    log.info("deterministic engine: %d output times in %.2f s", len(times),
-             time.perf_counter() - t0)
+    log.info("deterministic engine: %d output times, %.2f s", len(times), time.perf_counter() - t0)
     account = None
     if prepared.birthplace is not None:
         account = account_of_run(prepared.models, trajectory, prepared.coupling,
@@ -271,7 +270,7 @@ def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool
     scenario = prepared.scenario
     with_risk = scenario.risk.enabled and bool(prepared.mobility.layers)
     if with_risk and not (folder.path / "risk.nc").is_file():   # a resume may have it
-        write_dataset(assess(prepared, results), folder.path / "risk.nc")
+        write_dataset(for_storage(assess(prepared, results)), folder.path / "risk.nc")
         folder.add_output("risk.nc")
     if scenario.surveillance.observed:
         from .surveillance.run import surveil_run  # scipy.stats: imported only when asked
@@ -348,8 +347,9 @@ def assess(prepared: Prepared, results: xr.Dataset) -> xr.Dataset:
     return risk
 
 
-def _intervals(prepared: Prepared, inputs: RiskInputs, risk: xr.Dataset) -> xr.Dataset:
-    """The uncertainty ensemble of the risk stage (:mod:`healthmob.risk.uncertainty`), its
+def _intervals(prepared: Prepared, inputs, risk: xr.Dataset) -> xr.Dataset:
+    """The uncertainty ensemble of the risk stage (:mod:`healthmob.risk.uncertainty`) for
+    ``inputs`` (the :class:`~healthmob.risk.assess.RiskInputs` of :func:`assess`), its
     members on the executor of ``[risk.uncertainty]``."""
     from .ensemble.executors import map_calls  # dask: imported only when asked
     from .risk.uncertainty import run_member

@@ -19,6 +19,7 @@ import xarray as xr
 
 from ..errors import DataError, RunError
 from ..schema import CORRIDOR_DIMS
+from ..store.gather import scatter_pairs
 from ..store.resources import DATA_SOURCES
 
 RISK_FILE = "risk.nc"
@@ -161,7 +162,7 @@ def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
                        "[risk] enabled to write them")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
-            risk = ds.load()
+            risk = scatter_pairs(ds.load())    # a run of many places stores corridors only
     except Exception as exc:  # h5py/h5netcdf raise several types for unreadable files
         raise DataError(f"{path}: cannot read as NetCDF-4: {exc}") from None
     if "place" not in risk.dims and not set(CORRIDOR_DIMS) <= set(risk.dims):

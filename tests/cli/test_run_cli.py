@@ -226,3 +226,27 @@ def test_places_without_coordinates_run_on_an_edge_table_and_are_left_off_the_ma
     with xr.open_dataset(run_dir / "mobility.nc", engine="h5netcdf") as ds:
         assert float(ds.flow.sel(origin="AAA", destination="BBB", layer="trips")) == 1000.0
     assert (run_dir / "top_corridors.csv").read_text().count("\n") == 4   # header + 3
+
+
+def test_a_run_of_many_places_stores_corridors_only_and_maps_them(write_config, tmp_path):
+    """600 places and 1,200 corridors: mobility.nc and risk.nc keep the pairs with a flow
+    (CF gathering) instead of 360,000 place pairs, and the tables are rebuilt from them."""
+    n = 600
+    rows = "\n".join(f"P{k},P{k},100000,{k % 60 - 30},{k // 60 * 10 - 50}" for k in range(n))
+    places = tmp_path / "places.csv"
+    places.write_text("id,name,population,lat,lon\n" + rows + "\n")
+    trips = [f"P{k},P{(k + step) % n},{100 + k},0.1" for k in range(n) for step in (1, 7)]
+    (tmp_path / "trips.csv").write_text("origin,destination,persons_per_day,travel_time_days\n"
+                                        + "\n".join(trips) + "\n")
+    text = config_text(places, infected=10).replace('place = "AAA"', 'place = "P0"')
+    config = write_config(text + "[mobility]\ncorridors = ['trips.csv']\n"
+                          "[mobility.trips]\ncoupling = 'visiting'\nstay_days = 3\n")
+    code, out, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
+    assert code == 0, err
+    run_dir = tmp_path / "runs" / out.strip().splitlines()[-1].split("/")[-1]
+    for name in ("mobility.nc", "risk.nc"):
+        with xr.open_dataset(run_dir / name, engine="h5netcdf") as ds:
+            assert ds.sizes["pair"] == 2 * n and "pair" in ds["flow"].dims, name
+    with open(run_dir / "top_corridors.csv") as table:
+        assert len(table.read().splitlines()) > 10
+    assert (run_dir / "report.html").is_file() and (run_dir / "risk_map.png").is_file()
