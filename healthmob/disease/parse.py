@@ -8,6 +8,7 @@ problem naming its key. A product spec (``components = [...]``) is composed firs
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .spec import (
     select,
 )
 
+MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 TOP_KEYS = ("name", "long_name", "description", "authors", "references", "compartments",
             "transitions", "infections", "births", "tallies", "parameters", "outputs",
             "parameter_sets", "infected", "selection", "arrivals")
@@ -96,8 +98,9 @@ def parse_model(table: dict, where: str = "<model>", sha256: str = "",
         raise ModelSpecError(f"{where}: the model file is empty")
     report_unknown(table, TOP_KEYS, "", problems)
     name = table.get("name")
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
-        problems.append(must_be("name", "an identifier (letters, digits, _)", name))
+    if not isinstance(name, str) or not MODEL_NAME.match(name):
+        problems.append(must_be("name", "a name of letters, digits, _ and - (starting with "
+                                "a letter)", name))
     parameters = parse_parameters(table.get("parameters", {}), problems)
     compartments = _parse_compartments(table.get("compartments"), problems)
     ids = {c.id for c in compartments}

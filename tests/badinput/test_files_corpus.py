@@ -78,7 +78,7 @@ MODELS = {
     "a product of an unknown model": ('name = "p"\ncomponents = ["sir", "nosuch"]\n', "nosuch"),
     "a product of one model": ('name = "p"\ncomponents = ["sir"]\n', "components must be an"),
     "a model name that is not an identifier": ('name = "my model"\ncompartments = '
-                                                "[{ id = 'S' }]\n", "name must be an identifier"),
+                                                "[{ id = 'S' }]\n", "name must be a name of letters"),
     "a product of four HIV models": ('name = "p"\ncomponents = ["hiv", "hiv", "hiv", "hiv"]\n',
                                      "components must make at most 2,000 compartments; got "
                                      "50,625"),
