@@ -77,8 +77,8 @@ MODELS = {
     "empty": ("", "the model file is empty"),
     "a product of an unknown model": ('name = "p"\ncomponents = ["sir", "nosuch"]\n', "nosuch"),
     "a product of one model": ('name = "p"\ncomponents = ["sir"]\n', "components must be an"),
-    "a model name that is not an identifier": ('name = "my model"\ncompartments = '
-                                                "[{ id = 'S' }]\n", "name must be a name of letters"),
+    "a model name with a space": ('name = "my model"\ncompartments = [{ id = \'S\' }]\n',
+                                  "name must be a name of letters"),
     "a product of four HIV models": ('name = "p"\ncomponents = ["hiv", "hiv", "hiv", "hiv"]\n',
                                      "components must make at most 2,000 compartments; got "
                                      "50,625"),
