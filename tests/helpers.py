@@ -76,3 +76,22 @@ def assert_refused(done, expected: str, output_dir: Path) -> None:
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not output_dir.exists()
+
+
+WORLD_CONFIG = """
+name = "bad"
+model = "tb"
+seed = 1
+[places]
+source = "world"
+ids = ["GBR", "IND", "PAK"]
+[time]
+duration = "60 days"
+step = "1 month"
+[initial]
+method = "fractions"
+fractions = { S = 0.7, LL = 0.3 }
+[mobility]
+layers = ["air", "migration"]
+"""
+"""TB on three world places with air and migration corridors and the risk stage on."""

@@ -5,26 +5,9 @@ the CLI's ``main`` (the same code a user's command runs), so the corpus is fast.
 from __future__ import annotations
 
 import pytest
+from helpers import WORLD_CONFIG
 
 from healthmob.cli import main
-
-BASE = """
-name = "bad"
-model = "tb"
-seed = 1
-[places]
-source = "world"
-ids = ["GBR", "IND", "PAK"]
-[time]
-duration = "60 days"
-step = "1 month"
-[initial]
-method = "fractions"
-fractions = { S = 0.7, LL = 0.3 }
-[mobility]
-layers = ["air", "migration"]
-"""
-"""TB on three world places with air and migration corridors and the risk stage on."""
 
 IGRA = "screens = [ { stage = 'post_entry', test = 'igra', sensitivity = 0.8 } ]\n"
 
@@ -265,7 +248,7 @@ def _run(config, out, capsys):
 def test_bad_config_is_one_line_exit_2(case, tmp_path, capsys):
     edit, expected = CASES[case]
     config = tmp_path / "bad.toml"
-    config.write_text(edit(BASE), encoding="utf-8")
+    config.write_text(edit(WORLD_CONFIG), encoding="utf-8")
     code, err = _run(config, tmp_path / "runs", capsys)
     lines = [line for line in err.splitlines() if line.startswith("healthmob: error:")]
     assert code == 2, err
@@ -276,7 +259,7 @@ def test_bad_config_is_one_line_exit_2(case, tmp_path, capsys):
 
 
 FILES = {
-    "not UTF-8": (BASE.replace('"bad"', '"b\xe9d"').encode("latin-1"), "not valid TOML"),
+    "not UTF-8": (WORLD_CONFIG.replace('"bad"', '"b\xe9d"').encode("latin-1"), "not valid TOML"),
     "binary garbage": (bytes(range(256)) * 4, "not valid TOML"),
     "a TOML syntax error": (b"name = \n", "not valid TOML"),
     "tables nested too deep": (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "not valid TOML"),
@@ -298,7 +281,7 @@ def test_a_config_that_is_not_toml_is_one_line(case, tmp_path, capsys):
 def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
     """Windows editors save UTF-8 with a BOM; TOML forbids it, healthmob reads past it."""
     config = tmp_path / "bom.toml"
-    config.write_bytes(b"\xef\xbb\xbf" + BASE.encode())
+    config.write_bytes(b"\xef\xbb\xbf" + WORLD_CONFIG.encode())
     assert main(["validate", str(config)]) == 0, capsys.readouterr().err
 
 
@@ -310,7 +293,7 @@ def test_a_folder_given_as_the_config_is_one_line(tmp_path, capsys):
 def test_a_valid_but_unusual_config_runs(tmp_path, capsys):
     """Namibia's ISO2 code is "NA"; one place; no corridors: valid, so it runs."""
     config = tmp_path / "na.toml"
-    config.write_text(BASE.replace('ids = ["GBR", "IND", "PAK"]', 'ids = ["NAM"]')
+    config.write_text(WORLD_CONFIG.replace('ids = ["GBR", "IND", "PAK"]', 'ids = ["NAM"]')
                       .replace('layers = ["air", "migration"]', "layers = []")
                       .replace("60 days", "10 days").replace("1 month", "5 days"))
     code, err = _run(config, tmp_path / "runs", capsys)

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from helpers import config_text, environment
+from helpers import WORLD_CONFIG, config_text, environment
 
 from healthmob.store.rundir import effective_status
 
@@ -169,25 +169,11 @@ def test_a_disk_that_fills_while_writing_is_one_line_and_a_failed_run(small_disk
     assert not list(run.glob(".*partial*")) and not (run / "results.nc").exists()
 
 
-WORLD_ENSEMBLE = """
-name = "maps"
-model = "tb"
-seed = 3
-engine = "stochastic"
-[places]
-source = "world"
-ids = ["GBR", "IND", "PAK"]
-[time]
-duration = "30 days"
-step = "15 days"
-[initial]
-method = "fractions"
-fractions = { S = 0.7, LL = 0.3 }
-[mobility]
-layers = ["air", "land", "migration"]
-[ensemble]
-members = 2
-"""
+WORLD_ENSEMBLE = (WORLD_CONFIG.replace('name = "bad"', 'name = "maps"\nengine = "stochastic"')
+                  .replace('"60 days"', '"30 days"').replace('"1 month"', '"15 days"')
+                  .replace('["air", "migration"]', '["air", "land", "migration"]')
+                  + "[ensemble]\nmembers = 2\n")
+"""A two-member TB ensemble on three world places, with the risk stage, maps and report."""
 
 
 def test_resume_rebuilds_maps_and_report_that_a_stop_interrupted(tmp_path, monkeypatch):
