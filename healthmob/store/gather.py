@@ -47,7 +47,7 @@ def gather_pairs(ds: xr.Dataset, keep: np.ndarray) -> xr.Dataset:
         gathered += 1
     if gathered:
         out = out.assign_coords(pair=xr.Variable("pair", key, {
-            "long_name": "gathered (origin, destination) pair (origin_index * N + destination_index)",
+            "long_name": "gathered pair: origin_index * N + destination_index",
             "compress": "origin destination"}))
     return out
 
