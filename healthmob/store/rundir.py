@@ -136,8 +136,7 @@ class RunDirectory:
             "status": "running",
             "outputs": [],
         }
-        self.write_manifest()
-        self.attach_log(earlier_logs)
+        self._started(lambda: self.attach_log(earlier_logs))
 
     @classmethod
     def reopen(cls, path: str | Path) -> RunDirectory:
@@ -161,9 +160,18 @@ class RunDirectory:
                         host=socket.gethostname(),
                         heartbeat={"file": HEARTBEAT_FILE, "every_seconds": HEARTBEAT_SECONDS})
         manifest.pop("error", None)
-        folder.write_manifest()
-        folder.attach_log()
+        folder._started(folder.attach_log)
         return folder
+
+    def _started(self, then) -> None:
+        """Write the ``running`` manifest, then ``then()``: a Ctrl-C or SIGTERM in between
+        (before :meth:`recording` holds the run) still ends the run as ``interrupted``."""
+        self.write_manifest()
+        try:
+            then()
+        except KeyboardInterrupt as exc:
+            self.finish("interrupted", f"KeyboardInterrupt: {exc}")
+            raise
 
     def attach_log(self, earlier_logs=()) -> None:
         """Send the ``healthmob`` log to ``run.log`` (appending), after ``earlier_logs``."""
@@ -234,9 +242,11 @@ class RunDirectory:
         self.detach_log()
 
     def detach_log(self) -> None:
-        """Stop writing the log to ``run.log``."""
-        logging.getLogger("healthmob").removeHandler(self._handler)
-        self._handler.close()
+        """Stop writing the log to ``run.log`` (nothing when it was never attached)."""
+        handler = getattr(self, "_handler", None)
+        if handler is not None:
+            logging.getLogger("healthmob").removeHandler(handler)
+            handler.close()
 
 
 LOCK_FILE = ".lock"

@@ -202,3 +202,18 @@ def test_resume_rebuilds_maps_and_report_that_a_stop_interrupted(tmp_path, monke
     assert (run / "report.html").is_file() and (run / "risk_map.png").is_file()
     assert (run / "risk.nc").stat().st_mtime_ns == risk       # not computed again
     assert main(["-q", "run", "--resume", str(run)]) == 2      # now nothing to resume
+
+
+def test_a_stop_between_the_first_manifest_and_the_run_is_interrupted(tmp_path, monkeypatch):
+    """SIGTERM just after the folder's manifest is written, before the run is recorded
+    (3 of 30 signals sent within 3 ms of the manifest left ``running`` before)."""
+    from healthmob.store.rundir import RunDirectory
+
+    def stopped(self, earlier_logs=()):
+        raise KeyboardInterrupt("signal 15")
+
+    monkeypatch.setattr(RunDirectory, "attach_log", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        RunDirectory(tmp_path, "early", "run", 0, [])
+    [manifest] = list(tmp_path.glob("early-*/manifest.json"))
+    assert json.loads(manifest.read_text())["status"] == "interrupted"
