@@ -133,7 +133,6 @@ def _calibrate(args) -> int:
     from ..calibration.cache import user_cache_folder
     from ..calibration.config import EndemicStart, HistoryStart
     from ..calibration.initial import FLAG_MEANINGS
-    from ..errors import ConfigError
     from ..pipeline import prepare
     from ..scenario import load_scenario
 

@@ -122,15 +122,19 @@ def done_members(folder: Path, plan: EnsemblePlan) -> set[tuple[int, int]]:
 
 
 def _member_problem(path: Path, plan: EnsemblePlan, scenario: int, member: int) -> str | None:
-    """Why a member file is not this plan's member, or None."""
-    if recorded_plan(path) != plan.fingerprint:
-        return "unreadable, or written for another plan (plan_sha256)"
+    """Why a member file is not this plan's member, or None (one read of the file)."""
     n_places, n_compartments = plan.x0.shape
     shapes = {"state": (n_places, len(plan.times), n_compartments),
               "tally_rate": (n_places, len(plan.times), len(plan.spec.tallies))}
-    with h5py.File(path, "r") as f:
-        found = {name: f[name].shape if name in f else None for name in shapes}
-        key = (f.attrs.get("scenario"), f.attrs.get("member"))
+    try:
+        with h5py.File(path, "r") as f:
+            sha = _text(f.attrs.get("plan_sha256"))
+            found = {name: f[name].shape if name in f else None for name in shapes}
+            key = (f.attrs.get("scenario"), f.attrs.get("member"))
+    except OSError:
+        sha = None
+    if sha != plan.fingerprint:
+        return "unreadable, or written for another plan (plan_sha256)"
     if key != (scenario, member):
         return f"holds scenario {key[0]} member {key[1]}"
     if found != shapes:
@@ -143,10 +147,14 @@ def recorded_plan(path: Path) -> str | None:
     file cannot be read as HDF5 or has none."""
     try:
         with h5py.File(path, "r") as f:
-            sha = f.attrs.get("plan_sha256")
+            return _text(f.attrs.get("plan_sha256"))
     except OSError:
         return None
-    return sha.decode() if isinstance(sha, bytes) else sha
+
+
+def _text(value):
+    """An HDF5 string attribute as str (h5py gives bytes for some writers)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def remove_partial_files(folder: Path) -> int:
