@@ -12,10 +12,10 @@ from . import __version__
 from .birthplace.account import Account
 from .birthplace.variables import birthplace_variables
 from .calibration.initial import FLAG_MEANINGS, InitialState
-from .disease.observables import observe, units_of
+from .disease.observables import attrs_of, observe, units_of
 from .engine.trajectory import Trajectory
 from .schema import CONVENTIONS, LAT_ATTRS, LON_ATTRS, require_conforming
-from .units import CF_UNITS, PER_100K_YEAR_UNITS, convert
+from .units import CF_UNITS, convert
 
 
 def place_coords(places: pd.DataFrame) -> dict:
@@ -105,13 +105,10 @@ def _observables(spec, trajectory: Trajectory) -> dict:
     for tally in spec.tallies:
         data[tally] = (("time", "place"), observe(spec, tally, trajectory.state,
                                                   trajectory.tally_rates), {
-            "units": PER_100K_YEAR_UNITS,
-            "long_name": f"{spec.tallies[tally]} per 100,000 population per year",
-            "comment": "instantaneous rate at the time stamp"})
-    for name, output in spec.outputs.items():
+            **attrs_of(spec, tally), "comment": "instantaneous rate at the time stamp"})
+    for name in spec.outputs:
         data[name] = (("time", "place"), observe(spec, name, trajectory.state,
-                                                 trajectory.tally_rates), {
-            "units": units_of(spec, name), "long_name": output.long_name, **dict(output.attrs)})
+                                                 trajectory.tally_rates), attrs_of(spec, name))
     return data
 
 

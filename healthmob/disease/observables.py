@@ -41,3 +41,13 @@ def units_of(spec: ModelSpec, name: str) -> str:
     if name in spec.tallies:
         return PER_100K_YEAR_UNITS
     return SCALES[spec.outputs[name].scale][0]
+
+
+def attrs_of(spec: ModelSpec, name: str) -> dict:
+    """CF attributes of observable ``name``: ``units`` and ``long_name`` (and a spec
+    output's own attributes), as every results file labels it."""
+    if name in spec.tallies:
+        return {"units": PER_100K_YEAR_UNITS,
+                "long_name": f"{spec.tallies[name]} per 100,000 population per year"}
+    output = spec.outputs[name]
+    return {"units": units_of(spec, name), "long_name": output.long_name, **dict(output.attrs)}

@@ -19,9 +19,8 @@ import warnings
 import numpy as np
 
 from .. import __version__
-from ..disease.observables import observe, units_of
+from ..disease.observables import attrs_of, observe
 from ..schema import CONVENTIONS
-from ..units import PER_100K_YEAR_UNITS
 from .members import member_path, read_member
 from .plan import EnsemblePlan
 
@@ -91,15 +90,10 @@ def _variables(plan: EnsemblePlan) -> dict:
                 "length; the first time stamp holds the expected rate at the start")
     if plan.engine == "deterministic":
         interval = "instantaneous rate at the time stamp"
-    spec = plan.spec
     for name in _observables(plan):
-        if name in spec.tallies:
-            attrs = {"units": PER_100K_YEAR_UNITS, "comment": interval,
-                     "long_name": f"{spec.tallies[name]} per 100,000 population per year"}
-        else:
-            output = spec.outputs[name]
-            attrs = {"units": units_of(spec, name), "long_name": output.long_name,
-                     **dict(output.attrs)}
+        attrs = attrs_of(plan.spec, name)
+        if name in plan.spec.tallies:
+            attrs["comment"] = interval
         variables[name] = (MEMBER_DIMS, np.float64, attrs, "member")
         variables[f"{name}_quantile"] = (QUANTILE_DIMS, np.float32, {
             **attrs, "long_name": f"{attrs['long_name']}: quantile across members"}, "quantile")
