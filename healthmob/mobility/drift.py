@@ -18,6 +18,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..units import DAYS_PER_YEAR
 from .matrix import Mobility
@@ -63,17 +64,19 @@ def population_drift(mobility: Mobility, places: pd.DataFrame, years: float = 20
         observed = np.full(len(places), np.nan)
     allowance = np.fmax(np.abs(observed), tolerance)
     flagged = np.abs(change) > allowance
-    net = (flow - flow.T).toarray() * DAYS_PER_YEAR
+    net = sp.csc_array(flow - flow.T) * DAYS_PER_YEAR      # sparse: N can be 30,000
+    net.sort_indices()
     ids = list(mobility.place_ids)
-    reasons = []
-    for j in range(len(ids)):
-        if not flagged[j]:
-            reasons.append("")
+    reasons = [""] * len(ids)
+    for j in np.flatnonzero(flagged):
+        rows = net.indices[net.indptr[j]:net.indptr[j + 1]]
+        values = net.data[net.indptr[j]:net.indptr[j + 1]]
+        if not len(values):
             continue
-        k = int(np.argmax(np.abs(net[:, j])))
-        direction = f"from {ids[k]}" if net[k, j] > 0 else f"to {ids[k]}"
-        reasons.append(f"net migration {direction}: {abs(net[k, j]):,.0f} persons a year "
-                       "(UN DESA stock change in the reference period)")
+        k = int(np.argmax(np.abs(values)))
+        direction = f"from {ids[rows[k]]}" if values[k] > 0 else f"to {ids[rows[k]]}"
+        reasons[j] = (f"net migration {direction}: {abs(values[k]):,.0f} persons a year "
+                      "(UN DESA stock change in the reference period)")
     return pd.DataFrame({"id": ids, "change": change, "observed": observed,
                          "flagged": flagged, "reason": reasons})
 
