@@ -37,7 +37,7 @@ from .mobility.files import write_mobility
 from .mobility.matrix import Mobility
 from .network.overrides import network_overrides
 from .results import build_results
-from .risk.assess import add_intervals, assess_risk, for_storage, member_inputs, risk_inputs
+from .risk.assess import add_intervals, assess_risk, member_inputs, risk_inputs
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store.netcdf import write_dataset
 from .store.rundir import RunDirectory, collect_logs, read_manifest, sha256_file
@@ -270,7 +270,7 @@ def _after_simulation(folder: RunDirectory, prepared: Prepared, results) -> bool
     scenario = prepared.scenario
     with_risk = scenario.risk.enabled and bool(prepared.mobility.layers)
     if with_risk and not (folder.path / "risk.nc").is_file():   # a resume may have it
-        write_dataset(for_storage(assess(prepared, results)), folder.path / "risk.nc")
+        write_dataset(assess(prepared, results), folder.path / "risk.nc")
         folder.add_output("risk.nc")
     if scenario.surveillance.observed:
         from .surveillance.run import surveil_run  # scipy.stats: imported only when asked

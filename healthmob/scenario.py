@@ -48,7 +48,6 @@ from .mobility.places import WORLD, load_places
 from .network.config import NetworkPlace, parse_network_places
 from .risk.config import FocusConfig, RiskConfig, parse_focus, parse_risk
 from .risk.costs import CostsConfig, parse_costs
-from .risk.kernel import corridor_bytes
 from .store.budget import memory_budget
 from .store.resources import data_dir, read_toml
 from .surveillance.config import SurveillanceConfig, check_observed
@@ -253,24 +252,19 @@ def _check_arrival(arrival, ids: list[str], base: Path, problems: list[str]) -> 
 
 def _check_size(sections: dict, spec: ModelSpec, n_places: int, problems: list[str]) -> None:
     """What the run will hold in memory, against the budget (:mod:`healthmob.store.budget`):
-    the trajectory (output times x places x compartments) and, with a risk stage, its dense
-    corridor arrays (places squared x layers, measures, horizons and policies)."""
-    time, risk = sections["time"], sections["risk"]
+    the trajectory (output times x places x compartments). The risk stage's arrays grow
+    with the corridors, not with places squared (:mod:`healthmob.risk.kernel`)."""
+    time = sections["time"]
     times = time.duration_days / time.step_days + 2
     trajectory = times * n_places * len(spec.compartments) * 8.0
-    layers = max(len(sections["mobility"].layers) + len(sections["mobility"].corridors), 1)
-    m, h, j = len(spec.arrivals), len(risk.horizons_years), len(risk.compare)
-    corridors = corridor_bytes(n_places, layers, m, h, j) if risk.enabled else 0.0
     budget = memory_budget(sections["output"].memory_gb)
-    if trajectory + corridors > budget:
+    if trajectory > budget:
         problems.append(
-            f"the run would hold about {(trajectory + corridors) / 1e9:,.1f} GB "
-            f"({times:,.0f} output times x {n_places:,} places x {len(spec.compartments)} "
-            f"compartments: {trajectory / 1e9:,.1f} GB; risk corridors {n_places:,}^2 x "
-            f"{layers} layers, {m} measures, {j} policies: {corridors / 1e9:,.1f} GB), more "
+            f"the run would hold about {trajectory / 1e9:,.1f} GB ({times:,.0f} output "
+            f"times x {n_places:,} places x {len(spec.compartments)} compartments), more "
             f"than the memory budget of {budget / 1e9:,.1f} GB (output.memory_gb; default "
             "half of this machine's memory): take a longer time.step, fewer places, "
-            "risk.enabled = false, or raise output.memory_gb")
+            "or raise output.memory_gb")
 
 
 def _check_programmes(risk: RiskConfig, table, places: pd.DataFrame,

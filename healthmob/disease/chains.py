@@ -1,9 +1,9 @@
 """One individual's continuous-time Markov chain: transient and stationary distributions.
 
-``propagate`` gives ``v exp(Q t)`` for many row vectors and many times at once by
+``propagate`` gives ``v exp(Q t)`` for many row vectors, each at its own time, at once by
 uniformization (Jensen's method): with ``q >= max_i |Q_ii|`` and ``P = I + Q/q``,
-``v exp(Q t) = sum_n Poisson(n; q t) v P^n``. The powers ``v P^n`` are computed once and
-reused for every t; the series is cut where the Poisson tail is below ``tol``. It is exact
+``v exp(Q t) = sum_n Poisson(n; q t) v P^n``. The powers ``v P^n`` are computed once for
+every vector; the series is cut where the Poisson tail is below ``tol``. It is exact
 up to ``tol`` for generators and sub-generators (rows summing to <= 0) alike.
 
 References
@@ -21,8 +21,8 @@ from scipy.special import gammaln
 
 
 def propagate(generator: np.ndarray, vectors: np.ndarray, times: np.ndarray,
-              tol: float = 1e-12) -> np.ndarray:
-    """Row vectors ``vectors @ expm(generator * t)`` for every ``t`` in ``times``.
+              which: np.ndarray | None = None, tol: float = 1e-12) -> np.ndarray:
+    """Row vectors ``vectors[which[m]] @ expm(generator * times[m])`` for every ``m``.
 
     Parameters
     ----------
@@ -32,25 +32,40 @@ def propagate(generator: np.ndarray, vectors: np.ndarray, times: np.ndarray,
         Initial (sub-)distributions.
     times : ndarray, shape (n,)
         Times (days), >= 0.
+    which : ndarray of int, shape (n,), optional
+        The vector each time applies to (default: vector ``m`` at time ``m``, n = k).
 
     Returns
     -------
-    ndarray, shape (n, k, C)
+    ndarray, shape (n, C)
+
+    Notes
+    -----
+    The powers ``v P^n`` of the k vectors are made once (the longest time sets their
+    number) and weighed for each time: one uniformization serves every vector and time,
+    e.g. all the corridors out of the places that share a chain, each origin's vector
+    multiplied once per term. Memory: terms x n x C values.
     """
     times = np.asarray(times, dtype=float)
-    vectors = np.atleast_2d(vectors)
-    q = max(float(np.max(-np.diag(generator))), 1e-300)
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
     if times.size == 0:
-        return np.zeros((0, *vectors.shape))
-    t_max = float(times.max())
-    n_terms = _poisson_terms(q * t_max, tol)
+        return np.zeros((0, vectors.shape[1]))
+    q = max(float(np.max(-np.diag(generator))), 1e-300)
+    n_terms = _poisson_terms(q * float(times.max()), tol)
     step = np.eye(generator.shape[0]) + generator / q
+    weights = _poisson_pmf(np.arange(n_terms), q * times)               # (n, terms)
     powers = np.empty((n_terms, *vectors.shape))
     powers[0] = vectors
     for n in range(1, n_terms):
         powers[n] = powers[n - 1] @ step
-    weights = _poisson_pmf(np.arange(n_terms), q * times)               # (n, terms)
-    return np.einsum("tn,nkc->tkc", weights, powers)
+    if len(vectors) == 1:                               # one vector: one matrix product
+        return weights @ powers[:, 0]
+    if which is not None:
+        powers = powers[:, which]                       # (terms, n, C)
+    out = weights[:, :1] * powers[0]
+    for n in range(1, n_terms):
+        out += weights[:, n:n + 1] * powers[n]
+    return out
 
 
 def _poisson_terms(mean: float, tol: float) -> int:

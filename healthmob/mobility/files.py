@@ -10,6 +10,7 @@ so no dense N x N x layer array is ever built. :func:`read_mobility` reads both 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from ..store.atomic import atomic_path
 from ..store.netcdf import write_dataset
 from .effective_distance import effective_distance
 from .matrix import VOLUME_SOURCE_ATTRS, VOLUME_SOURCES, Mobility, MobilityLayer
+
+log = logging.getLogger(__name__)
 
 DENSE_LIMIT = 500
 """Most places stored dense in mobility.nc (500^2 pairs x 3 layers x 25 bytes: 19 MB)."""
@@ -87,8 +90,10 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
             arr = np.stack([_dense(m, 0.0 if key == "flow" else np.nan) for m in matrices],
                            axis=-1) if layers else np.zeros((n, n, 0))
             data[key] = (("origin", "destination", "layer"), arr, dict(VARIABLES[key]))
-        data["volume_source"] = (("origin", "destination", "layer"),
-                                 mobility.volume_sources(), dict(VOLUME_SOURCE_ATTRS))
+        every = np.arange(n)
+        data["volume_source"] = (("origin", "destination", "layer"), mobility.volume_sources(
+            np.repeat(every, n), np.tile(every, n)).reshape(n, n, len(layers)),
+                                 dict(VOLUME_SOURCE_ATTRS))
         if mobility.attrs.get("effective_distance", True) and n > 1:
             data["effective_distance"] = (("origin", "destination"),
                                           effective_distance(mobility.combined_flow()),
@@ -107,9 +112,7 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
             if name != "flow":
                 arr = np.where(arr > 0, arr, np.nan)
             data[name] = (("pair", "layer"), arr, dict(VARIABLES[name]))
-        codes = [_gather(_or_empty(lay.volume_source, n), i, j) for lay in layers]
-        data["volume_source"] = (("pair", "layer"), (np.stack(codes, axis=-1) if codes else
-                                                     np.zeros((len(i), 0))).astype(np.int8),
+        data["volume_source"] = (("pair", "layer"), mobility.volume_sources(i, j),
                                  dict(VOLUME_SOURCE_ATTRS))
     ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -120,9 +123,11 @@ def mobility_to_dataset(mobility: Mobility, places: pd.DataFrame | None = None, 
     return require_conforming(ds, "mobility.nc")
 
 
-def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Path, *,
-                   corridors: bool = True) -> list[Path]:
-    """Write ``mobility.nc`` and ``corridors.gpkg`` into ``directory`` atomically.
+def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Path
+                   ) -> list[Path]:
+    """Write ``mobility.nc`` and ``corridors.gpkg`` into ``directory`` atomically
+    (``corridors.gpkg``, 3 MB and about 0.15 s for the world, only when some place has
+    coordinates: without them a corridor has no line to draw).
 
     Parameters
     ----------
@@ -131,8 +136,6 @@ def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Pa
         ``id`` with ``name``, ``lat``, ``lon``; joined by id.
     directory : Path
         An existing folder.
-    corridors : bool
-        Also write ``corridors.gpkg`` (3 MB and ~0.15 s for the world).
 
     Returns
     -------
@@ -142,7 +145,11 @@ def write_mobility(mobility: Mobility, places: pd.DataFrame, directory: str | Pa
     directory = Path(directory)
     ds = mobility_to_dataset(mobility, places)
     nc = write_dataset(ds, directory / "mobility.nc")
-    if not corridors:
+    located = [np.isfinite(pd.to_numeric(places[c], errors="coerce").to_numpy(float))
+               for c in ("lat", "lon") if c in places]
+    if len(located) < 2 or not (located[0] & located[1]).any():
+        log.info("corridors.gpkg left out: no place has coordinates (the corridors are in "
+                 "mobility.nc)")
         return [nc]
     gpkg = directory / "corridors.gpkg"
     frame = corridors_frame(mobility, places)

@@ -130,14 +130,13 @@ class Mobility:
         except ValueError:
             raise DataError(f"mobility: place id {place_id!r} is not among the places") from None
 
-    def volume_sources(self) -> np.ndarray:
-        """Dense ``(origin, destination, layer)`` int8 array of the layers' source codes."""
-        n = self.n_places
-        out = np.zeros((n, n, len(self.layers)), dtype=np.int8)
+    def volume_sources(self, origin: np.ndarray, destination: np.ndarray) -> np.ndarray:
+        """``(pair, layer)`` int8 source codes of the layers' flows from ``origin[p]`` to
+        ``destination[p]`` (place indices; 0 where a layer has no flow)."""
+        out = np.zeros((len(origin), len(self.layers)), dtype=np.int8)
         for k, layer in enumerate(self.layers.values()):
-            if layer.volume_source is not None:
-                coo = sp.coo_array(layer.volume_source)
-                out[coo.row, coo.col, k] = coo.data
+            if layer.volume_source is not None and len(origin):
+                out[:, k] = np.asarray(layer.volume_source[origin, destination]).ravel()
         return out
 
     def combined_flow(self) -> sp.csr_array:

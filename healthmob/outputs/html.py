@@ -45,7 +45,7 @@ def table(frame: pd.DataFrame, columns, titles: dict | None = None, *, bars: str
                    for c, label in columns)
     top = float(np.nanmax(frame[bars])) if bars and len(frame) and bars in frame else 0.0
     rows = []
-    for _, row in frame.iterrows():
+    for row in frame.to_dict("records"):    # plain dicts: a Series per row costs 10x
         cells = []
         for c, _label in columns:
             value = row[c]

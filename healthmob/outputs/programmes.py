@@ -12,18 +12,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .tables import RunFiles, place_names
+from .tables import RunFiles, is_future, place_names, summed_by
 
 STATISTICS = ("screened", "found", "yield_per_100k", "number_needed_to_screen",
               "false_positives", "treated", "cost", "cost_per_case_found")
 """Per policy (and ``prevented_<h>y``, ``cost_per_case_prevented_<h>y`` per horizon)."""
-
-
-def _into(focus: tuple, var: xr.DataArray) -> xr.DataArray:
-    """``var`` summed over the ``focus`` destinations (every destination when empty)."""
-    if focus:
-        var = var.sel(destination=list(focus))
-    return var.sum("destination", skipna=False)
 
 
 def programme_row(screened: float, found: float, false_positives: float, treated: float,
@@ -53,7 +46,7 @@ def programme_statistics(ds: xr.Dataset, focus: tuple) -> pd.DataFrame:
         sel = ds.isel(policy=k)
 
         def total(var):
-            return float(_into(focus, var).sum("origin", skipna=False))
+            return float(summed_by(ds, var, "origin", focus).sum("origin", skipna=False))
 
         prevented = ({f"{years:g}": total(sel["prevented"].isel(horizon=h))
                       for h, years in enumerate(ds["horizon"].values)}
@@ -90,7 +83,7 @@ def _imputed(run: RunFiles) -> np.ndarray:
     if "imputed" not in meanings:
         return np.zeros(ds.sizes["origin"], dtype=bool)
     imputed = (ds["volume_source"] == meanings.index("imputed")) & (ds["flow"] > 0)
-    return (_into(run.focus, imputed.astype(int)).sum("layer") > 0).values
+    return (summed_by(ds, imputed.astype(int), "origin", run.focus).sum("layer") > 0).values
 
 
 def _bounds(var: xr.DataArray, dim: str) -> dict:
@@ -113,7 +106,7 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
     if "arrivals" not in ds:
         return pd.DataFrame()
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"
-    arrivals = _into(run.focus, ds["arrivals"])                   # (measure, origin, layer)
+    arrivals = summed_by(ds, ds["arrivals"], "origin", run.focus)   # (origin, measure, layer)
     names = place_names(ds)
     ids = ds["origin"].values.astype(str)
     columns = {"origin": ids, "origin_name": [names.get(p, p) for p in ids]}
@@ -126,11 +119,11 @@ def origin_table(run: RunFiles, n: int | None = None) -> pd.DataFrame:
         for category in sorted(set(categories)):
             columns[f"{measure}_{category}"] = values[:, categories == category].sum(axis=1)
     for name, var in ds.data_vars.items():
-        if var.dims == ("horizon", "origin", "destination"):
-            into = _into(run.focus, var)
+        if is_future(var):
+            into = summed_by(ds, var, "origin", run.focus)
             for h, years in enumerate(ds["horizon"].values):
                 columns[f"{name}_{years:g}y"] = into.isel(horizon=h).values
-    columns["travellers"] = _into(run.focus, ds["flow"]).sum("layer").values
+    columns["travellers"] = summed_by(ds, ds["flow"], "origin", run.focus).sum("layer").values
     columns["imputed_volume"] = _imputed(run)
     if "interval_origins" in ds:
         columns.update(_bounds(ds["interval_origins"], "statistic_origin"))
@@ -153,7 +146,7 @@ def focus_totals(run: RunFiles, origins: pd.DataFrame) -> dict:
               and not c.endswith(("_lo", "_median", "_hi"))}
     ds = run.risk
     relocation = ds["layer_coupling"].values.astype(str) == "relocation"
-    flows = _into(run.focus, ds["flow"]).transpose("origin", "layer").values
+    flows = summed_by(ds, ds["flow"], "origin", run.focus).transpose("origin", "layer").values
     keep = ~np.isin(ds["origin"].values.astype(str), run.focus)
     totals["new_residents"] = float(flows[keep][:, relocation].sum())
     totals["visitors"] = float(flows[keep][:, ~relocation].sum())

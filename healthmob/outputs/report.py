@@ -24,13 +24,12 @@ from ..store.rundir import effective_status
 from .assets import SCRIPT, STYLE
 from .html import esc, kv_table, search_box, table, with_interval, without_paths
 from .programmes import focus_totals, origin_table, policy_table
-from .shapes import places_geoframe
-from .svgmap import svg_map
 from .tables import (
     RunFiles,
     corridor_table,
     format_number,
     load_run,
+    place_table,
     rank_corridors,
 )
 from .timeplot import imported_cases_png
@@ -52,11 +51,14 @@ def write_report(run: RunFiles | str | Path, destination: tuple | None = None) -
 
 def render_report(run: RunFiles) -> str:
     """The report as one HTML string (see the module docstring)."""
-    places = places_geoframe(run)
+    if run.mapped:
+        from .shapes import places_geoframe  # geopandas: only for a run with a map
+
+        places = places_geoframe(run)
+    else:
+        places = place_table(run)
     corridors = corridor_table(run)
     top = rank_corridors(corridors, run.headline, max(N_TOP_TABLE, N_TOP_MAP))
-    svg, legend = svg_map(places, top.head(N_TOP_MAP), run.choropleth_label, run.headline,
-                          run.choropleth_unit)
     origins = origin_table(run)
     where = run.focus_names or "all destinations"
     where = where[0].upper() + where[1:]
@@ -65,19 +67,10 @@ def render_report(run: RunFiles) -> str:
     banner = "" if status == "complete" else (
         f'<p class="warn">This run’s manifest says <b>status: {esc(status)}</b>: the results '
         "may be incomplete.</p>")
-    zoom = ('<button type="button" id="zoom">Zoom on the top corridors</button>'
-            if "data-zoom" in svg else "")
     body = f"""<header><h1>{esc(title)}</h1>{_summary(run, origins)}
 <p>Rebuilt from <code>risk.nc</code> of run folder <code>{esc(run.directory.name)}</code> on
 {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. {esc(run.when)}</p></header>{banner}
-{_how_to_read(run)}
-<section><h2>Map</h2>
-<p>Colour: {esc(run.choropleth_label)}. Lines: the {N_TOP_MAP} corridors with the most
-arrivals with {esc(run.measure_label(run.headline) if run.headline else "travellers")},
-arrows pointing to the destination. Hover a country or a line for its values; scroll to
-zoom, drag to move; the list of every country below reaches them by keyboard.</p>
-<div class="buttons"><button type="button" id="world">Whole world</button>{zoom}</div>
-<div class="mapwrap">{svg}<div id="tip" hidden></div></div>{legend}</section>
+{_how_to_read(run)}{_map_html(run, places, top)}
 {_origins_html(run, origins)}{_timeplot_html(run)}{_policies_html(run)}
 <section><h2>Top corridors</h2>
 <p>Ranked by arrivals with {esc(run.headline or "travellers")} per year; the first
@@ -94,6 +87,28 @@ and territories absent from it are drawn as dots at their centre.</p></footer>""
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n<body>{body}\n"
             f"<script>{SCRIPT}</script></body></html>\n")
+
+
+def _map_html(run: RunFiles, places, top: pd.DataFrame) -> str:
+    """The interactive map of the choropleth and the top corridors (a note when no place
+    has coordinates)."""
+    if not run.mapped:
+        return ("<section><h2>Map</h2><p>No place of this run has coordinates, so there is "
+                "no map: the tables below hold every number.</p></section>")
+    from .svgmap import svg_map  # geometry: only for a run with a map to draw
+
+    svg, legend = svg_map(places, top.head(N_TOP_MAP), run.choropleth_label, run.headline,
+                          run.choropleth_unit)
+    zoom = ('<button type="button" id="zoom">Zoom on the top corridors</button>'
+            if "data-zoom" in svg else "")
+    return f"""
+<section><h2>Map</h2>
+<p>Colour: {esc(run.choropleth_label)}. Lines: the {N_TOP_MAP} corridors with the most
+arrivals with {esc(run.measure_label(run.headline) if run.headline else "travellers")},
+arrows pointing to the destination. Hover a country or a line for its values; scroll to
+zoom, drag to move; the list of every country below reaches them by keyboard.</p>
+<div class="buttons"><button type="button" id="world">Whole world</button>{zoom}</div>
+<div class="mapwrap">{svg}<div id="tip" hidden></div></div>{legend}</section>"""
 
 
 def _summary(run: RunFiles, origins: pd.DataFrame) -> str:
@@ -269,7 +284,7 @@ def _every_place_html(run: RunFiles, origins: pd.DataFrame, places) -> str:
         frame, name = origins, "origin_name"
         what = f"every origin of travellers into {run.focus_names}"
     else:
-        frame = pd.DataFrame(places.drop(columns="geometry"))
+        frame = pd.DataFrame(places.drop(columns="geometry", errors="ignore"))
         name, what = "name", "every destination"
     columns = [(name, "Country or territory")] + [
         (c, label) for c, label in ((f"{head}_new_residents", "New residents with "

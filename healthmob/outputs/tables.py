@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..errors import DataError, RunError
 from ..schema import CORRIDOR_DIMS
-from ..store.gather import scatter_pairs
+from ..store.gather import PAIR_DIMS, gather_pairs, pair_places
 from ..store.resources import DATA_SOURCES
 
 RISK_FILE = "risk.nc"
@@ -39,7 +39,8 @@ class RunFiles:
     ----------
     directory : Path
     risk : xarray.Dataset
-        ``risk.nc``, loaded into memory.
+        ``risk.nc``, loaded into memory, its ``(origin, destination)`` variables at the pairs
+        with a flow (:func:`at_corridors`).
     manifest : dict
         ``manifest.json`` (empty when absent or unreadable; see ``notes``).
     config_text : str
@@ -60,6 +61,15 @@ class RunFiles:
     def scenario(self) -> str:
         """Scenario name (``risk.nc`` attribute, else the folder name)."""
         return str(self.risk.attrs.get("scenario") or self.directory.name)
+
+    @property
+    def mapped(self) -> bool:
+        """Whether any place has coordinates (lat and lon): else there is nothing to map."""
+        ds = self.risk
+        if "lat" not in ds.variables or "lon" not in ds.variables:
+            return False
+        return bool((np.isfinite(ds["lat"].values.astype(float))
+                     & np.isfinite(ds["lon"].values.astype(float))).any())
 
     @property
     def policy(self) -> str | None:
@@ -162,7 +172,7 @@ def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
                        "[risk] enabled to write them")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
-            risk = scatter_pairs(ds.load())    # a run of many places stores corridors only
+            risk = at_corridors(ds.load())
     except Exception as exc:  # h5py/h5netcdf raise several types for unreadable files
         raise DataError(f"{path}: cannot read as NetCDF-4: {exc}") from None
     if "place" not in risk.dims and not set(CORRIDOR_DIMS) <= set(risk.dims):
@@ -186,7 +196,11 @@ def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
         run.notes.append("manifest.json not found: provenance left out")
     config = directory / "config.toml"
     run.config_text = config.read_text(encoding="utf-8") if config.is_file() else ""
-    if "lat" in risk.coords and "lon" in risk.coords and "place" in risk.dims:
+    if not run.mapped:
+        run.notes.append("no place of the run has coordinates: the maps (risk_map.png, the "
+                         "report's map) and risk.gpkg are left out; the tables hold every "
+                         "number")
+    elif "lat" in risk.coords and "lon" in risk.coords and "place" in risk.dims:
         lost = ~(np.isfinite(risk["lat"].values) & np.isfinite(risk["lon"].values))
         if lost.any():
             ids = [str(v) for v in risk["place"].values[lost]]
@@ -198,6 +212,42 @@ def load_run(run_dir: str | Path, destination: tuple | None = None) -> RunFiles:
         run.notes.append("risk.nc has no corridor variables 'flow' and 'arrivals' (origin, "
                          "destination, layer): corridors left out")
     return run
+
+
+def at_corridors(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with every ``(origin, destination)`` variable at the pairs with a flow only, as
+    a run of many places stores them (:mod:`healthmob.store.gather`): a small run's dense
+    ``risk.nc`` is gathered, so the outputs have one form whatever the number of places."""
+    if "pair" in ds.dims or not set(PAIR_DIMS) <= set(ds.dims):
+        return ds
+    if "flow" in ds and set(CORRIDOR_DIMS) <= set(ds["flow"].dims):
+        keep = (ds["flow"].fillna(0) > 0).any("layer").transpose(*PAIR_DIMS).values
+    else:
+        keep = np.ones((ds.sizes["origin"], ds.sizes["destination"]), dtype=bool)
+    return gather_pairs(ds, keep)
+
+
+def summed_by(ds: xr.Dataset, var: xr.DataArray, side: str, focus: tuple = ()
+              ) -> xr.DataArray:
+    """A ``pair`` variable of :func:`at_corridors`'s form summed by ``side`` (``origin`` or
+    ``destination``), over the pairs into the ``focus`` destinations only when given; NaN
+    propagates (a missing cost stays missing). Dimensions ``(side, *others)``."""
+    origin, destination = pair_places(ds)
+    rest = tuple(d for d in var.dims if d != "pair")
+    values = var.transpose("pair", *rest).values
+    index = origin if side == "origin" else destination
+    if focus:
+        into = np.isin(ds["destination"].values.astype(str), focus)[destination]
+        index, values = index[into], values[into]
+    out = np.zeros((ds.sizes[side], *values.shape[1:]))
+    np.add.at(out, index, values)
+    coords = {side: ds[side].values, **{d: var[d].values for d in rest if d in var.coords}}
+    return xr.DataArray(out, dims=(side, *rest), coords=coords)
+
+
+def is_future(var: xr.DataArray) -> bool:
+    """Whether ``var`` is a ``future_<tally>`` variable: per horizon and pair."""
+    return var.dims == ("pair", "horizon")
 
 
 def place_names(ds: xr.Dataset) -> dict[str, str]:
@@ -225,18 +275,20 @@ def place_table(run: RunFiles) -> pd.DataFrame:
     if "arrivals" not in ds.data_vars:
         return table
     relocation = _relocation(ds)
-    arrivals = ds["arrivals"].transpose("measure", *CORRIDOR_DIMS).values
+    arrivals = ds["arrivals"].transpose("pair", "measure", "layer")
+    into = summed_by(ds, arrivals, "destination").values          # (destination, M, L)
     for m, measure in enumerate(ds["measure"].values.astype(str)):
-        table[f"{measure}_new_residents"] = arrivals[m][..., relocation].sum(axis=(0, 2))
-        table[f"{measure}_visitors"] = arrivals[m][..., ~relocation].sum(axis=(0, 2))
+        table[f"{measure}_new_residents"] = into[:, m, relocation].sum(axis=1)
+        table[f"{measure}_visitors"] = into[:, m, ~relocation].sum(axis=1)
     for name, var in ds.data_vars.items():
-        if var.dims == ("horizon", "origin", "destination"):
+        if is_future(var):
+            future = summed_by(ds, var, "destination").values
             for h, years in enumerate(ds["horizon"].values):
-                table[f"{name}_{years:g}y"] = var.values[h].sum(axis=0)
+                table[f"{name}_{years:g}y"] = future[:, h]
     head = list(ds["measure"].values.astype(str)).index(run.headline)
     if run.focus:
-        into = np.isin(ds["destination"].values.astype(str), run.focus)
-        table[CHOROPLETH] = arrivals[head][:, into][..., relocation].sum(axis=(1, 2))
+        out = summed_by(ds, arrivals, "origin", run.focus).values
+        table[CHOROPLETH] = out[:, head, relocation].sum(axis=1)
         table.loc[table["id"].isin(run.focus), CHOROPLETH] = np.nan
     else:
         table[CHOROPLETH] = (table[f"{run.headline}_new_residents"]
@@ -263,36 +315,38 @@ def corridor_table(run: RunFiles) -> pd.DataFrame:
     """
     ds = run.risk
     columns = ["origin", "destination", "layer", "origin_name", "destination_name"]
-    if "flow" not in ds.data_vars or not set(CORRIDOR_DIMS) <= set(ds.dims):
+    if "flow" not in ds.data_vars or "pair" not in ds["flow"].dims:
         return pd.DataFrame(columns=columns)
-    flow = ds["flow"].transpose(*CORRIDOR_DIMS).values
+    flow = ds["flow"].transpose("pair", "layer").values
     destination = ds["destination"].values.astype(str)
+    origins, destinations = pair_places(ds)
     wanted = np.nan_to_num(flow) > 0
     if run.focus:
-        wanted &= np.isin(destination, run.focus)[None, :, None]
-    i, j, k = np.nonzero(wanted)
+        wanted &= np.isin(destination, run.focus)[destinations][:, None]
+    p, k = np.nonzero(wanted)
     origin = ds["origin"].values.astype(str)
     names = place_names(ds) if "place" in ds.dims else {}
-    table = pd.DataFrame({"origin": origin[i], "destination": destination[j],
+    table = pd.DataFrame({"origin": origin[origins[p]],
+                          "destination": destination[destinations[p]],
                           "layer": ds["layer"].values.astype(str)[k]})
-    table["origin_name"] = [names.get(p, p) for p in table["origin"]]
-    table["destination_name"] = [names.get(p, p) for p in table["destination"]]
+    table["origin_name"] = table["origin"].map(names).fillna(table["origin"])
+    table["destination_name"] = table["destination"].map(names).fillna(table["destination"])
     table["arrives_as"] = np.where(_relocation(ds)[k], NEW_RESIDENTS, VISITORS)
     if "layer_category" in ds.coords:
         table["category"] = ds["layer_category"].values.astype(str)[k]
-    table["flow"] = flow[i, j, k]
+    table["flow"] = flow[p, k]
     if "volume_source" in ds.data_vars:
         var = ds["volume_source"]
         meanings = np.array(str(var.attrs.get("flag_meanings", "")).split(), dtype=object)
-        codes = var.transpose(*CORRIDOR_DIMS).values[i, j, k].astype(int)
+        codes = var.transpose("pair", "layer").values[p, k].astype(int)
         table["volume_source"] = meanings[codes] if len(meanings) > codes.max(initial=0) \
             else codes.astype(str)
     if "travel_time" in ds.data_vars:
-        table["travel_time"] = ds["travel_time"].transpose(*CORRIDOR_DIMS).values[i, j, k]
+        table["travel_time"] = ds["travel_time"].transpose("pair", "layer").values[p, k]
     if "arrivals" in ds.data_vars:
-        arrivals = ds["arrivals"].transpose("measure", *CORRIDOR_DIMS).values
+        arrivals = ds["arrivals"].transpose("pair", "measure", "layer").values
         for m, measure in enumerate(ds["measure"].values.astype(str)):
-            table[measure] = arrivals[m, i, j, k]
+            table[measure] = arrivals[p, m, k]
     return table
 
 

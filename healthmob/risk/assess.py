@@ -24,7 +24,7 @@ from ..mobility.files import DENSE_LIMIT
 from ..mobility.matrix import VOLUME_SOURCE_ATTRS, Mobility
 from ..results import place_coords
 from ..schema import CONVENTIONS, CORRIDOR_DIMS, require_conforming
-from ..store.gather import gather_pairs
+from ..store.gather import gathered, pair_coordinate, scatter_pairs
 from ..store.resources import DATA_SOURCES
 from ..units import DAYS_PER_YEAR
 from .config import RiskConfig
@@ -80,21 +80,20 @@ def risk_inputs(spec: ModelSpec, compiled: CompiledModel, state: np.ndarray, pla
 
 
 def assess_risk(inputs: RiskInputs, cfg: RiskConfig) -> xr.Dataset:
-    """Arrivals and programmes per corridor (persons per year), as a CF dataset."""
+    """Arrivals and programmes per corridor (persons per year), as a CF dataset: dense in
+    ``(origin, destination)`` up to :data:`~healthmob.mobility.files.DENSE_LIMIT` places,
+    above it at the pairs with a flow only (:mod:`healthmob.store.gather`; 3,000 places
+    and 30,000 corridors dense would be 873 MB, gathered they are 3.5 MB)."""
     masks = Masks.of(inputs.spec)
     future = _future(inputs, cfg)
     arrays = corridor_risk(inputs.compiled, inputs.state, inputs.mobility, masks,
                            cfg.compared(), _who(inputs), future, inputs.costs)
-    return _dataset(inputs, cfg, masks, arrays, future is not None)
-
-
-def for_storage(ds: xr.Dataset) -> xr.Dataset:
-    """``risk.nc`` as written: above :data:`~healthmob.mobility.files.DENSE_LIMIT` places, the
-    corridor variables kept at the pairs with a flow only (:mod:`healthmob.store.gather`;
-    873 MB dense, 3.5 MB gathered for 3,000 places and 30,000 corridors)."""
-    if ds.sizes["origin"] <= DENSE_LIMIT:
+    ds = _dataset(inputs, cfg, masks, arrays, future is not None)
+    if ds.sizes["origin"] > DENSE_LIMIT:
         return ds
-    return gather_pairs(ds, (ds["flow"].sum("layer") > 0).values)
+    dense = scatter_pairs(ds)
+    dense["found"] = dense["found"].where(~_other_disease(inputs.spec, cfg, masks))
+    return dense
 
 
 def _who(inputs: RiskInputs) -> Corridors:
@@ -163,26 +162,32 @@ def _future(inputs: RiskInputs, cfg: RiskConfig) -> Future | None:
                   tuple(y * DAYS_PER_YEAR for y in cfg.horizons_years), disease)
 
 
+def _other_disease(spec: ModelSpec, cfg: RiskConfig, masks: Masks) -> xr.DataArray:
+    """(policy, measure): the measure counts another disease than the policy screens for."""
+    return xr.DataArray([[spec.arrivals[m].disease != p.disease for m in masks.names]
+                         for p in cfg.compared()], dims=("policy", "measure"))
+
+
 def _dataset(inputs: RiskInputs, cfg: RiskConfig, masks: Masks, a: CorridorRisk,
              with_future: bool) -> xr.Dataset:
-    spec, policies = inputs.spec, cfg.compared()
-    other = np.array([[spec.arrivals[m].disease != p.disease for m in masks.names]
-                      for p in policies], dtype=bool)
-    a.found[other] = np.nan           # a programme finds its own disease only
-    data = {**_corridor_variables(a), **_programme_variables(a, inputs.costs.currency),
-            "volume_source": (CORRIDOR_DIMS, inputs.mobility.volume_sources(),
-                              dict(VOLUME_SOURCE_ATTRS)),
-            "population": (("place",), inputs.places["population"].to_numpy(dtype=float), {
-                "units": "1", "long_name": "population of the place (persons)"})}
+    spec = inputs.spec
+    a.found[_other_disease(spec, cfg, masks).values] = np.nan   # a programme finds its own
+    variables = {**_corridor_variables(a), **_programme_variables(a, inputs.costs.currency)}
+    variables["volume_source"] = (CORRIDOR_DIMS, inputs.mobility.volume_sources(
+        a.origin, a.destination), dict(VOLUME_SOURCE_ATTRS))
     if with_future:
         tally = spec.tallies[cfg.future_tally]
-        data[f"future_{cfg.future_tally}"] = (("horizon", *PAIR), a.future, {
+        variables[f"future_{cfg.future_tally}"] = (("horizon", *PAIR), a.future, {
             "units": "year-1", "long_name": f"expected {tally} within the horizon among one "
             f"year's new residents (relocation layers) arriving in {cfg.future_from} states"})
-        data["prevented"] = (("policy", "horizon", *PAIR), a.prevented, {
+        variables["prevented"] = (("policy", "horizon", *PAIR), a.prevented, {
             "units": "year-1", "long_name": f"{tally} within the horizon among one year's "
             "screened arrivals that the destination does not get: kept out by a departure "
             "screen, or avoided by preventive treatment"})
+    data = {name: gathered(dims, values, attrs, np.nan if name == "travel_time" else 0)
+            for name, (dims, values, attrs) in variables.items()}
+    data["population"] = xr.Variable(("place",), inputs.places["population"].to_numpy(
+        dtype=float), {"units": "1", "long_name": "population of the place (persons)"})
     ids = inputs.places["id"].to_numpy(dtype=str)
     layers = list(inputs.mobility.layers)
     coords = {**place_coords(inputs.places),
@@ -206,8 +211,10 @@ def _dataset(inputs: RiskInputs, cfg: RiskConfig, masks: Masks, a: CorridorRisk,
                   {"long_name": "what the measure counts"}),
               "horizon": ("horizon", np.array(cfg.horizons_years, dtype=float),
                           {"units": "year", "long_name": "years after entry"}),
-              **_policy_coords(policies)}
-    ds = xr.Dataset(data, coords={k: xr.Variable(*v) for k, v in coords.items()})
+              **_policy_coords(cfg.compared())}
+    coords = {k: xr.Variable(*v) for k, v in coords.items()}
+    coords["pair"] = pair_coordinate(a.origin, a.destination, len(ids))
+    ds = xr.Dataset(data, coords=coords)
     ds.attrs = {
         "title": f"healthmob risk for scenario {inputs.scenario}",
         "source": f"healthmob {__version__}",

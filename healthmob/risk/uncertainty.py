@@ -179,28 +179,34 @@ def summarise(a: CorridorRisk, masks: Masks, m: MemberInputs) -> dict:
     residents and visitors and future events by horizon; per policy, the programme row."""
     relocation = np.array([layer.coupling == "relocation"
                            for layer in m.mobility.layers.values()])
-    into = a.arrivals[:, :, m.focus, :].sum(axis=2)                      # (M, origin, L)
+    into = a.into(m.focus)
+
+    def per_origin(values: np.ndarray) -> np.ndarray:
+        """(pair, ...) values into the focus summed by origin: (origin, ...)."""
+        out = np.zeros((m.mobility.n_places, *values.shape[1:]))
+        np.add.at(out, a.origin[into], values[into])
+        return out
+
+    arrivals = per_origin(np.moveaxis(a.arrivals, 1, 0))                 # (origin, M, L)
     origin_stats = {}
     for n, name in enumerate(masks.names):
-        origin_stats[f"{name}_new_residents"] = into[n][:, relocation].sum(axis=1)
-        origin_stats[f"{name}_visitors"] = into[n][:, ~relocation].sum(axis=1)
+        origin_stats[f"{name}_new_residents"] = arrivals[:, n, relocation].sum(axis=1)
+        origin_stats[f"{name}_visitors"] = arrivals[:, n, ~relocation].sum(axis=1)
     horizons = m.future.horizons_days if m.future else ()
     for h, days in enumerate(horizons):
         origin_stats[f"future_tb_incidence_{days / DAYS_PER_YEAR:g}y"] = \
-            a.future[h][:, m.focus].sum(axis=1)
+            per_origin(a.future[h])
     keep = ~m.focus
     total = {name: float(v[keep].sum()) for name, v in origin_stats.items()}
-    flows = a.flow[:, m.focus].sum(axis=1)
-    total["new_residents"] = float(flows[keep][:, relocation].sum())
+    total["new_residents"] = float(per_origin(a.flow)[keep][:, relocation].sum())
     programme = []
     for j, policy in enumerate(m.policies):
-        found = (a.found[j, masks.names.index(policy.finds)][:, m.focus].sum()
+        found = (a.found[j, masks.names.index(policy.finds)][into].sum()
                  if policy.finds else np.nan)
-        prevented = {f"{days / DAYS_PER_YEAR:g}": a.prevented[j, h][:, m.focus].sum()
+        prevented = {f"{days / DAYS_PER_YEAR:g}": a.prevented[j, h][into].sum()
                      for h, days in enumerate(horizons)}
         programme.append(programme_row(
-            float(a.screened[j][:, m.focus].sum()), float(found),
-            float(a.false_positives[j][:, m.focus].sum()),
-            float(a.treated[j][:, m.focus].sum()), float(a.cost[j][:, m.focus].sum()),
-            prevented))
+            float(a.screened[j][into].sum()), float(found),
+            float(a.false_positives[j][into].sum()),
+            float(a.treated[j][into].sum()), float(a.cost[j][into].sum()), prevented))
     return {"origins": origin_stats, "total": total, "programme": programme}

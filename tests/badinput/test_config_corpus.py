@@ -203,7 +203,7 @@ CASES = {
     "tests not a table": (_append("[costs]\ntests = 3\n"), "costs.tests must be a table"),
     # [output], [surveillance], [ensemble], [birthplace]
     "negative memory budget": (_append("[output]\nmemory_gb = -1\n"), "output.memory_gb"),
-    "a memory budget too small": (_append("[output]\nmemory_gb = 0.000001\n"), "memory budget"),
+    "a memory budget too small": (_append("[output]\nmemory_gb = 0.0000001\n"), "memory budget"),
     "observed table missing": (_append("[surveillance]\nobserved = 'nosuch.csv'\n"), "nosuch.csv"),
     "zero ensemble members": (_append("[ensemble]\nmembers = 0\n"), "ensemble.members must be"),
     "unknown section": (_append("[weather]\nrain = true\n"), "weather is not a known key"),

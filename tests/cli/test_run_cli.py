@@ -209,8 +209,8 @@ def test_corridor_file_without_crs_exit_2(write_config, places_csv, tmp_path):
 def test_places_without_coordinates_run_on_an_edge_table_and_are_left_off_the_maps(
         write_config, tmp_path):
     """An aspatial corridor layer (a plain edge table) between places that have no
-    coordinates: the run, its risk stage and tables are complete; the maps say what they
-    left out."""
+    coordinates: the run, its risk stage and tables are complete; nothing to map, so no
+    map or GeoPackage, and the log and report say so."""
     places = tmp_path / "places.csv"
     places.write_text("id,name,population\nAAA,Aland,1000000\nBBB,Bland,500000\n"
                       "CCC,Cland,2000000\n")
@@ -221,8 +221,11 @@ def test_places_without_coordinates_run_on_an_edge_table_and_are_left_off_the_ma
     code, out, err = healthmob("run", config, "--output-dir", tmp_path / "runs")
     assert code == 0, err
     run_dir = tmp_path / "runs" / out.strip().splitlines()[-1].split("/")[-1]
-    assert "3 place(s) without coordinates are left off the maps" in err
+    assert "no place of the run has coordinates: the maps" in err
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+    assert not any((run_dir / name).exists()
+                   for name in ("risk_map.png", "risk.gpkg", "corridors.gpkg"))
+    assert "No place of this run has coordinates" in (run_dir / "report.html").read_text()
     with xr.open_dataset(run_dir / "mobility.nc", engine="h5netcdf") as ds:
         assert float(ds.flow.sel(origin="AAA", destination="BBB", layer="trips")) == 1000.0
     assert (run_dir / "top_corridors.csv").read_text().count("\n") == 4   # header + 3

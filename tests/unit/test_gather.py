@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from healthmob.store.gather import gather_pairs, scatter_pairs
+from healthmob.store.gather import gather_pairs, gathered, scatter_pairs
 
 
 def _dataset():
@@ -30,10 +30,12 @@ def test_gathered_corridors_scatter_back_value_for_value_in_their_dimension_orde
     assert gathered.sizes["pair"] == keep.sum()
     assert gathered["pair"].attrs["compress"] == "origin destination"
     assert gathered["found"].dims == ("pair", "policy")
-    assert gathered["mixed"].dims == ("origin", "destination")    # kept dense: not uniform
+    assert gathered["mixed"].dims == ("pair",)
     back = scatter_pairs(gathered)
     assert set(back.data_vars) == set(ds.data_vars)
-    for name in ds.data_vars:
+    # not one value outside the pairs: kept at them, 0 elsewhere (no corridor there)
+    np.testing.assert_array_equal(back["mixed"].values, np.where(keep, ds["mixed"], 0.0))
+    for name in set(ds.data_vars) - {"mixed"}:
         assert back[name].dims == ds[name].dims, name
         np.testing.assert_array_equal(back[name].values, ds[name].values, name)
         assert back[name].attrs == ds[name].attrs, name
@@ -46,3 +48,11 @@ def test_a_gathered_file_round_trips_through_netcdf(tmp_path):
         back = scatter_pairs(stored.load())
     np.testing.assert_array_equal(back["travel_time"].values, ds["travel_time"].values)
     assert scatter_pairs(ds) is ds                          # a dense file is left as it is
+
+
+def test_a_variable_made_gathered_is_the_gathered_dense_one():
+    ds, keep = _dataset()
+    i, j = np.nonzero(keep)
+    made = gathered(("policy", "origin", "destination"), ds["found"].values[:, i, j],
+                    ds["found"].attrs)
+    assert made.identical(gather_pairs(ds, keep)["found"].variable)

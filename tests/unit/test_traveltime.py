@@ -80,3 +80,22 @@ def test_unreachable_places_have_infinite_time_and_no_length():
     directed = build_graph(2, [0], [1], [0.5], [100.0], directed=True)
     time, _ = shortest_routes(directed, [1])
     assert np.isinf(time[0, 0]) and time[0, 1] == 0.0
+
+
+def test_corridors_settled_without_a_search_are_the_fastest_routes():
+    """A pair's own corridor no slower than the origin's fastest way out plus the
+    destination's fastest way in is kept without Dijkstra; on random graphs (directed and
+    not, one speed or many, pairs with and without a corridor) every time is Dijkstra's."""
+    rng = np.random.default_rng(11)
+    for trial in range(24):
+        n = int(rng.integers(5, 120))
+        e = int(rng.integers(n, 4 * n))
+        o, d = rng.integers(0, n, e), rng.integers(0, n, e)
+        t = np.full(e, 0.05) if trial % 3 == 0 else rng.exponential(1.0, e)
+        graph = build_graph(n, o, d, t, rng.uniform(10, 1000, e), directed=bool(trial % 2))
+        qo = np.r_[o, rng.integers(0, n, 30)]
+        qd = np.r_[d, rng.integers(0, n, 30)]
+        qo, qd = qo[qo != qd], qd[qo != qd]
+        time, _ = routes_at_pairs(graph, qo, qd)
+        full, _ = shortest_routes(graph)
+        np.testing.assert_array_equal(time, full[qo, qd])
