@@ -29,7 +29,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq, least_squares
 
 from ..checks import REQUIRED, Number, Section, Text, setting
 from ..disease.chains import stationary
@@ -170,6 +169,8 @@ class Calibrator:
             trial[free] = free_values
             return ((self.evaluate(place, np.exp(trial))[1] - goal) / scale)[free]
 
+        from scipy.optimize import least_squares  # 0.2 s to import: only when a fit runs
+
         bounds = (self.bounds[0][free], self.bounds[1][free])
         start = _sweep(residuals, log_values[free], bounds)
         solution = least_squares(residuals, start, method="trf", xtol=1e-12, ftol=1e-12,
@@ -189,6 +190,8 @@ def _sweep(residuals, log_values: np.ndarray, bounds, n_sweeps: int = 2) -> np.n
     """Coordinate sweeps: solve each target for its own parameter with the others held, by
     brentq where the residual changes sign within the bounds (a robust start for the joint
     solve); otherwise the better bound."""
+    from scipy.optimize import brentq
+
     log_values = log_values.copy()
     for _ in range(n_sweeps):
         for j in range(len(log_values)):
