@@ -49,7 +49,8 @@ def check_observed(value: str, places: dict[str, float], bands: list[str], start
     above = (table["count"] > population).to_numpy().nonzero()[0]
     if len(above):
         row = int(above[0])
-        return (f"{path}: row {row + 2}: count {table['count'].iloc[row]:.0f} is more than "
+        return (f"{path}: row {table['row'].iloc[row]}: count {table['count'].iloc[row]:.0f} "
+                f"is more than "
                 f"the {population.iloc[row]:,.0f} people of {table['reporting_place'].iloc[row]}")
     return None
 

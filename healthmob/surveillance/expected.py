@@ -158,8 +158,8 @@ def match_series(observed: pd.DataFrame, path: Path, model: ModelCounts,
         people = model.population(p, "")
         beyond = np.flatnonzero(observed_counts[k] > people[k])
         if len(beyond):
-            row = int(group.index[beyond[0]])
-            raise DataError(f"{path}: row {row + 2}: count {observed_counts[k][beyond[0]]:.0f}"
+            row = int(group["row"].iloc[beyond[0]])
+            raise DataError(f"{path}: row {row}: count {observed_counts[k][beyond[0]]:.0f}"
                             f" is more than the {people[k][beyond[0]]:,.0f} people of "
                             f"{place} in the run")
         expected = np.asarray(expected, dtype=float)

@@ -5,7 +5,8 @@ One row per reporting place, period, disease and stratum::
     reporting_place,period,disease,count[,country_of_birth,years_since_entry,age_band,sex,
     site,bacteriological_confirmation,detection_route,population]
 
-``period`` is a year (``2019``), a quarter (``2019-Q3``) or a month (``2019-07``);
+``period`` is a year (``2019``), a quarter (``2019-Q3``) or a month (``2019-07``); the
+model counts calendar years, so complete years of quarters or months are summed to years;
 ``country_of_birth`` is empty (everyone), ``foreign``, ``native``, ``unknown`` or an ISO3
 code; ``population`` is an optional denominator of the row's stratum (persons). Every
 problem is reported as one line naming the file, its row (as a spreadsheet numbers it,
@@ -15,6 +16,7 @@ header = row 1) and what was expected: :class:`~healthmob.errors.DataError`.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from pathlib import Path
 
@@ -23,6 +25,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ..store.resources import data_dir
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("reporting_place", "period", "disease", "count")
 STRATA = ("country_of_birth", "years_since_entry", "age_band", "sex", "site",
@@ -69,8 +73,9 @@ def read_observed(path: Path) -> pd.DataFrame:
     -------
     DataFrame
         The columns of :data:`REQUIRED` and :data:`OPTIONAL` (empty strings where a stratum
-        is not given, NaN for a missing population), plus ``year`` (int), ``freq``
-        (periods a year: 1, 4 or 12) and ``index`` (the period within its year, 1-based).
+        is not given, NaN for a missing population), plus ``year`` (int) and ``row`` (the
+        file's row, as a spreadsheet numbers it, for the messages of later checks), one
+        row per calendar year: quarters and months are summed (:func:`_whole_years`).
     """
     table = _read_table(path)
 
@@ -112,17 +117,49 @@ def read_observed(path: Path) -> pd.DataFrame:
     if len(bad):
         fail(int(bad[0]), "population", "nothing or a number of persons > 0")
     out = table.assign(count=counts, population=population,
-                       disease=table["disease"].str.lower())
+                       disease=table["disease"].str.lower(), row=np.arange(len(table)) + 2)
     out["year"] = periods[0].astype(int)
     out["freq"] = np.where(periods[1].notna(), 4, np.where(periods[2].notna(), 12, 1))
-    out["index"] = periods[1].fillna(periods[2]).fillna("1").astype(int)
     key = ["reporting_place", "period", "disease", *STRATA]
     twice = np.flatnonzero(out.duplicated(key).to_numpy())
     if len(twice):
         row = int(twice[0])
         raise DataError(f"{path}: row {row + 2}: place {out['reporting_place'].iloc[row]!r}, "
                         f"period {out['period'].iloc[row]!r} and its stratum appear twice")
-    return out
+    return _whole_years(out, path)
+
+
+def _whole_years(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Quarters and months summed to calendar years, the model's periods: a year whose
+    quarters (or months) are all given becomes one row (its count the sum, its population
+    the mean, its ``row`` the first of them); a year with some missing is left out with a
+    warning (the year in progress, as a surveillance extract usually ends); a year given
+    both whole and by quarter or month, or by both, is an error naming the row."""
+    sub = table["freq"] > 1
+    if not sub.any():
+        return table.drop(columns="freq")
+    key = ["reporting_place", "disease", *STRATA, "year"]
+    mixed = table.groupby(key, sort=False)["freq"].transform("nunique") > 1
+    if mixed.any():
+        row = int(np.flatnonzero(mixed.to_numpy())[0])
+        raise DataError(f"{path}: row {table['row'].iloc[row]}: period "
+                        f"{table['period'].iloc[row]!r}: year {table['year'].iloc[row]} of "
+                        "this place and stratum is given in more than one kind of period "
+                        "(whole years, quarters, months); give one")
+    parts = table[sub].groupby(key, sort=False)
+    summed = parts.agg(count=("count", "sum"), population=("population", "mean"),
+                       row=("row", "min"), given=("count", "size"), freq=("freq", "first"))
+    whole = summed["given"] == summed["freq"]
+    for values in summed.index[~whole][:5]:
+        log.warning("%s: %s %s of %s (%s) left out: not every %s of it is given", path,
+                    values[1], values[-1], values[0], ", ".join(v for v in values[2:-1] if v)
+                    or "all cases", "quarter" if summed.loc[values, "freq"] == 4 else "month")
+    if (~whole).sum() > 5:
+        log.warning("%s: %d more incomplete years left out", path, int((~whole).sum()) - 5)
+    years = summed[whole].reset_index().drop(columns=["given", "freq"])
+    years["period"] = years["year"].astype(str)
+    return (pd.concat([table[~sub].drop(columns="freq"), years[table.columns.drop("freq")]],
+                      ignore_index=True).sort_values("row", ignore_index=True))
 
 
 def _read_table(path: Path) -> pd.DataFrame:

@@ -32,15 +32,11 @@ def check_places_and_years(observed: pd.DataFrame, path: Path, place_ids: set,
     """Raise DataError (file and row) for a place not in ``place_ids`` or a period that is
     not one of the whole ``years``."""
     def fail(row: int, message: str) -> None:
-        raise DataError(f"{path}: row {row + 2}: {message}")
+        raise DataError(f"{path}: row {observed['row'].iloc[row]}: {message}")
 
     for row, place in enumerate(observed["reporting_place"]):
         if place not in place_ids:
             fail(row, f"reporting_place {place!r} is not a place of the run")
-    rows = np.flatnonzero((observed["freq"] != 1).to_numpy())
-    if len(rows):
-        fail(int(rows[0]), f"period {observed['period'].iloc[rows[0]]!r}: the model's counts "
-             "are yearly; give whole years")
     outside = np.flatnonzero(~observed["year"].isin(years).to_numpy())
     if len(outside):
         span = f"{years[0]}-{years[-1]}" if len(years) else "none"
@@ -55,7 +51,7 @@ def check_strata(observed: pd.DataFrame, path: Path, places: list[str], bands: l
     country of birth that is not an origin group of the place (``origin_labels``: the
     run's group names per place, as ``OriginGroups.labels``; None: not checked yet)."""
     def fail(row: int, message: str) -> None:
-        raise DataError(f"{path}: row {row + 2}: {message}")
+        raise DataError(f"{path}: row {observed['row'].iloc[row]}: {message}")
 
     for column in ("age_band", "sex", "site", "bacteriological_confirmation",
                    "detection_route"):

@@ -150,8 +150,9 @@ BAD = {
                                "the run's whole years (2000-2023)"),
     "period not a year": (GOOD.replace("2010", "20x0"), "row 2, column period: expected a "
                           "year (2019), quarter (2019-Q3) or month (2019-07)"),
-    "quarterly counts": (GOOD.replace("2010", "2010-Q2"), "row 2: period '2010-Q2': the "
-                         "model's counts are yearly"),
+    "a year whole and by quarter": (GOOD + "ZAF,2011-Q1,tb,5,\n", "row 3: period '2011': "
+                                    "year 2011 of this place and stratum is given in more "
+                                    "than one kind of period"),
     "unknown column": (GOOD.replace("country_of_birth", "contry_of_birth"),
                        "unknown column 'contry_of_birth'"),
     "missing column": ("reporting_place,period,count\nZAF,2010,5\n",

@@ -96,6 +96,27 @@ def test_what_the_model_cannot_count_is_refused_with_its_row(tmp_path, row, mess
                           f"AAA,2000,tb,5,\n{row}\n")
 
 
+def test_quarters_and_months_are_summed_to_the_years_the_model_counts(tmp_path, caplog):
+    """A complete year of months or quarters is one yearly count (the sum); a year with a
+    month missing is left out with a warning; later errors name the file's own rows."""
+    months = "".join(f"AAA,2001-{m:02d},tb,{m},,\n" for m in range(1, 13))
+    quarters = "".join(f"AAA,2002-Q{q},tb,{10 * q},foreign,\n" for q in range(1, 5))
+    partial = "".join(f"AAA,2000-{m:02d},tb,1,,\n" for m in range(1, 12))   # no December
+    text = ("reporting_place,period,disease,count,country_of_birth,population\n"
+            + months + quarters + partial)
+    found = {s.label: s for s in _series(tmp_path, text)}
+    total, foreign = found["AAA tb"], found["AAA tb country_of_birth=foreign"]
+    assert list(total.years) == [2001, 2002]                       # 2000 left out
+    assert total.observed[0] == 78.0 and np.isnan(total.observed[1])      # 1 + ... + 12
+    assert foreign.observed[1] == 100.0
+    assert "tb 2000 of AAA (all cases) left out: not every month of it is given" in caplog.text
+    with pytest.raises(DataError, match=re.escape("row 14: reporting_place 'XXX'")):
+        _series(tmp_path, text.replace("AAA,2002-Q", "XXX,2002-Q"))
+    with pytest.raises(DataError, match="year 2001 of this place and stratum is given in "
+                                        "more than one kind of period"):
+        _series(tmp_path, text + "AAA,2001,tb,78,,\n")
+
+
 def test_decomposition_adds_up_and_puts_each_change_where_it_belongs(tmp_path):
     """Constant foreign-born population and model rate: a rise from 40 to 60 observed cases
     is all rate per migrant that the model does not explain; doubling the foreign-born
