@@ -56,13 +56,13 @@ def read_corridor_file(path: str | Path):
         As stored, plus nothing; ``index`` 0..n-1 in file order. A plain DataFrame is an
         edge table: its rows name their places by id (:func:`corridor_edges`).
     """
-    import geopandas as gpd  # only when a run reads corridor files (fast start-up)
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: corridor file not found")
     if path.suffix.lower() == ".csv" or _plain_parquet(path):
         return _read_edge_table(path)
+    import geopandas as gpd  # only for a vector corridor file (fast start-up otherwise)
+
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             frame = gpd.read_parquet(path)  # GeoParquet: needs pyarrow

@@ -38,8 +38,11 @@ from ..errors import ConfigError, HealthmobError, join_problems
 from ..store.budget import memory_budget
 from ..store.resources import read_toml, resolve_named_file
 from ..units import parse_duration
-from .fit import CONTACT_SCALINGS
 from .generators import NETWORK_TYPES
+
+CONTACT_SCALINGS = ("mean_degree", "none")
+"""How per-contact rates follow the degree (:func:`healthmob.network.fit.per_contact_rates`);
+here, not in the fit, so that reading a config imports no scipy.integrate or optimize."""
 
 EXECUTORS = ("serial", "local")
 FITS = ("growth", "final_size")

@@ -29,8 +29,7 @@ from scipy.optimize import brentq
 
 from ..disease.compile import CompiledModel
 from ..disease.reproduction import infected_states, new_infections
-
-CONTACT_SCALINGS = ("mean_degree", "none")
+from .config import CONTACT_SCALINGS
 
 
 def per_contact_rates(compiled: CompiledModel, mean_degree: float,

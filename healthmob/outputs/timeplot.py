@@ -14,7 +14,6 @@ import io
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
 
 from ..store.resources import data_dir
 from .tables import RunFiles
@@ -33,6 +32,8 @@ def imported_cases_png(run: RunFiles) -> bytes | None:
             return None
         places = list(run.focus) or [str(p) for p in ds["place"].values]
         model = ds[VARIABLE].sel(place=places).sum("place").load()
+    from matplotlib.figure import Figure  # only for a run with a birthplace account
+
     years = pd.DatetimeIndex(model["period"].values).year.to_numpy()
     fig = Figure(figsize=(9, 3.6), dpi=100)
     ax = fig.add_axes([0.08, 0.14, 0.62, 0.76])
