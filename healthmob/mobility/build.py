@@ -81,13 +81,15 @@ def build_mobility(places: pd.DataFrame, config: MobilityConfig | dict, *,
     if stray:
         raise ConfigError(f"{where}: {[f'mobility.{s}' for s in stray]} configure no layer; "
                           f"layers: {names}")
-    for name in names:   # a default route may name a layer the run lacks (migration: land)
+    for name in names:   # a default route may name layers the run lacks (migration: land)
         via = tuple(config.layer(name).travel_via or ())
         unknown = [v for v in via if v not in names]
-        if unknown and (via != tuple(LAYER_DEFAULTS.get(name, {}).get("travel_via", ()))
-                        or len(unknown) == len(via)):
+        if unknown and via != tuple(LAYER_DEFAULTS.get(name, {}).get("travel_via", ())):
             raise ConfigError(f"{where}.{name}.travel_via must name layers of the run "
                               f"{names}; got {unknown}")
+        if unknown and len(unknown) == len(via):
+            log.info("mobility layer %s: none of its default travel layers %s is in the run; "
+                     "its travel times come from its own corridors", name, list(via))
     for e in edges:
         _fill_volumes(e, config.layer(e.layer), frame)
     layers = {name: assemble_layer(name, [e for e in edges if e.layer == name], edges,

@@ -237,3 +237,13 @@ def test_corridor_ends_fall_in_world_country_polygons(tmp_path, world):
     assert _flow(mobility, "land", "ZAF", "MOZ") == 50.0
     assert _source(mobility, "air", "ZAF", "GBR") == "user_file"
 
+
+
+def test_relocation_layers_alone_route_over_their_own_corridors(world):
+    """Without air and land (the default route of migration and return), their travel
+    times come from their own corridors instead of the run being refused."""
+    mobility = build_mobility(world, {"layers": ["migration", "return"]})
+    for name in ("migration", "return"):
+        layer = mobility.layers[name]
+        assert layer.travel_time.nnz == layer.flow.nnz > 0
+        assert np.isfinite(layer.travel_time.data).all() and (layer.travel_time.data > 0).all()
