@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"healthmob: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
+        for signum in (signal.SIGINT, signal.SIGTERM):   # stopping already: a second
+            signal.signal(signum, signal.SIG_IGN)         # signal must not undo the exit code
         print("healthmob: interrupted", file=sys.stderr)
         return 130
     except Exception:  # a bug, not bad input: the traceback, and where to report it
