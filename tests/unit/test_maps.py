@@ -221,3 +221,37 @@ def test_a_run_with_a_birthplace_account_gets_its_time_plot(tmp_path):
     assert list(observed.index) == [2019, 2020, 2021, 2022] and (observed > 0).all()
     assert "Imported TB over time" in (write_report(run, ("FRA",))).read_text(encoding="utf-8")
     assert imported_cases_png(load_run(tmp_path / "run", ())) is not None
+
+
+def test_tables_at_the_corridors_equal_sums_of_the_dense_arrays(tmp_path):
+    """The outputs read risk.nc at its corridors only (a run of more than 500 places stores
+    it so, a small run's dense file is gathered on reading); their per-place, per-origin
+    and programme sums equal the same sums over the dense arrays, whichever form the file
+    has."""
+    from healthmob.outputs.programmes import origin_table, policy_table
+    from healthmob.outputs.tables import place_table
+    from healthmob.store.gather import gather_pairs
+    from healthmob.store.netcdf import write_dataset
+
+    ds = risk_dataset()
+    lopsided = xr.DataArray(1.0 + np.arange(ds.sizes["origin"]), dims="origin")
+    for name in ("flow", "arrivals", "screened"):      # origin and destination told apart
+        ds[name] = (ds[name] * lopsided).assign_attrs(ds[name].attrs)
+    relocation = ds["layer_coupling"] == "relocation"
+    dense_dir, gathered_dir = (write_risk_run(tmp_path / k) for k in ("dense", "gathered"))
+    write_dataset(ds, dense_dir / "risk.nc")
+    keep = (ds["flow"] > 0).any("layer").transpose("origin", "destination").values
+    write_dataset(gather_pairs(ds, keep), gathered_dir / "risk.nc")
+    for directory in (dense_dir, gathered_dir):
+        places = place_table(load_run(directory, ())).set_index("id")
+        into = ds["arrivals"].sel(measure="tb_active").where(relocation, 0).sum(
+            ("origin", "layer"))
+        np.testing.assert_allclose(places["tb_active_new_residents"],
+                                   into.sel(destination=places.index).values, rtol=1e-12)
+        origins = origin_table(load_run(directory, ("ZAF",))).set_index("origin")
+        flow = ds["flow"].sel(destination="ZAF").sum("layer")
+        np.testing.assert_allclose(origins["travellers"],
+                                   flow.sel(origin=origins.index).values, rtol=1e-12)
+        policies = policy_table(load_run(directory, ())).set_index("policy")
+        screened = float(ds["screened"].sel(policy="pre_entry_cxr").sum())
+        assert policies.loc["pre_entry_cxr", "screened"] == pytest.approx(screened, rel=1e-12)
