@@ -279,16 +279,9 @@ def _dense(matrix, fill: float) -> np.ndarray:
 
 def _gather(matrix, i, j) -> np.ndarray:
     """Entries ``matrix[i[k], j[k]]`` (0 where absent) without densifying."""
-    coo = sp.coo_array(sp.csr_array(matrix))
-    coo.sum_duplicates()
-    n = matrix.shape[1]
-    keys = coo.row.astype(np.int64) * n + coo.col
-    order = np.argsort(keys)
-    keys, data = keys[order], coo.data[order]
-    want = np.asarray(i, dtype=np.int64) * n + np.asarray(j, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
-    hit = (keys[pos] == want) if len(keys) else np.zeros(len(want), dtype=bool)
-    return np.where(hit, data[pos] if len(keys) else 0.0, 0.0).astype(float)
+    if len(i) == 0:
+        return np.zeros(0)
+    return np.asarray(sp.csr_array(matrix)[np.asarray(i), np.asarray(j)], dtype=float).ravel()
 
 
 def _at(matrix, i, j) -> np.ndarray:
