@@ -17,13 +17,18 @@ import numpy as np
 import xarray as xr
 
 from .birthplace.account import RETURN_LAYER, StartCohorts
-from .birthplace.setup import MIGRATION_LAYER, account_of_run, applies, foreign_born_start
+from .birthplace.setup import (
+    MIGRATION_LAYER,
+    account_of_run,
+    applies,
+    foreign_born_start,
+    layer_weights,
+)
 from .calibration.cache import cache_key, load_calibration, save_calibration
 from .calibration.config import EndemicStart, HistoryStart
 from .calibration.initial import InitialState, endemic_start, fraction_start
 from .disease.compile import CompiledModel, compile_model
 from .disease.schedule import Schedule
-from .disease.selection import selection_weights
 from .engine.coupling import Coupling
 from .engine.ode import simulate_deterministic
 from .engine.trajectory import output_times
@@ -59,7 +64,8 @@ class Prepared:
     birthplace: StartCohorts | None = None
     """The foreign-born at the start, when the run counts them (:mod:`healthmob.birthplace`)."""
     weights: dict = dataclasses.field(default_factory=dict)
-    """Who moves on each relocation layer (:func:`layer_weights`)."""
+    """Who moves on each relocation layer
+    (:func:`healthmob.birthplace.setup.layer_weights`)."""
     calibration_files: tuple = ()
     """The calibration caches the start was read from (inputs of the run)."""
     schedule: Schedule | None = None
@@ -122,7 +128,8 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
     cohorts, files = None, []
     if applies(scenario.birthplace, scenario.mobility):
         force = coupling.force(compiled, initial.state)
-        migrants = layer_weights(scenario, mobility, compiled, initial.state, None)
+        migrants = layer_weights(scenario.spec, scenario.mobility, mobility, compiled,
+                                 initial.state, None)
         cohorts, state = foreign_born_start(scenario.birthplace, scenario.mobility, mobility,
                                             places, compiled, initial.state, force,
                                             scenario.time.start, migrants.get(MIGRATION_LAYER))
@@ -134,7 +141,8 @@ def prepare(scenario: Scenario | str | Path, calibration_dir: Path | None = None
                                      {**parameters, **initial.overrides})
         else:
             initial = dataclasses.replace(initial, state=state)
-    weights = layer_weights(scenario, mobility, compiled, initial.state, cohorts)
+    weights = layer_weights(scenario.spec, scenario.mobility, mobility, compiled, initial.state,
+                            cohorts)
     if weights:
         coupling = Coupling.from_mobility(mobility, population, weights)
     files = [f for f in (*files, initial.cache_file) if f is not None]
@@ -171,30 +179,6 @@ def _endemic(scenario: Scenario, parameters: dict, save_dir: Path | None,
              "read from the cache" if initial.cache_file else "fitted",
              time.perf_counter() - t0)
     return initial
-
-
-def layer_weights(scenario: Scenario, mobility: Mobility, compiled: CompiledModel,
-                  state: np.ndarray, cohorts: StartCohorts | None) -> dict:
-    """Who moves on each relocation layer: weights (P, C) per layer (empty: a random sample).
-
-    A layer's ``category`` gives the model's selection factors
-    (:func:`healthmob.disease.selection.selection_weights`) at the start state; the
-    ``return`` layer moves the foreign-born as they are (their composition at the start).
-    """
-    out = {}
-    for name, layer in mobility.layers.items():
-        if layer.coupling != "relocation" or not layer.flow.nnz:
-            continue
-        if name == RETURN_LAYER and cohorts is not None:
-            foreign = cohorts.cohorts.sum(axis=(1, 2))
-            share = foreign / np.maximum(foreign.sum(axis=1, keepdims=True), 1e-300)
-            total = state / np.maximum(state.sum(axis=1, keepdims=True), 1e-300)
-            out[name] = np.divide(share, total, out=np.zeros_like(share), where=total > 0)
-            continue
-        category = scenario.mobility.layer(name).category
-        if category in scenario.spec.selection:
-            out[name] = selection_weights(scenario.spec, compiled.values, state, category)
-    return out
 
 
 def simulate(scenario: Scenario | str | Path, prepared: Prepared | None = None) -> xr.Dataset:

@@ -13,7 +13,7 @@ an account and not strata in the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,11 +65,21 @@ class StartCohorts:
     groups : OriginGroups
     hazard : ndarray, shape (P,)
         Return hazard of the foreign-born of each destination (1/day).
+    born, living : ndarray of int, shape (R,)
+        Country of birth and place of residence of each corridor's emigrants, sorted by
+        residence then birth.
+    emigrants : ndarray, shape (R, C)
+        Persons born in ``born`` living in ``living`` at the start, by compartment (summed
+        over the slots): who the ``return`` layer takes home.
     """
 
     cohorts: np.ndarray
     groups: OriginGroups
     hazard: np.ndarray
+    born: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    living: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    emigrants: np.ndarray | None = None
+    """None: not kept (the return layer then moves the foreign-born of a place together)."""
 
 
 def stock_matrix(stocks: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -173,6 +183,8 @@ def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
     arriving = composition if weights is None else composition * weights
     hazard = np.where(stock.sum(axis=0) > 0, return_flow / np.maximum(stock.sum(axis=0), 1), 0)
     cohorts = np.zeros((n, groups.n_groups, cfg.n_slots, n_comp))
+    keys, pair = np.unique(destination.astype(np.int64) * n + origin, return_inverse=True)
+    emigrants = np.zeros((len(keys), n_comp))
     for j in np.unique(destination):
         rows = np.flatnonzero(destination == j)
         chain = compiled.generator(int(j), force[j]) - hazard[j] * np.eye(n_comp)
@@ -186,8 +198,11 @@ def start_cohorts(compiled: CompiledModel, state: np.ndarray, force: np.ndarray,
             carried /= np.maximum(carried.sum(axis=1, keepdims=True), 1e-300)
             np.add.at(cohorts[j, :, s], groups.index[j, origin[rows]],
                       slots[rows, s][:, None] * carried)
+            np.add.at(emigrants, pair.ravel()[rows], slots[rows, s][:, None] * carried)
     natives = (population - stock.sum(axis=0))[:, None] * composition
-    return StartCohorts(cohorts, groups, hazard), natives + cohorts.sum(axis=(1, 2))
+    start = StartCohorts(cohorts, groups, hazard, (keys % n).astype(np.intp),
+                         (keys // n).astype(np.intp), emigrants)
+    return start, natives + cohorts.sum(axis=(1, 2))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import pandas as pd
 
 from ..disease.compile import CompiledModel
 from ..disease.schedule import Schedule
+from ..disease.selection import CorridorWeights, selection_weights
+from ..disease.spec import ModelSpec
 from ..mobility.config import MobilityConfig
 from ..mobility.matrix import Mobility
 from ..mobility.world import read_world_table
@@ -67,7 +69,7 @@ def account_of_run(models: Schedule, trajectory, coupling, mobility: Mobility,
                    start: StartCohorts, weights: dict) -> Account:
     """:func:`.account.run_account` of a deterministic trajectory; ``models``: the model of
     each day; ``weights``: who moves on each relocation layer
-    (:func:`healthmob.pipeline.layer_weights`)."""
+    (:func:`layer_weights`)."""
     t0 = time.perf_counter()
     forces = np.stack([coupling.force(models.at(t), x)
                        for t, x in zip(trajectory.times, trajectory.state)])
@@ -79,3 +81,43 @@ def account_of_run(models: Schedule, trajectory, coupling, mobility: Mobility,
     log.info("birthplace account: %d periods (%.2f s)", len(account.edges) - 1,
              time.perf_counter() - t0)
     return account
+
+
+def return_weights(cohorts: StartCohorts, state: np.ndarray) -> CorridorWeights:
+    """Who the ``return`` layer moves (P, C) per corridor: on host j -> country of birth i,
+    the people born in i living in j, relative to j's whole state; a corridor without a
+    UN DESA stock moves j's foreign-born of every origin together."""
+    total = state / np.maximum(state.sum(axis=1, keepdims=True), 1e-300)
+
+    def relative(persons, host):
+        share = persons / np.maximum(persons.sum(axis=1, keepdims=True), 1e-300)
+        return np.divide(share, total[host], out=np.zeros_like(share), where=total[host] > 0)
+
+    fallback = relative(cohorts.cohorts.sum(axis=(1, 2)), np.arange(len(state)))
+    if cohorts.emigrants is None:
+        return CorridorWeights(cohorts.living, cohorts.born, fallback[:0], fallback)
+    return CorridorWeights(cohorts.living, cohorts.born,
+                           relative(cohorts.emigrants, cohorts.living), fallback)
+
+
+def layer_weights(spec: ModelSpec, mobility_cfg: MobilityConfig, mobility: Mobility,
+                  compiled: CompiledModel, state: np.ndarray,
+                  cohorts: StartCohorts | None) -> dict:
+    """Who moves on each relocation layer: weights (P, C) per layer (empty: a random sample).
+
+    A layer's ``category`` gives the model's selection factors
+    (:func:`healthmob.disease.selection.selection_weights`) at the start state; the
+    ``return`` layer takes each origin's own emigrants home, with their composition at the
+    start (:func:`return_weights`).
+    """
+    out = {}
+    for name, layer in mobility.layers.items():
+        if layer.coupling != "relocation" or not layer.flow.nnz:
+            continue
+        if name == RETURN_LAYER and cohorts is not None:
+            out[name] = return_weights(cohorts, state)
+            continue
+        category = mobility_cfg.layer(name).category
+        if category in spec.selection:
+            out[name] = selection_weights(spec, compiled.values, state, category)
+    return out

@@ -14,6 +14,8 @@ Deming WE, Stephan FF (1940). Ann Math Stat 11:427-444.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .spec import ModelSpec, select
@@ -71,3 +73,49 @@ def travellers(state: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     a category's :func:`selection_weights` (None: a random sample), rows summing to 1."""
     weighted = state if weights is None else state * weights
     return weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-300)
+
+
+@dataclass(frozen=True)
+class CorridorWeights:
+    """Selection weights that differ by corridor, not only by origin.
+
+    The return layer moves each origin's own emigrants home: the people on the corridor
+    from host ``j`` to country of birth ``i`` are the cohort born in ``i`` living in ``j``,
+    not the host's foreign-born at large.
+
+    Attributes
+    ----------
+    origin, destination : ndarray of int, shape (R,)
+        Place indices of the corridors with their own weights (sorted, no duplicates).
+    weights : ndarray, shape (R, C)
+        Weights of the travellers on each corridor, relative to the origin's state (as
+        :func:`selection_weights`: ``sum(w * x) = sum(x)`` in the origin).
+    fallback : ndarray, shape (P, C)
+        Weights of every other corridor out of each place.
+    """
+
+    origin: np.ndarray
+    destination: np.ndarray
+    weights: np.ndarray
+    fallback: np.ndarray
+
+    def at(self, origin: np.ndarray, destination: np.ndarray) -> np.ndarray:
+        """Weights (n, C) of the travellers on the corridors ``origin -> destination``."""
+        n = len(self.fallback)
+        keys = self.origin.astype(np.int64) * n + self.destination
+        asked = np.asarray(origin, dtype=np.int64) * n + np.asarray(destination)
+        found = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
+        hit = (keys[found] == asked) if len(keys) else np.zeros(len(asked), bool)
+        out = self.fallback[np.asarray(origin, dtype=np.intp)].copy()
+        out[hit] = self.weights[found[hit]]
+        return out
+
+
+def weights_at(weights, origin: np.ndarray, destination: np.ndarray) -> np.ndarray | None:
+    """The travellers' weights (n, C) on corridors ``origin -> destination`` from a layer's
+    weights: None (a random sample), per origin (P, C) or :class:`CorridorWeights`."""
+    if weights is None:
+        return None
+    if isinstance(weights, CorridorWeights):
+        return weights.at(origin, destination)
+    return np.asarray(weights)[np.asarray(origin, dtype=np.intp)]

@@ -44,6 +44,10 @@ value when that is higher: ART initiation starts near 0 in 2000). A year's targe
 that year's parameters only partly (TB incidence lags infection, prevalence and coverage
 are stocks); without the limit a sequential fit swings parameters to their bounds to
 correct one year's residual, values that the projection would then hold."""
+MIN_SLOPE = 0.02
+"""Smallest slope a secant sets: an unknown whose effect has become small (ART initiation
+pushed to its floor while imported people on ART already exceed a target of 0) then moves
+by the largest step, instead of by a stale slope from an earlier year."""
 BETA_FLOOR = 1e-12
 """Smallest transmission rate (1/day) where imported infection exceeds a place's force."""
 
@@ -184,7 +188,7 @@ def _solve_year(chain: WorldChain, x: np.ndarray, goal: np.ndarray, values: np.n
             step, change = values - previous[0], residual - previous[1]
             known = np.abs(step) > 1e-9
             secant = np.divide(change, step, out=np.zeros_like(step), where=known)
-            slope = np.where(known & (secant > 0.02), secant, slope)
+            slope = np.where(known & (secant > 0), np.maximum(secant, MIN_SLOPE), slope)
         if not moving.any() or n == MAX_ITERATIONS:
             return values, result, slope, n
         previous = (values.copy(), residual)

@@ -25,6 +25,7 @@ from ..calibration.fit import Calibrator
 from ..calibration.initial import InitialState
 from ..disease.compile import compile_model
 from ..disease.schedule import Schedule
+from ..disease.selection import CorridorWeights
 from ..disease.spec import ModelSpec
 from ..engine.coupling import Coupling
 from ..errors import ConfigError
@@ -188,19 +189,27 @@ def _digits(values) -> list:
     return [f"{v:.8g}" for v in np.asarray(values, dtype=float).ravel()]
 
 
+def _weight_digits(weights) -> list:
+    """:func:`_digits` of a layer's selection weights, per origin or per corridor."""
+    if isinstance(weights, CorridorWeights):
+        return [weights.origin.tolist(), weights.destination.tolist(),
+                _digits(weights.weights), _digits(weights.fallback)]
+    return _digits(weights)
+
+
 def _key(spec, places, fixed, targets, initial, coupling, source, years, yearly, cfg) -> str:
     """sha256 of everything the fit depends on (numbers to 8 significant digits)."""
     matrices = [coupling.relocation, coupling.away, *[r for r, _ in coupling.selected]]
     payload = {
         "method": [fitting.TOLERANCE, fitting.MAX_ITERATIONS, fitting.MAX_STEP,
-                   fitting.FIRST_SLOPE, fitting.YEARLY_FACTOR, "monthly-expm-v4-growth"],
+                   fitting.FIRST_SLOPE, fitting.YEARLY_FACTOR, "monthly-expm-v5-growth"],
         "model": spec.sha256, "places": places["id"].tolist(), "source": source,
         "fixed": {k: _digits(v) for k, v in sorted(fixed.items())},
         "targets": [[t.observable, t.parameter, t.column] for t in targets],
         "fallback": cfg.fallback, "years": [int(years[0]), int(years[-1])],
         "yearly": yearly.tolist(), "state": _digits(initial.state),
         "coupling": [[m.indices.tolist(), m.indptr.tolist(), _digits(m.data)]
-                     for m in matrices] + [_digits(w) for _, w in coupling.selected],
+                     for m in matrices] + [_weight_digits(w) for _, w in coupling.selected],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from ..disease.chains import expected_events_by_horizon, propagate
 from ..disease.compile import CompiledModel
-from ..disease.selection import travellers
+from ..disease.selection import CorridorWeights, travellers
 from ..mobility.matrix import Mobility, MobilityLayer
 from ..units import DAYS_PER_YEAR
 from .costs import CostsConfig
@@ -128,7 +128,9 @@ def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility
     for k, name in enumerate(names):
         batches.setdefault((who.categories.get(name), id(who.weights.get(name))), []).append(k)
     for (category, _), members in batches.items():
-        departures = travellers(state, who.weights.get(names[members[0]]))
+        weights = who.weights.get(names[members[0]])
+        per_corridor = isinstance(weights, CorridorWeights)
+        departures = None if per_corridor else travellers(state, weights)
         cols = {f: np.concatenate([corridors[k][f] for k in members]) for f in corridors[0]}
         cols["pair"] = np.searchsorted(keys, cols["i"].astype(np.int64) * n
                                        + cols.pop("destination"))
@@ -137,9 +139,15 @@ def corridor_risk(compiled: CompiledModel, state: np.ndarray, mobility: Mobility
         for group in _groups(chain[cols["i"]][order], size):
             at = order[group]
             place = int(first[chain[cols["i"][at[0]]]])
-            origins, which = np.unique(cols["i"][at], return_inverse=True)
-            batch = _Batch(place, compiled.generator(place), departures[origins],
-                           which.ravel(), **{f: v[at] for f, v in cols.items()})
+            if per_corridor:   # each corridor its own travellers
+                i = cols["i"][at]
+                p = travellers(state[i], weights.at(i, destination[cols["pair"][at]]))
+                which = np.arange(len(at))
+            else:
+                origins, which = np.unique(cols["i"][at], return_inverse=True)
+                p = departures[origins]
+            batch = _Batch(place, compiled.generator(place), p, which.ravel(),
+                           **{f: v[at] for f, v in cols.items()})
             _arrivals(out, batch, stack, compiled, future)
             for j, policy in enumerate(policies):
                 eligible = (policy.screens_category(category)
