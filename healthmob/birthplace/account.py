@@ -13,7 +13,7 @@ an account and not strata in the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -76,10 +76,9 @@ class StartCohorts:
     cohorts: np.ndarray
     groups: OriginGroups
     hazard: np.ndarray
-    born: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
-    living: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
-    emigrants: np.ndarray | None = None
-    """None: not kept (the return layer then moves the foreign-born of a place together)."""
+    born: np.ndarray
+    living: np.ndarray
+    emigrants: np.ndarray
 
 
 def stock_matrix(stocks: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -93,11 +93,9 @@ def return_weights(cohorts: StartCohorts, state: np.ndarray) -> CorridorWeights:
         share = persons / np.maximum(persons.sum(axis=1, keepdims=True), 1e-300)
         return np.divide(share, total[host], out=np.zeros_like(share), where=total[host] > 0)
 
-    fallback = relative(cohorts.cohorts.sum(axis=(1, 2)), np.arange(len(state)))
-    if cohorts.emigrants is None:
-        return CorridorWeights(cohorts.living, cohorts.born, fallback[:0], fallback)
     return CorridorWeights(cohorts.living, cohorts.born,
-                           relative(cohorts.emigrants, cohorts.living), fallback)
+                           relative(cohorts.emigrants, cohorts.living),
+                           relative(cohorts.cohorts.sum(axis=(1, 2)), np.arange(len(state))))
 
 
 def layer_weights(spec: ModelSpec, mobility_cfg: MobilityConfig, mobility: Mobility,

@@ -110,12 +110,3 @@ class CorridorWeights:
         out[hit] = self.weights[found[hit]]
         return out
 
-
-def weights_at(weights, origin: np.ndarray, destination: np.ndarray) -> np.ndarray | None:
-    """The travellers' weights (n, C) on corridors ``origin -> destination`` from a layer's
-    weights: None (a random sample), per origin (P, C) or :class:`CorridorWeights`."""
-    if weights is None:
-        return None
-    if isinstance(weights, CorridorWeights):
-        return weights.at(origin, destination)
-    return np.asarray(weights)[np.asarray(origin, dtype=np.intp)]

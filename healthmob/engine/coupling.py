@@ -175,8 +175,9 @@ class _Selected:
     (P, C), 1/day) and arrivals ``into @ (weights * x)`` with weights per origin, or, with
     weights per corridor (``weights`` None), ``into`` the block matrix of every
     compartment's (P, P) per-capita rates, applied to the state compartment by compartment
-    (a (C P, C P) CSR matrix: one product of about R x C entries, half the time of
-    gathering, weighting and scattering the R corridors' (R, C) rows)."""
+    (a (C P, C P) CSR matrix: one product of about R x C entries; on the world's 8,777
+    return corridors 0.56 ms against 1.19 ms for gathering, weighting and scattering the
+    corridors' (R, C) rows, docs/performance.md)."""
 
     out: np.ndarray
     into: object

@@ -42,7 +42,8 @@ def test_foreign_born_are_conserved(flow, origin_state, stock, force, hazard, we
     for j in range(N):
         cohorts[j, (j + 1) % N] = stock[j]
     start = StartCohorts(cohorts, OriginGroups(groups, np.array([["A", "B", "C"]] * N)),
-                         hazard)
+                         hazard, np.zeros(0, int), np.zeros(0, int),
+                         np.zeros((0, cohorts.shape[-1])))
     times = np.linspace(0.0, 3 * DAYS_PER_YEAR, 13)
     states = np.repeat(origin_state[None], len(times), axis=0)
     account = run_account(Schedule.constant(COMPILED), times, states,

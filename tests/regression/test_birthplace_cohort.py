@@ -31,7 +31,8 @@ def _lifetime_cohort(rates):
     cohorts = np.zeros((1, 1, 2, n_comp))
     cohorts[0, 0, 0, spec.compartment_ids.index("LE0")] = 1000.0
     start = StartCohorts(cohorts, OriginGroups(np.zeros((1, 1), dtype=int),
-                                               np.array([["ORIGIN"]])), np.zeros(1))
+                                               np.array([["ORIGIN"]])), np.zeros(1),
+                         np.zeros(0, int), np.zeros(0, int), np.zeros((0, cohorts.shape[-1])))
     times = np.array([0.0, YEARS * DAYS_PER_YEAR])
     account = run_account(Schedule.constant(compiled), times, np.zeros((2, 1, n_comp)),
                           np.zeros((2, 1, n_tally)), np.zeros((2, 1, len(spec.infections))),
@@ -67,7 +68,8 @@ def test_a_model_without_deaths_keeps_its_cohort():
     cohorts = np.zeros((1, 1, 2, n_comp))
     cohorts[0, 0, 0, spec.compartment_ids.index("S")] = 1000.0
     start = StartCohorts(cohorts, OriginGroups(np.zeros((1, 1), dtype=int),
-                                               np.array([["ORIGIN"]])), np.zeros(1))
+                                               np.array([["ORIGIN"]])), np.zeros(1),
+                         np.zeros(0, int), np.zeros(0, int), np.zeros((0, cohorts.shape[-1])))
     times = np.array([0.0, 20 * DAYS_PER_YEAR])
     force = np.full((2, 1, len(spec.infections)), 1e-3)
     account = run_account(Schedule.constant(compiled), times, np.zeros((2, 1, n_comp)),
