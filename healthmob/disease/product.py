@@ -30,7 +30,7 @@ SEPARATOR = "_"
 
 MAX_COMPARTMENTS = 2_000
 """The most compartments a product may have (the product of its components'): the engines
-hold dense arrays of places x compartments and compartments x compartments (tb_hiv: 105)."""
+hold dense arrays of places x compartments and compartments x compartments (tb_hiv: 120)."""
 
 
 def compose(table: dict, components: list[ModelSpec], where: str) -> dict:

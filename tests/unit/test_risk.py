@@ -186,7 +186,7 @@ def test_pre_entry_screening_counts_the_eligible_and_keeps_cases_out():
     assert float(cxr.screened.sum()) == pytest.approx(float(eligible), rel=1e-12)
     assert float(cxr.screened.sel(origin="B").sum()) == 0.0
     ids = spec.compartment_ids
-    active = [ids.index("A"), ids.index("T")]
+    active = [ids.index(s) for s in ("A", "AP", "T")]
     share = state[0, active].sum() / state[0].sum()   # no selection weights given: a sample
     assert float(cxr.found.sel(measure="tb_active", origin="A", destination="B")) == \
         pytest.approx(0.87 * share * float(migration.sel(origin="A", destination="B")),
@@ -277,8 +277,9 @@ def test_masks_of_the_tb_hiv_product():
     ids = np.array(spec.compartment_ids)
     assert set(ids[m.measures["tb_latent_recent"]]) == {c for c in ids if c.startswith("LE0_")}
     assert set(ids[m.measures["hiv_in_window"]]) == {c for c in ids if "_W" in c}
-    assert m.infected["tb"].sum() == 75 and m.infected["hiv"].sum() == 98
-    assert set(ids[m.detectable["tb"]["cxr"]]) == {c for c in ids if c[:2] in ("A_", "T_")}
+    assert m.infected["tb"].sum() == 90 and m.infected["hiv"].sum() == 112
+    active = {c for c in ids if c.split("_")[0] in ("A", "AP", "T")}
+    assert set(ids[m.detectable["tb"]["cxr"]]) == active
 
 
 def test_risk_config_errors_name_the_key():
