@@ -102,7 +102,8 @@ class Scenario:
         Places in engine order.
     parameter_set, parameter_table : str, dict
         ``parameter_set`` and ``[parameters]`` as written; ``parameters`` the overrides in
-        base units (per day, days, dimensionless) they give.
+        base units (per day, days, dimensionless) they give: a number, or an array over the
+        places for a parameter given ``by_who_region``.
     engine, seed : str, int
         Which engine; root seed of every random stream of the run.
     places_config, time, solver, output, initial, mobility, ensemble, cluster, risk, focus,
@@ -222,8 +223,10 @@ def parse_scenario(table: dict, path: Path | None = None, sha256: str = "") -> S
                                                        top.parameters_file, base, problems)
     parameters = {}
     if spec is not None:
+        regions = (None if places is None or "who_region" not in places.columns
+                   else places["who_region"].fillna("").astype(str).tolist())
         parameters = parameter_values(spec, top.parameter_set or "", parameter_table,
-                                      "parameters", problems)
+                                      "parameters", problems, regions=regions)
         if not problems and (problem := rates_problem(spec, parameters)):
             problems.append(f"parameters: {problem}")
     if problems:

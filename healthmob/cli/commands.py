@@ -197,8 +197,9 @@ def _surveil(args) -> int:
         print("migrants' TB relative to the run, by WHO region of birth (theta, 95% profile "
               "interval):")
         for row in pd.read_csv(io.StringIO(found.fitted)).itertuples():
-            print(f"  {row.origin_region:<12} {row.theta:7.2f} ({row.lower_95:.2f}-"
-                  f"{row.upper_95:.2f})  model cases {row.model_cases:,.0f}")
+            bounds = [f"{b:.2f}" if pd.notna(b) else "open" for b in (row.lower_95, row.upper_95)]
+            print(f"  {row.origin_region:<12} {row.theta:7.2f} ({bounds[0]}-{bounds[1]})  "
+                  f"model cases {row.model_cases:,.0f}")
     for path in found.files:
         print(path)
     return 0

@@ -253,8 +253,9 @@ def _check_rates(spec: ModelSpec, sources, targets, tr_rate, inf_rate) -> None:
 def rates_problem(spec: ModelSpec, overrides: dict) -> str | None:
     """Why ``spec`` with ``overrides`` (base units) has a rate out of range (see
     :data:`MAX_RATE_PER_DAY`), or None: a config's check before anything runs."""
+    n_places = max((np.size(v) for v in overrides.values()), default=1)
     try:
-        model = compile_model(spec, 1, overrides)
+        model = compile_model(spec, n_places, overrides)
         _check_rates(spec, model.tr_source, model.tr_target, model.tr_rate, model.inf_rate)
     except ModelSpecError as exc:
         return str(exc)

@@ -131,23 +131,37 @@ def fit_selection(surveillance: xr.Dataset, model: ModelCounts, regions: dict[st
     return SelectionFit(table=table, dispersion_k=k_value, observations=len(y))
 
 
-def parameters_toml(fit: SelectionFit, declared: dict[str, tuple[float, float, float]],
+def parameters_toml(fit: SelectionFit, declared: dict[str, tuple[dict, float, float]],
                     source: str) -> str:
-    """``fitted_parameters.toml``: each ratio (``declared``: value, low, high) times the
-    common theta, kept inside its declared range, with the provenance as comments."""
+    """``fitted_parameters.toml``: each ratio times the common theta, and ``by_who_region``
+    the ratio of each region times that region's theta, all kept inside the declared range,
+    with the provenance and every value the range stopped as comments. ``declared`` gives
+    each ratio's run values (``""``: the run's value; a region: its own, if it had one), low
+    and high."""
     theta = fit.table.iloc[0]
     lines = [f"# healthmob surveil --fit against {source}: the migrants' TB relative to the",
              f"# run's, all regions together: theta = {theta['theta']:.3f} (95% profile "
              f"interval {theta['lower_95']:.3f}-{theta['upper_95']:.3f}),",
-             f"# {fit.observations} foreign-born notification counts. Load with",
-             "# parameters_file = \"fitted_parameters.toml\" in a config (docs/surveillance.md).",
+             f"# {fit.observations} foreign-born notification counts; by_who_region: each",
+             "# region's own theta (fitted_selection.csv). Load with parameters_file =",
+             "# \"fitted_parameters.toml\" in a config (docs/surveillance.md).",
              "[parameters]"]
+    regional = fit.table.iloc[1:]
+    regional = regional[(regional["origin_region"] != "unknown")
+                        & np.isfinite(regional["lower_95"]) & np.isfinite(regional["upper_95"])]
     for name in RATIOS:
-        value, low, high = declared[name]
-        wanted = value * theta["theta"]
-        kept = min(max(wanted, low), high)
-        note = ("" if kept == wanted else
-                f"  # the data ask for {wanted:.3f}, outside the declared range "
-                f"[{low}, {high}]")
-        lines.append(f"{name} = {kept:.6g}{note}")
+        values, low, high = declared[name]
+        notes, kept = [], {}
+        for region, multiplier in [("", theta["theta"]),
+                                   *zip(regional["origin_region"], regional["theta"])]:
+            wanted = values.get(region, values[""]) * multiplier
+            kept[region] = min(max(wanted, low), high)
+            if kept[region] != wanted:
+                notes.append(f"{region or 'all regions'} {wanted:.3f}")
+        by_region = ", ".join(f"{r} = {v:.6g}" for r, v in kept.items() if r)
+        if notes:
+            lines.append(f"# {name}: the data ask for {', '.join(notes)}, outside the "
+                         f"declared range [{low}, {high}]")
+        lines.append(f"{name} = {{ value = {kept['']:.6g}, "
+                     f"by_who_region = {{ {by_region} }} }}")
     return "\n".join(lines) + "\n"

@@ -179,8 +179,13 @@ def _fit_files(dataset: xr.Dataset, model: ModelCounts, run_dir: Path, source: P
                             "nothing to fit")
         parameter = spec.parameters[name]
         low, high = parameter.range or (0.0, np.inf)
-        value = float(config.get("parameters", {}).get(name, parameter.value))
-        declared[name] = (value, low, high)
+        given = config.get("parameters", {}).get(name, parameter.value)
+        if isinstance(given, dict):
+            values = {"": float(given.get("value", parameter.value)),
+                      **{r: float(v) for r, v in given.get("by_who_region", {}).items()}}
+        else:
+            values = {"": float(given)}
+        declared[name] = (values, low, high)
     return {"fitted_selection.csv": found.table.to_csv(index=False),
             "fitted_parameters.toml": parameters_toml(found, declared, source.name)}
 

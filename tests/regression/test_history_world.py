@@ -1,7 +1,7 @@
 """The world history fit, afresh (slow: about 10 minutes on 2 cores): the two endemic fits of
 2000 and the yearly fit of 2000-2023 (``healthmob calibrate`` without a cache), then the run
 of configs/world-history.toml to 2044, checked against geo/history.csv on the engine's own
-annual means. The thresholds are the levels measured on 2026-12-01 (docs/calibration.md,
+annual means. The thresholds are the levels measured on 2026-12-02 (docs/calibration.md,
 "What it reaches") less a margin: a regression guard. The goals of issue 13 (95% of
 countries within 5% of WHO's 2023 TB incidence, 85% within 1.5 points of its 2015-2023
 trend, 90% within 10% of UNAIDS HIV prevalence) are not reached; docs/calibration.md says
@@ -51,7 +51,7 @@ def test_tb_incidence_2023(world):
 
 
 def test_tb_trend_2015_2023(world):
-    """Measured 2026-12-02: 132 of 207 (64%) within 1.5 points a year of WHO's annual change."""
+    """Measured 2026-12-02: 131 of 207 (63%) within 1.5 points a year of WHO's annual change."""
     annual, data = world
     model = 100 * ((annual("tb_incidence", 2023) / annual("tb_incidence", 2015)) ** 0.125 - 1)
     who = 100 * ((data("tb_incidence_per_100k", 2023) / data("tb_incidence_per_100k", 2015))
@@ -60,7 +60,7 @@ def test_tb_trend_2015_2023(world):
 
 
 def test_hiv_and_art(world):
-    """Measured 2026-12-02: HIV prevalence 2021 within 10% in 86 of 139 (62%); ART coverage
+    """Measured 2026-12-02: HIV prevalence 2021 within 10% in 83 of 139 (60%); ART coverage
     2022 within 5 points in 102 of 126 (81%)."""
     annual, data = world
     assert share_within(annual("hiv_prevalence", 2021), data("hiv_prevalence_percent", 2021),
@@ -78,3 +78,19 @@ def test_populations_and_notifications(world):
     ratio = (annual("tb_notifications", 2023) / data("tb_notified_per_100k", 2023)).replace(
         [float("inf"), 0.0], float("nan")).dropna()
     assert 0.9 <= ratio.median() <= 1.1
+
+
+def test_tb_deaths(world):
+    """Measured 2026-12-02: TB deaths 2023, median model/WHO ratio 1.22 over 206 countries
+    (HIV-negative 1.35, HIV-positive 0.85; issue 13's goal is within 20%); 1.61 before the
+    previously treated stage and WHO's fatality of untreated TB with HIV."""
+    annual, data = world
+    who = data("tb_deaths_hiv_negative_per_100k", 2023) + data(
+        "tb_deaths_hiv_positive_per_100k", 2023)
+    ratio = (annual("tb_deaths", 2023) / who).replace([float("inf"), 0.0],
+                                                     float("nan")).dropna()
+    assert 1.0 <= ratio.median() <= 1.35
+    positive = (annual("tb_deaths_hiv_positive", 2023)
+                / data("tb_deaths_hiv_positive_per_100k", 2023)).replace(
+        [float("inf"), 0.0], float("nan")).dropna()
+    assert 0.7 <= positive.median() <= 1.2
