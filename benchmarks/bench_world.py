@@ -33,7 +33,7 @@ STAGES = {
     "history fit (cached)": r"history: .*\(([\d.]+) s\)",
     "birthplace start (UN DESA cohorts)": r"birthplace: .*\(([\d.]+) s\)",
     "birthplace account": r"birthplace account: .*\(([\d.]+) s\)",
-    "deterministic engine": r"deterministic engine: .* in ([\d.]+) s",
+    "deterministic engine": r"deterministic engine: \d+ output times, ([\d.]+) s",
     "risk uncertainty ensemble (in the risk stage)": r"risk uncertainty: .*\(([\d.]+) s\)",
     "risk, every corridor x the compared policies": r"risk: .*\(([\d.]+) s\)",
     "arrival times, 20 stochastic members": r"arrival times: .*\(([\d.]+) s\)",
