@@ -137,7 +137,8 @@ def parameters_toml(fit: SelectionFit, declared: dict[str, tuple[dict, float, fl
     the ratio of each region times that region's theta, all kept inside the declared range,
     with the provenance and every value the range stopped as comments. ``declared`` gives
     each ratio's run values (``""``: the run's value; a region: its own, if it had one), low
-    and high."""
+    and high; a region with its own value but no fitted theta keeps it times the common
+    theta."""
     theta = fit.table.iloc[0]
     lines = [f"# healthmob surveil --fit against {source}: the migrants' TB relative to the",
              f"# run's, all regions together: theta = {theta['theta']:.3f} (95% profile "
@@ -152,8 +153,9 @@ def parameters_toml(fit: SelectionFit, declared: dict[str, tuple[dict, float, fl
     for name in RATIOS:
         values, low, high = declared[name]
         notes, kept = [], {}
-        for region, multiplier in [("", theta["theta"]),
-                                   *zip(regional["origin_region"], regional["theta"])]:
+        fitted = dict(zip(regional["origin_region"], regional["theta"]))
+        unfitted = {r: theta["theta"] for r in values if r and r not in fitted}
+        for region, multiplier in {"": theta["theta"], **fitted, **unfitted}.items():
             wanted = values.get(region, values[""]) * multiplier
             kept[region] = min(max(wanted, low), high)
             if kept[region] != wanted:

@@ -68,12 +68,13 @@ def test_the_parameter_file_keeps_each_ratio_in_its_declared_range():
         {"origin_region": "SEA", "theta": 9.0, "lower_95": 5.0, "upper_95": np.nan},
         {"origin_region": "unknown", "theta": 0.0, "lower_95": np.nan, "upper_95": np.nan}])
     text = parameters_toml(SelectionFit(table, 3.0, 100),
-                           {"migrant_ltbi_ratio": ({"": 0.4, "EUR": 0.45}, 0.3, 0.6),
+                           {"migrant_ltbi_ratio": ({"": 0.4, "EUR": 0.45, "WPR": 0.2}, 0.3,
+                                                   0.6),
                             "migrant_active_tb_ratio": ({"": 0.2}, 0.1, 0.8)}, "obs.csv")
     assert ("# migrant_ltbi_ratio: the data ask for all regions 1.000, AFR 0.200, outside the "
             "declared range [0.3, 0.6]") in text
-    assert ("\nmigrant_ltbi_ratio = { value = 0.6, by_who_region = { AFR = 0.3, EUR = 0.54 } }"
-            in text)
+    assert ("\nmigrant_ltbi_ratio = { value = 0.6, by_who_region = { AFR = 0.3, EUR = 0.54, "
+            "WPR = 0.5 } }" in text)  # WPR: the run's own 0.2, no fitted theta: x 2.5
     assert ("\nmigrant_active_tb_ratio = { value = 0.5, by_who_region = { AFR = 0.1, "
             "EUR = 0.24 } }\n") in text
     assert "SEA" not in text and "unknown" not in text
