@@ -34,6 +34,8 @@ from .expected import ModelCounts
 
 CHI2_95 = 3.841458820694124   # scipy.stats.chi2.ppf(0.95, 1)
 RATIOS = ("migrant_ltbi_ratio", "migrant_active_tb_ratio")
+NO_REGION = "unknown"
+"""The group of origins without a WHO region (no value of its own in the parameter file)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def fit_selection(surveillance: xr.Dataset, model: ModelCounts, regions: dict[st
 
     def region_of(name: str) -> str:
         found = regions.get(name) or (name[7:] if name.startswith("region:") else "")
-        return found if found and found != "unknown" else "unknown"
+        return found if found and found != NO_REGION else NO_REGION
 
     groups = sorted({region_of(n) for n in np.unique(labels) if n})
     column = {g: j for j, g in enumerate(groups)}
@@ -148,7 +150,7 @@ def parameters_toml(fit: SelectionFit, declared: dict[str, tuple[dict, float, fl
              "# \"fitted_parameters.toml\" in a config (docs/surveillance.md).",
              "[parameters]"]
     regional = fit.table.iloc[1:]
-    regional = regional[(regional["origin_region"] != "unknown")
+    regional = regional[(regional["origin_region"] != NO_REGION)
                         & np.isfinite(regional["lower_95"]) & np.isfinite(regional["upper_95"])]
     for name in RATIOS:
         values, low, high = declared[name]
