@@ -14,7 +14,9 @@ of length D, ``x(D) = x(0) E`` and the tallied flows are ``x(0) M A`` with
 
     E = exp(G D),   M = int_0^D exp(G s) ds,   A[c, k] = rate of tally k per person in c,
 
-``E`` from the matrix exponential of half the year, squared, and ``M = G^-1 (E - I)``.
+``E`` from the matrix exponential of half the year, squared, and ``M = G^-1 (E - I)``
+(solved for the half year, ``M_h``; the year's is ``M_h + E_h M_h``, its first half plus
+its second, carried by ``E_h``).
 Arrivals during the year enter at mid-year (slot 0), with their composition at departure.
 At the end of the year every cohort moves up one slot; the open slot keeps its members.
 The account is linear, so it is exact for a force of infection constant within each year;
@@ -34,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm, lu_factor, lu_solve
+from scipy.linalg import expm
 
 from ..units import DAYS_PER_YEAR
 
@@ -70,8 +72,8 @@ def propagator(generator: np.ndarray, days: float = DAYS_PER_YEAR) -> YearPropag
     full = half @ half
     eye = np.eye(n)
     if np.all(generator.sum(axis=1) < -1e-15 * np.abs(np.diag(generator)).max(initial=1.0)):
-        lu = lu_factor(generator)
-        return YearPropagator(full, lu_solve(lu, full - eye), half, lu_solve(lu, half - eye))
+        half_integral = np.linalg.solve(generator, half - eye)
+        return YearPropagator(full, half_integral + half @ half_integral, half, half_integral)
     block = np.zeros((2 * n, 2 * n))
     block[:n, :n], block[:n, n:] = generator, eye
     half_block = expm(block * (days / 2.0))
@@ -90,11 +92,10 @@ def propagators(generators: np.ndarray, days: float = DAYS_PER_YEAR) -> list[Yea
     left = np.all(generators.sum(axis=2) < -1e-15 * scale[:, None], axis=1)
     out: list = [None] * len(generators)
     if left.any():
-        both = np.linalg.solve(generators[left], np.concatenate(
-            [full[left] - eye, half[left] - eye], axis=2))
-        n = generators.shape[1]
-        for k, b in zip(np.flatnonzero(left), both):
-            out[k] = YearPropagator(full[k], b[:, :n], half[k], b[:, n:])
+        half_integral = np.linalg.solve(generators[left], half[left] - eye)
+        integral = half_integral + half[left] @ half_integral
+        for i, k in enumerate(np.flatnonzero(left)):
+            out[k] = YearPropagator(full[k], integral[i], half[k], half_integral[i])
     for k in np.flatnonzero(~left):
         out[k] = propagator(generators[k], days)
     return out

@@ -157,19 +157,19 @@ class CompiledModel:
             ``Q[i, j]`` is the rate from ``i`` to ``j``; rows sum to zero for a closed chain.
         """
         n = self.n_compartments
-        q = np.zeros((n, n))
         rates = self.tr_rate[place]
-        for src, dst, rate in zip(self.tr_source, self.tr_target, rates):
-            if dst >= 0:
-                q[src, dst] += rate
-            elif births_close and self.birth_target >= 0:
-                q[src, self.birth_target] += rate
-            q[src, src] -= rate
+        source, target = self.tr_source, self.tr_target
+        if births_close and self.birth_target >= 0:
+            target = np.where(target >= 0, target, self.birth_target)
+        into = target >= 0
+        cells = [source[into] * n + target[into], source * (n + 1)]
+        values = [rates[into], -rates]
         if force is not None:
-            for src, dst, lam in zip(self.inf_source, self.inf_target, force):
-                q[src, dst] += lam
-                q[src, src] -= lam
-        return q
+            force = np.asarray(force, dtype=float)
+            cells += [self.inf_source * n + self.inf_target, self.inf_source * (n + 1)]
+            values += [force, -force]
+        return np.bincount(np.concatenate(cells), weights=np.concatenate(values),
+                           minlength=n * n).reshape(n, n)
 
 
 def compile_model(spec: ModelSpec, n_places: int = 1,

@@ -51,6 +51,28 @@ class Schedule:
         return self.models[self.index_at(day)]
 
     def pieces(self, t0: float, t1: float) -> list[tuple[float, float, CompiledModel]]:
-        """``(lo, hi, model)`` for each piece overlapping ``[t0, t1]``, in order."""
+        """``(lo, hi, model)`` for each piece overlapping ``[t0, t1]``, in order; consecutive
+        models with the same rates are one piece (a projection that holds its parameters is
+        integrated in one go, not restarted every year)."""
         edges = [t0, *[s for s in self.starts[1:] if t0 < s < t1], t1]
-        return [(lo, hi, self.at(lo)) for lo, hi in zip(edges[:-1], edges[1:])]
+        out = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            model = self.at(lo)
+            if out and _same_rates(out[-1][2], model):
+                out[-1] = (out[-1][0], hi, out[-1][2])
+            else:
+                out.append((lo, hi, model))
+        return out
+
+
+def _same_rates(a: CompiledModel, b: CompiledModel) -> bool:
+    """True when ``a`` and ``b`` give the same dynamics (every rate array equal)."""
+    if a is b:
+        return True
+    pairs = [(a.tr_rate, b.tr_rate), (a.inf_rate, b.inf_rate), (a.inf_weight, b.inf_weight),
+             (a.birth_rate, b.birth_rate)]
+    if (a.growth_rate is None) != (b.growth_rate is None):
+        return False
+    if a.growth_rate is not None:
+        pairs.append((a.growth_rate, b.growth_rate))
+    return all(np.array_equal(x, y) for x, y in pairs)

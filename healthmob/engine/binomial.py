@@ -114,28 +114,39 @@ class _Force:
 
 @dataclass(frozen=True)
 class _Destinations:
-    """Relocation destinations per origin, right-aligned so the last slot is a real one."""
+    """Relocation destinations of the origins that send to about as many places.
 
-    pvals: np.ndarray    # (P_out, 1, L) destination shares per origin
-    rows: np.ndarray     # (P_out,) origins that send anyone
-    columns: np.ndarray  # (P_out, L) destination of each slot (0 for padding)
+    Each origin's destinations are ordered by decreasing share and right-aligned, so the
+    last slot is a real one and the multinomial's sequential binomials exhaust the movers
+    early; origins are grouped by their number of destinations, rounded up to a power of
+    two, so that few slots are padding (one multinomial call per group and step).
+    """
+
+    pvals: np.ndarray    # (R, L) destination shares per origin
+    rows: np.ndarray     # (R,) origins of the group
+    columns: np.ndarray  # (R, L) destination of each slot (0 for padding)
 
 
-def _destinations(coupling: Coupling) -> _Destinations | None:
+def _destinations(coupling: Coupling) -> tuple[_Destinations, ...] | None:
     matrix = sp.csr_array(coupling.relocation)
     if matrix.nnz == 0:
         return None
     matrix.sort_indices()
     lengths = np.diff(matrix.indptr)
-    rows = np.flatnonzero(lengths > 0)
-    width = int(lengths.max())
-    pvals = np.zeros((len(rows), width))
-    columns = np.zeros((len(rows), width), dtype=int)
-    for slot, row in enumerate(rows):  # once per run, not per step
-        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-        pvals[slot, width - (hi - lo):] = matrix.data[lo:hi] / matrix.data[lo:hi].sum()
-        columns[slot, width - (hi - lo):] = matrix.indices[lo:hi]
-    return _Destinations(pvals[:, None, :], rows, columns)
+    sending = np.flatnonzero(lengths > 0)
+    width_of = 2 ** np.ceil(np.log2(lengths[sending])).astype(int)
+    groups = []
+    for width in np.unique(width_of):
+        rows = sending[width_of == width]
+        pvals = np.zeros((len(rows), width))
+        columns = np.zeros((len(rows), width), dtype=int)
+        for slot, row in enumerate(rows):  # once per run, not per step
+            lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+            order = np.argsort(-matrix.data[lo:hi], kind="stable")
+            pvals[slot, width - (hi - lo):] = matrix.data[lo:hi][order] / matrix.data[lo:hi].sum()
+            columns[slot, width - (hi - lo):] = matrix.indices[lo:hi][order]
+        groups.append(_Destinations(pvals, rows, columns))
+    return tuple(groups)
 
 
 def simulate_stochastic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarray,
@@ -308,12 +319,21 @@ def _step(plan: Channels, destinations, state, force, rates, h, rng, birth_rate,
     if birth_rate is not None:
         state[plan.birth_target] += births
     if destinations is not None:
-        movers = counts[plan.reloc_channels][:, destinations.rows]  # (C, P_out)
-        comp, slot = np.nonzero(movers)  # most compartments send nobody in a step
+        _relocate(counts[plan.reloc_channels], destinations, state, rng)
+
+
+def _relocate(movers: np.ndarray, destinations: tuple, state: np.ndarray, rng) -> None:
+    """Add the relocated people ``movers`` (C, P) to ``state`` at their destinations, one
+    multinomial per origin and compartment that sends anyone."""
+    n_comp, n_places = state.shape
+    cells, splits = [], []
+    for group in destinations:
+        sent = movers[:, group.rows]                      # (C, R)
+        comp, slot = np.nonzero(sent)  # most compartments send nobody in a step
         if comp.size:
-            split = rng.multinomial(movers[comp, slot], destinations.pvals[slot, 0])  # (n, L)
-            n_comp, n_places = state.shape
-            cell = destinations.columns[slot] * n_comp + comp[:, None]  # (place, comp) index
-            arrivals = np.bincount(cell.ravel(), weights=split.ravel(),
-                                   minlength=n_places * n_comp)
-            state += arrivals.reshape(n_places, n_comp).T.astype(np.int64)
+            splits.append(rng.multinomial(sent[comp, slot], group.pvals[slot]).ravel())
+            cells.append((group.columns[slot] * n_comp + comp[:, None]).ravel())
+    if cells:
+        arrivals = np.bincount(np.concatenate(cells), weights=np.concatenate(splits),
+                               minlength=n_places * n_comp)
+        state += arrivals.reshape(n_places, n_comp).T.astype(np.int64)

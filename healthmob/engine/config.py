@@ -41,6 +41,6 @@ class TimeConfig(Section):
 class SolverConfig(Section):
     """``[solver]``: the deterministic engine's scipy.integrate.solve_ivp options."""
 
-    method: str = setting("RK45", OneOf(SOLVER_METHODS))
+    method: str = setting("BDF", OneOf(SOLVER_METHODS))
     rtol: float = setting(1e-6, POSITIVE)
     atol: float = setting(1e-6, POSITIVE)

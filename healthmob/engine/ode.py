@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.ndarray,
-                           coupling: Coupling | None = None, method: str = "RK45",
+                           coupling: Coupling | None = None, method: str = "BDF",
                            rtol: float = 1e-6, atol: float = 1e-6,
                            schedule: Schedule | None = None) -> Trajectory:
     """Integrate the metapopulation ODE and report the state at ``times``.
@@ -89,8 +89,16 @@ def _integrate(compiled: CompiledModel, coupling: Coupling, x: np.ndarray,
 
     from scipy.integrate import solve_ivp  # 0.16 s to import: deterministic runs only
 
+    from .jacobian import SOLVER_CLASSES, ChainJacobian
+
+    options = {}
+    if method in SOLVER_CLASSES:
+        jacobian = ChainJacobian(compiled, coupling)
+        options = {"jac": lambda t, flat: jacobian(flat.reshape(n_places, -1)),
+                   "ordering": jacobian.ordering}
     grid = np.union1d(t_eval, [hi])
-    solution = solve_ivp(rhs, (lo, hi), x, method=method, t_eval=grid, rtol=rtol, atol=atol)
+    solution = solve_ivp(rhs, (lo, hi), x, method=SOLVER_CLASSES.get(method, method),
+                         t_eval=grid, rtol=rtol, atol=atol, **options)
     if not solution.success:
         raise RunError(f"deterministic engine: solve_ivp ({method}) failed: {solution.message}")
     return solution.y[:, np.isin(grid, t_eval)].T, solution.y[:, -1].copy(), solution.nfev

@@ -35,3 +35,13 @@ def test_a_two_piece_schedule_continues_from_where_the_first_piece_ended():
     # the tallies at the boundary are those of the model that starts there
     assert np.allclose(both.tally_rates[6], tail.tally_rates[0], rtol=1e-9)
     assert Schedule(np.array([0.0, 30.0]), (first, second)).at(30.0) is second
+
+
+def test_consecutive_pieces_with_the_same_rates_are_integrated_as_one():
+    """A projection that holds its parameters is one piece: the engine is not restarted
+    every year (the held models are distinct objects with equal rates)."""
+    first = compile_model(SPEC, 1, {"beta": 0.4})
+    held = [compile_model(SPEC, 1, {"beta": 0.1}) for _ in range(3)]
+    schedule = Schedule(np.array([0.0, 30.0, 60.0, 90.0]), (first, *held))
+    assert [(lo, hi) for lo, hi, _ in schedule.pieces(0.0, 120.0)] == [(0.0, 30.0),
+                                                                       (30.0, 120.0)]
