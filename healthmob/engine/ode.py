@@ -2,7 +2,9 @@
 
 Error control is solve_ivp's adaptive step: each step keeps the local error estimate below
 ``atol + rtol * |x|`` (persons) in every place and compartment. The default ``rtol = 1e-6``
-keeps the SIR final size within 1e-6 of the analytic value (tests/regression).
+keeps the SIR final size within 1e-6 of the analytic value (tests/regression). The default
+method is BDF with the block Jacobian of :mod:`healthmob.engine.jacobian`: the models' fast
+stages (the HIV test window) make explicit methods take steps of a few days.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def simulate_deterministic(compiled: CompiledModel, x0: np.ndarray, times: np.nd
     coupling : Coupling, optional
         Mobility coupling; none by default.
     method : str
-        Any solve_ivp method (``"RK45"``, ``"LSODA"``, ``"Radau"``...).
+        Any solve_ivp method. ``"BDF"`` (the default) and ``"Radau"`` are given the sparse
+        Jacobian of :class:`~healthmob.engine.jacobian.ChainJacobian`; the explicit methods
+        (``"RK45"``...) take steps bounded by the model's fastest rate.
     rtol, atol : float
         Relative and absolute (persons) tolerances of the adaptive step.
     schedule : Schedule, optional
